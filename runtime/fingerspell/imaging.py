@@ -1,0 +1,120 @@
+"""Decode any image to RGB and resize it exactly as training did.
+
+`resize_to_input` is the one resize used by training, evaluation, export calibration and the
+runtime: the model only ever sees pixels made by this function.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from fingerspell.errors import InputError
+from fingerspell.schema import RESIZE_FIT, RESIZE_METHOD
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+# Refuse images whose header claims more pixels than this (decompression bombs). 64 MP is above
+# any phone camera (a 12 MP photo is 12e6) and bounds decoded memory to about 200 MB.
+MAX_PIXELS = 64_000_000
+
+
+def _pil() -> tuple:
+    from PIL import Image, ImageOps
+
+    return Image, ImageOps
+
+
+def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple[int, int] | None = None
+               ) -> Image.Image:
+    """Open and fully decode an image into RGB. Raises InputError naming `name`.
+
+    draft_size lets JPEGs decode at a reduced scale (DCT scaling) when they are much larger than
+    needed; the result is still resized by resize_to_input afterwards.
+    """
+    Image, ImageOps = _pil()
+    if isinstance(data, bytes):
+        if not data:
+            raise InputError(f"{name}: empty file")
+        fp: BinaryIO | Path | str = io.BytesIO(data)
+    else:
+        fp = data
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(fp)
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise InputError(f"{name}: image is {w}x{h}, larger than the {MAX_PIXELS:,}-pixel limit")
+            if getattr(img, "n_frames", 1) > 1:
+                img.seek(0)  # animated: the first frame
+            if draft_size is not None and img.format == "JPEG":
+                img.draft("RGB", draft_size)
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            return to_rgb(img)
+    except InputError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InputError(f"{name}: image too large ({exc})") from None
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not an image") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except Image.UnidentifiedImageError:
+        raise InputError(f"{name}: not an image (unrecognised format)") from None
+    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError) as exc:
+        # Pillow reports truncated and corrupt data with these.
+        raise InputError(f"{name}: cannot decode image ({_one_line(exc)})") from None
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB; transparency is composited onto black."""
+    Image, _ = _pil()
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        import numpy as np
+
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(arr, "L").convert("RGB")
+    if img.mode == "F":
+        return img.convert("L").convert("RGB")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (0, 0, 0))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return img.convert("RGB")
+
+
+def resize_to_input(img: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Resize an RGB image to (width, height) the way every fingerspell model was trained."""
+    assert RESIZE_METHOD == "bilinear" and RESIZE_FIT == "stretch"
+    Image, _ = _pil()
+    if img.size == size:
+        return img
+    return img.resize(size, Image.Resampling.BILINEAR)
+
+
+def load_array(path: Path | str, size: tuple[int, int]) -> np.ndarray:
+    """Decode a file and return HxWx3 uint8 pixels at `size` (width, height)."""
+    import numpy as np
+
+    img = open_image(Path(path), str(path), draft_size=size)
+    return np.asarray(resize_to_input(img, size), dtype=np.uint8)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""fingerspell's training pipeline (needs the `train` extra: TensorFlow)."""

@@ -1,0 +1,86 @@
+"""Find labelled images in folder-per-class roots.
+
+A root holds one folder per class (`A` … `Z`, `del`, `nothing`, `space`); a class may be absent.
+An optional `MANIFEST.csv` (columns `path`, `source_repo`) names the source of each image so that
+whole sources can be held out; without it, the root is one source.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from fingerspell.errors import DatasetError
+from fingerspell.schema import CLASSES
+
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class Sample:
+    path: Path
+    label: int  # index into CLASSES
+    source: str  # who recorded it: the manifest's source_repo, or the root's name
+
+    @property
+    def class_name(self) -> str:
+        return CLASSES[self.label]
+
+
+def natural_key(text: str) -> tuple:
+    """Sort 'A9' before 'A10': frame numbers in file names order the recording."""
+    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text))
+
+
+def _read_manifest(root: Path) -> dict[str, str]:
+    manifest = root / "MANIFEST.csv"
+    if not manifest.is_file():
+        return {}
+    with manifest.open(newline="", encoding="utf-8") as fh:
+        return {row["path"]: row.get("source_repo") or root.name for row in csv.DictReader(fh)}
+
+
+def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
+    """List the images under one folder-per-class root, sorted by class then natural name order."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a directory")
+    class_dirs = {p.name: p for p in root.iterdir() if p.is_dir()}
+    known = [c for c in CLASSES if c in class_dirs]
+    if len(known) < min_classes:
+        unknown = sorted(set(class_dirs) - set(CLASSES))
+        hint = f" (found folders {unknown[:5]})" if unknown else ""
+        raise DatasetError(
+            f"{root}: does not look like a dataset: expected one folder per class "
+            f"({', '.join(CLASSES[:3])} … space), found {len(known)} class folders{hint}"
+        )
+    sources = _read_manifest(root)
+    samples: list[Sample] = []
+    for name in known:
+        files = [p for p in class_dirs[name].iterdir()
+                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        for p in sorted(files, key=lambda p: natural_key(p.name)):
+            rel = f"{name}/{p.name}"
+            samples.append(Sample(p, CLASSES.index(name), sources.get(rel, root.name)))
+    if not samples:
+        raise DatasetError(f"{root}: class folders hold no images")
+    return samples
+
+
+def discover_all(roots: list[Path | str]) -> list[Sample]:
+    samples: list[Sample] = []
+    for root in roots:
+        samples.extend(discover(root))
+    return samples
+
+
+def class_counts(samples: list[Sample]) -> dict[str, int]:
+    counts = Counter(s.class_name for s in samples)
+    return {c: counts[c] for c in CLASSES if counts[c]}
+
+
+def source_counts(samples: list[Sample]) -> dict[str, int]:
+    return dict(sorted(Counter(s.source for s in samples).items()))

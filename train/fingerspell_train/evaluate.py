@@ -1,0 +1,28 @@
+"""Score any saved Keras model on a labelled folder, from pixels (no cache involved)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fingerspell_train.dataset import discover
+from fingerspell_train.fit import _load_pixel_arrays, _person, _predict
+from fingerspell_train.report import classification_report, write_report
+
+
+def evaluate_model(model_path: Path, folder: Path, out_dir: Path) -> dict[str, Any]:
+    import keras
+
+    model = keras.models.load_model(model_path)
+    size = int(model.input_shape[1])
+    samples = discover(folder)
+    x, ok = _load_pixel_arrays(samples, size)
+    idx = np.flatnonzero(ok)
+    pred = _predict(model, x[idx], batch=32).argmax(1)
+    labels = np.array([samples[i].label for i in idx])
+    report = classification_report(labels, pred, [_person(samples[i]) for i in idx])
+    report["unreadable"] = int((~ok).sum())
+    write_report(report, out_dir, f"eval_{Path(folder).name}", f"{model_path} on {folder}")
+    return report

@@ -1,0 +1,333 @@
+"""`fingerspell train`: one run = data, split, model, training, reports, all in one run folder.
+
+Run folder contents: model.keras, config.json, metadata.json (the export contract),
+history.json + curves.png, val_report.{txt,json} + val_report_confusion.png, and one report per
+--eval folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fingerspell.schema import CLASSES, InputSpec, ModelMetadata
+from fingerspell_train.augment import AugmentConfig
+from fingerspell_train.dataset import Sample, class_counts, discover, source_counts
+from fingerspell_train.features import default_cache_dir, featurize_root, load_pixels
+from fingerspell_train.presets import Preset, build_small_cnn, build_vgg
+from fingerspell_train.report import classification_report, plot_history, write_report
+from fingerspell_train.split import make_split
+
+MODEL_VERSION = "0.1.0"
+
+
+@dataclass
+class TrainOptions:
+    roots: list[Path]
+    out_dir: Path
+    split: str = "block"
+    val_fraction: float = 0.2
+    gap: int = 2
+    holdout: list[str] = field(default_factory=list)
+    backbone_weights: str | None = "imagenet"
+    eval_dirs: list[Path] = field(default_factory=list)
+    cache_dir: Path | None = None
+    seed: int = 0
+    command: str = ""
+    progress: bool = True
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def one_hot(labels: np.ndarray, smoothing: float = 0.0) -> np.ndarray:
+    y = np.full((len(labels), len(CLASSES)), smoothing / len(CLASSES), np.float32)
+    y[np.arange(len(labels)), labels] += 1.0 - smoothing
+    return y
+
+
+def class_weights(labels: np.ndarray) -> np.ndarray:
+    """Inverse-frequency weight per sample, mean 1 (classes absent from training get none)."""
+    counts = np.bincount(labels, minlength=len(CLASSES)).astype(np.float64)
+    w = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / (counts > 0).sum(), 0.0)
+    return w[labels].astype(np.float32)
+
+
+def _batches(preset: Preset, n_train: int) -> int:
+    if preset.steps_per_epoch:
+        return preset.steps_per_epoch
+    return math.ceil(n_train / preset.batch_size)
+
+
+def _sequence(inputs: list[np.ndarray], labels: np.ndarray, preset: Preset, seed: int) -> Any:
+    """Batches drawn from one of several views of the training inputs (random view per sample)."""
+    import keras
+
+    weights = class_weights(labels) if preset.balance else np.ones(len(labels), np.float32)
+    targets = one_hot(labels, preset.label_smoothing)
+    steps = _batches(preset, len(labels))
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rng = np.random.default_rng(seed)
+            self.on_epoch_end()
+
+        def __len__(self) -> int:
+            return steps
+
+        def on_epoch_end(self) -> None:
+            need = steps * preset.batch_size
+            reps = math.ceil(need / len(labels))
+            self.order = np.concatenate([self.rng.permutation(len(labels)) for _ in range(reps)])
+            self.views = self.rng.integers(0, len(inputs), len(self.order))
+
+        def __getitem__(self, i: int) -> tuple:
+            sl = slice(i * preset.batch_size, (i + 1) * preset.batch_size)
+            idx, views = self.order[sl], self.views[sl]
+            x = np.empty((len(idx), *inputs[0].shape[1:]), np.float32)
+            for v in np.unique(views):
+                m = views == v
+                x[m] = inputs[v][idx[m]]
+            return x, targets[idx], weights[idx]
+
+    return Batches()
+
+
+class KeepBest:
+    """Restore the weights of the epoch with the best validation accuracy (the block split)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.best = -1.0
+        self.weights: list[np.ndarray] | None = None
+        self.epoch = 0
+
+    def callback(self) -> Any:
+        import keras
+
+        outer = self
+
+        class _Cb(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                acc = (logs or {}).get("val_accuracy", -1.0)
+                if acc > outer.best:
+                    outer.best, outer.epoch = acc, epoch + 1
+                    outer.weights = [w.copy() for w in outer.model.get_weights()]
+
+        return _Cb()
+
+    def restore(self) -> None:
+        if self.weights is not None:
+            self.model.set_weights(self.weights)
+
+
+def _compile(model: Any, preset: Preset) -> None:
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(preset.learning_rate),
+                  loss=keras.losses.CategoricalCrossentropy(),
+                  metrics=["accuracy"])
+
+
+def _load_pixel_arrays(samples: list[Sample], size: int) -> tuple[np.ndarray, np.ndarray]:
+    x = np.zeros((len(samples), size, size, 3), np.uint8)
+    ok = np.ones(len(samples), bool)
+    with ThreadPoolExecutor(4) as pool:
+        for i, px in enumerate(pool.map(lambda s: load_pixels(s.path, size), samples)):
+            if px is None:
+                ok[i] = False
+            else:
+                x[i] = px
+    return x, ok
+
+
+def _predict(model: Any, x: np.ndarray, batch: int = 128) -> np.ndarray:
+    out = [np.asarray(model.predict_on_batch(x[i:i + batch].astype(np.float32)))
+           for i in range(0, len(x), batch)]
+    return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
+
+
+class Trainer:
+    """Builds the preset's model and turns samples into the arrays its trainable part eats."""
+
+    def __init__(self, preset: Preset, opts: TrainOptions) -> None:
+        self.preset = preset
+        self.opts = opts
+        self.cache_dir = opts.cache_dir or default_cache_dir()
+        self.weights_desc = "n/a"
+        if preset.kind == "cnn":
+            self.full = build_small_cnn(preset)
+            self.trainable = self.full
+            self.prefix = None
+        else:
+            parts = build_vgg(preset)
+            self.parts = parts
+            self.full = parts.full
+            self.weights_desc = _load_weights(parts.full, opts.backbone_weights, preset.preprocess)
+            # Layers above the cache that stay frozen run once per image, not once per epoch.
+            import keras
+
+            top = parts.top_layers
+            k = next((i for i, layer in enumerate(top) if layer.trainable and layer.weights),
+                     len(top))
+            feat_in = keras.Input(tuple(parts.lower.output.shape[1:]))
+            y = feat_in
+            for layer in top[:k]:
+                y = layer(y)
+            self.prefix = keras.Model(feat_in, y) if k else None
+            mid = keras.Input(tuple(y.shape[1:]))
+            z = mid
+            for layer in top[k:]:
+                z = layer(z)
+            self.trainable = keras.Model(mid, z, name="trainable_top")
+        _compile(self.trainable, preset)
+
+    def inputs_for(self, root_samples: list[list[Sample]], views: int) -> tuple[list[np.ndarray],
+                                                                                 np.ndarray]:
+        """Per view, the trainable part's inputs for all samples (roots concatenated), + ok mask."""
+        p = self.preset
+        if p.kind == "cnn":
+            x, ok = _load_pixel_arrays([s for r in root_samples for s in r], p.input_size)
+            return [x], ok
+        aug = AugmentConfig(seed=self.opts.seed)
+        out = []
+        ok_all = None
+        for view in range(views):
+            chunks, oks = [], []
+            for samples in root_samples:
+                f, ok = featurize_root(samples, self.parts.lower, p, self.weights_desc,
+                                       self.parts.cache_layer, view, aug, self.cache_dir,
+                                       self.opts.progress)
+                chunks.append(self._apply_prefix(f))
+                oks.append(ok)
+            out.append(np.concatenate(chunks))
+            ok_view = np.concatenate(oks)
+            ok_all = ok_view if ok_all is None else ok_all & ok_view
+        assert ok_all is not None
+        return out, ok_all
+
+    def _apply_prefix(self, feats: np.ndarray) -> np.ndarray:
+        if self.prefix is None:
+            return np.asarray(feats, np.float16)
+        return np.concatenate([np.asarray(self.prefix.predict_on_batch(
+            np.asarray(feats[i:i + 256], np.float32))).astype(np.float16)
+            for i in range(0, len(feats), 256)])
+
+
+def _load_weights(model: Any, weights: str | None, preprocess: str) -> str:
+    from fingerspell_train.backbone import load_backbone_weights
+
+    return load_backbone_weights(model, weights, preprocess)
+
+
+def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
+    """Train `preset` as configured; write the run folder; return the run summary."""
+    import keras
+
+    t0 = time.time()
+    keras.utils.set_random_seed(opts.seed)
+    out = opts.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    per_root = [discover(r) for r in opts.roots]
+    samples = [s for r in per_root for s in r]
+    split = make_split(samples, opts.split, opts.val_fraction, opts.gap, opts.holdout, opts.seed)
+    log(f"{len(samples)} images from {len(per_root)} root(s); split {split.describe()}")
+
+    trainer = Trainer(preset, opts)
+    views = 1 + (preset.augment_views if preset.kind == "vgg" else 0)
+    inputs, ok = trainer.inputs_for(per_root, views)
+    index = {s.path: i for i, s in enumerate(samples)}
+    tr = np.array([index[s.path] for s in split.train if ok[index[s.path]]], int)
+    va = np.array([index[s.path] for s in split.val if ok[index[s.path]]], int)
+    unreadable = int((~ok).sum())
+    if unreadable:
+        log(f"skipped {unreadable} unreadable image(s)")
+    labels = np.array([s.label for s in samples], int)
+    if len(tr) == 0:
+        raise ValueError("no readable training images")
+
+    seq = _sequence([x[tr] for x in inputs], labels[tr], preset, opts.seed)
+    val_data = (inputs[0][va].astype(np.float32), one_hot(labels[va])) if len(va) else None
+    best = KeepBest(trainer.trainable)
+    history = trainer.trainable.fit(
+        seq, epochs=preset.epochs, validation_data=val_data,
+        validation_batch_size=preset.val_batch_size,
+        callbacks=[best.callback()] if val_data else [], verbose=2 if opts.progress else 0)
+    best.restore()
+    hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+
+    summary: dict[str, Any] = {"preset": preset.name, "split": split.describe(),
+                               "best_epoch": best.epoch, "unreadable": unreadable}
+    groups = [s.source for s in samples]
+    if len(va):
+        pred = _predict(trainer.trainable, inputs[0][va]).argmax(1)
+        rep = classification_report(labels[va], pred, [groups[i] for i in va])
+        write_report(rep, out, "val_report", f"{preset.name} validation ({split.method} split)")
+        summary["val_accuracy"] = rep["accuracy"]
+    for d in opts.eval_dirs:
+        rep = evaluate_with(trainer, d)
+        name = Path(d).name
+        write_report(rep, out, f"eval_{name}", f"{preset.name} on {d}")
+        summary[f"eval_{name}_accuracy"] = rep["accuracy"]
+
+    trainer.full.save(out / "model.keras")
+    plot_history(hist, out / "curves.png", preset.name)
+    (out / "history.json").write_text(json.dumps(hist, indent=1))
+    config = {"preset": preset.to_dict(), "roots": [str(r) for r in opts.roots],
+              "split": {"method": opts.split, "val_fraction": opts.val_fraction, "gap": opts.gap,
+                        "holdout": opts.holdout, "seed": opts.seed},
+              "backbone_weights": trainer.weights_desc, "command": opts.command,
+              "class_counts": class_counts(samples), "source_counts": source_counts(samples),
+              "train_images": len(tr), "val_images": len(va), "augment_views": views - 1}
+    (out / "config.json").write_text(json.dumps(config, indent=1))
+    summary["seconds"] = round(time.time() - t0, 1)
+    meta = build_metadata(preset, config, summary)
+    (out / "metadata.json").write_text(meta.to_json(indent=1))
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    log(json.dumps(summary))
+    return summary
+
+
+def build_metadata(preset: Preset, config: dict[str, Any], summary: dict[str, Any]
+                   ) -> ModelMetadata:
+    pre = {"caffe": "caffe: mean (123.68, 116.779, 103.939) subtracted in RGB order; the RGB->BGR "
+                    "swap is folded into block1_conv1",
+           "rescale": "pixels / 255"}[preset.preprocess]
+    return ModelMetadata(
+        name=f"fingerspell-{preset.name}",
+        version=MODEL_VERSION,
+        labels=list(CLASSES),
+        input=InputSpec(height=preset.input_size, width=preset.input_size, dtype="float32"),
+        preprocessing_in_model=pre,
+        training={"roots": config["roots"], "class_counts": config["class_counts"],
+                  "source_counts": config["source_counts"], "split": config["split"],
+                  "backbone_weights": config["backbone_weights"], "command": config["command"],
+                  "preset": preset.to_dict()},
+        metrics={k: v for k, v in summary.items() if k.endswith("accuracy")},
+    )
+
+
+def evaluate_with(trainer: Trainer, folder: Path) -> dict[str, Any]:
+    """Score a labelled folder with the freshly trained model (through the cache for VGG)."""
+    samples = discover(folder)
+    inputs, ok = trainer.inputs_for([samples], 1)
+    idx = np.flatnonzero(ok)
+    pred = _predict(trainer.trainable, inputs[0][idx]).argmax(1)
+    labels = np.array([samples[i].label for i in idx])
+    return classification_report(labels, pred, [_person(samples[i]) for i in idx])
+
+
+def _person(s: Sample) -> str:
+    # massey-style names carry the person ("hand3_..."); otherwise group by source
+    head = s.path.name.split("_")[0]
+    return head if head.startswith("hand") else s.source
