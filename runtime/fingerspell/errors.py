@@ -1,6 +1,13 @@
 """The error classes fingerspell raises. Each carries a one-line message that names the input.
 
-The CLI maps them to exit codes (see fingerspell.cli.exitcodes); embedders catch `FingerspellError`.
+Exit codes of the `fingerspell` command (also in the README):
+  0  every input succeeded
+  1  one or more inputs failed (every other input was still processed and reported)
+  2  usage error (bad option or argument)
+  3  the model could not be loaded (missing, damaged, or without fingerspell metadata)
+  4  a training/evaluation folder is not a dataset
+  5  an optional extra is not installed (e.g. `fingerspell[train]`)
+Embedders catch `FingerspellError`.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ class FingerspellError(Exception):
 class InputError(FingerspellError):
     """An input could not be turned into an image (missing, unreadable, not an image, too large)."""
 
-    exit_code = 2
+    exit_code = 1
 
 
 class FetchError(InputError):

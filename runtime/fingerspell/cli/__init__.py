@@ -1,11 +1,14 @@
-"""The `fingerspell` command line: one module per verb, registered here."""
+"""The `fingerspell` command line: one module per verb, registered here.
+
+Verbs import their heavy dependencies inside the command, so `fingerspell --help` stays fast.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from fingerspell import __version__
-from fingerspell.cli import evaluate, train
+from fingerspell.cli import evaluate, export, info, predict, spell, train
 
 app = typer.Typer(
     name="fingerspell",
@@ -30,8 +33,12 @@ def _root(
     """Read the ASL fingerspelling alphabet (A–Z, del, nothing, space) from photos."""
 
 
+app.command("predict")(predict.predict)
+app.command("spell")(spell.spell)
+app.command("info")(info.info)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
+app.command("export")(export.export)
 
 
 def main() -> None:

@@ -27,3 +27,13 @@ def require_extra(module: str, extra: str) -> ModuleType:
 
 def report_error(exc: FingerspellError) -> NoReturn:
     fail(str(exc), exc.exit_code)
+
+
+def load_recognizer(model: object, backend: str | None, threads: int | None):
+    """A Recognizer for a CLI verb, or a one-line error and exit code 3."""
+    from fingerspell.recognizer import Recognizer
+
+    try:
+        return Recognizer(model, backend=backend, threads=threads)  # type: ignore[arg-type]
+    except FingerspellError as exc:
+        report_error(exc)

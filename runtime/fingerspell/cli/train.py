@@ -35,6 +35,7 @@ def train(
     trainable_from: str = typer.Option(None, help="First trainable VGG16 layer, e.g. block5_conv1."),
     augment_views: int = typer.Option(None, help="Cached augmented views per image (vgg presets)."),
     input_size: int = typer.Option(None, help="Override the input size (tests use tiny ones)."),
+    preprocess: str = typer.Option(None, help="Override the preprocessing: caffe or rescale."),
     cache_dir: Path = typer.Option(None, help="Feature cache (default ~/.cache/fingerspell/features "
                                    "or $FINGERSPELL_CACHE)."),
     seed: int = typer.Option(0, help="Random seed for the split, augmentation and training."),
@@ -62,7 +63,8 @@ def train(
     try:
         p = get_preset(preset, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
                        learning_rate=learning_rate, head=head, trainable_from=trainable_from,
-                       augment_views=augment_views, input_size=input_size)
+                       augment_views=augment_views, input_size=input_size,
+                       preprocess=preprocess)
         opts = TrainOptions(roots=roots, out_dir=out, split=split, val_fraction=val_fraction,
                             gap=gap, holdout=holdout_source, backbone_weights=weights,
                             eval_dirs=eval_dir, cache_dir=cache_dir, seed=seed,

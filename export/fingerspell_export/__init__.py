@@ -1,0 +1,1 @@
+"""Export trained Keras models to ONNX and TFLite artifacts with parity checks."""

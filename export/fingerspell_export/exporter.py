@@ -1,0 +1,269 @@
+"""`fingerspell export`: a trained .keras model -> ONNX and TFLite artifacts, metadata inside,
+parity with Keras proven on real images before anything is called done.
+
+One method per format; each writes its file, attaches the metadata, and is checked against Keras
+with the runtime's own loaders (onnxruntime, ai-edge-litert), so what is tested is what ships.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fingerspell.artifact import METADATA_KEY, sha256_file, write_sidecar
+from fingerspell.backends import open_backend
+from fingerspell.schema import CLASSES, ModelMetadata
+from fingerspell_export.parity import Parity, compare, write_report
+
+FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8", "tflite-fp16")
+DEFAULT_FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8")
+OPSET = 17
+
+
+class ExportError(RuntimeError):
+    """An artifact failed its parity or sanity checks."""
+
+
+@dataclass
+class ExportOptions:
+    out_dir: Path
+    calib_dirs: list[Path]
+    parity_dirs: list[Path]
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    calib_images: int = 200
+    parity_images: int = 300
+    allow_low_agreement: bool = False
+    stem: str = "fingerspell-vgg16"
+    seed: int = 0
+    command: str = ""
+    extra_metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def sample_images(dirs: list[Path], n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to n readable images, spread over classes and sources; uint8 pixels and labels."""
+    from fingerspell_train.dataset import discover
+    from fingerspell_train.features import load_pixels
+
+    samples = [s for d in dirs for s in discover(d)]
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(samples))
+    by_class: dict[int, list[int]] = {}
+    for i in order:
+        by_class.setdefault(samples[i].label, []).append(int(i))
+    picked: list[int] = []
+    while len(picked) < min(n, len(samples)):  # round-robin over classes
+        for idxs in by_class.values():
+            if idxs and len(picked) < n:
+                picked.append(idxs.pop())
+    pixels, labels = [], []
+    for i in picked:
+        px = load_pixels(samples[i].path, size)
+        if px is not None:
+            pixels.append(px)
+            labels.append(samples[i].label)
+    return np.stack(pixels), np.array(labels)
+
+
+class Exporter:
+    def __init__(self, model_path: Path, meta: ModelMetadata, opts: ExportOptions) -> None:
+        import keras
+
+        self.model_path = model_path
+        self.model = keras.models.load_model(model_path)
+        self.meta = meta
+        self.opts = opts
+        self.size = meta.input.height
+        shape = tuple(self.model.input_shape[1:])
+        if shape != (self.size, meta.input.width, 3) or self.model.output_shape[-1] != len(meta.labels):
+            raise ExportError(f"{model_path}: model shape {shape}->{self.model.output_shape} does not "
+                              "match its metadata")
+        opts.out_dir.mkdir(parents=True, exist_ok=True)
+        log(f"loading {opts.calib_images} calibration and {opts.parity_images} parity images")
+        self.calib, _ = sample_images(opts.calib_dirs, opts.calib_images, self.size, opts.seed)
+        # black and white frames pin the input range to exactly 0..255 (uint8 in, scale 1)
+        self.calib = np.concatenate([np.zeros((1, self.size, self.size, 3), np.uint8),
+                                     np.full((1, self.size, self.size, 3), 255, np.uint8),
+                                     self.calib])
+        self.parity_x, self.parity_y = sample_images(opts.parity_dirs, opts.parity_images, self.size,
+                                                     opts.seed + 1)
+        self.keras_probs = np.concatenate([
+            np.asarray(self.model.predict_on_batch(self.parity_x[i:i + 32].astype(np.float32)))
+            for i in range(0, len(self.parity_x), 32)])
+        self.fp32_onnx: Path | None = None
+
+    # -- metadata ------------------------------------------------------------------------------
+    def _meta_for(self, fmt: str, quantization: str) -> ModelMetadata:
+        meta = copy.deepcopy(self.meta)
+        meta.input.dtype = "uint8"
+        meta.artifact = {"format": fmt, "quantization": quantization,
+                         "keras_sha256": sha256_file(self.model_path),
+                         "exported": time.strftime("%Y-%m-%d"), "command": self.opts.command}
+        meta.metrics = {**meta.metrics, **self.opts.extra_metrics}
+        return meta
+
+    def _embed_onnx(self, path: Path, meta: ModelMetadata) -> None:
+        import onnx
+
+        model = onnx.load(str(path))
+        del model.metadata_props[:]
+        entry = model.metadata_props.add()
+        entry.key, entry.value = METADATA_KEY, meta.to_json()
+        model.producer_name = "fingerspell-export"
+        onnx.save(model, str(path))
+
+    # -- formats -------------------------------------------------------------------------------
+    def _serving_fn(self, batch: int | None) -> Any:
+        import tensorflow as tf
+
+        model = self.model
+        spec = tf.TensorSpec([batch, self.size, self.size, 3], tf.uint8, name="pixels")
+
+        @tf.function(input_signature=[spec])
+        def serve(pixels: Any) -> Any:
+            return {"probabilities": model(tf.cast(pixels, tf.float32), training=False)}
+
+        return serve
+
+    def onnx_fp32(self) -> Path:
+        import tf2onnx
+
+        path = self.opts.out_dir / f"{self.opts.stem}-fp32.onnx"
+        serve = self._serving_fn(None)
+        tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=OPSET,
+                                      output_path=str(path))
+        self._embed_onnx(path, self._meta_for("onnx", "none (fp32)"))
+        self.fp32_onnx = path
+        return path
+
+    def onnx_int8(self) -> Path:
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            QuantFormat,
+            QuantType,
+            quant_pre_process,
+            quantize_static,
+        )
+
+        if self.fp32_onnx is None:
+            self.onnx_fp32()
+        assert self.fp32_onnx is not None
+        pre = self.opts.out_dir / f"{self.opts.stem}-fp32-pre.onnx"
+        quant_pre_process(str(self.fp32_onnx), str(pre), skip_symbolic_shape=True)
+        calib = self.calib
+
+        class Reader(CalibrationDataReader):
+            def __init__(self) -> None:
+                self.it = iter(range(0, len(calib), 16))
+
+            def get_next(self) -> dict | None:
+                i = next(self.it, None)
+                return None if i is None else {"pixels": calib[i:i + 16]}
+
+        path = self.opts.out_dir / f"{self.opts.stem}-int8.onnx"
+        quantize_static(str(pre), str(path), Reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8)
+        pre.unlink(missing_ok=True)
+        self._embed_onnx(path, self._meta_for("onnx", "int8 static QDQ, per-channel weights, "
+                                              f"MinMax calibration on {len(calib)} real images"))
+        return path
+
+    def _tflite(self, quantize: str) -> bytes:
+        import tempfile
+
+        import tensorflow as tf
+
+        # Through a SavedModel: converting a concrete function directly leaves variable reads in.
+        with tempfile.TemporaryDirectory() as tmp:
+            self.model.export(tmp, format="tf_saved_model", verbose=False)
+            conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
+            if quantize == "int8":
+                calib = self.calib.astype(np.float32)
+                conv.optimizations = [tf.lite.Optimize.DEFAULT]
+                conv.representative_dataset = lambda: ([calib[i:i + 1]] for i in range(len(calib)))
+                conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                # uint8 pixels in: the calibration's black and white frames make the input
+                # scale 1 and zero point 0, so raw pixels pass through unchanged
+                conv.inference_input_type = tf.uint8
+                conv.inference_output_type = tf.float32
+            elif quantize == "fp16":
+                conv.optimizations = [tf.lite.Optimize.DEFAULT]
+                conv.target_spec.supported_types = [tf.float16]
+            return conv.convert()
+
+    def tflite_int8(self) -> Path:
+        path = self.opts.out_dir / f"{self.opts.stem}-int8.tflite"
+        path.write_bytes(self._tflite("int8"))
+        write_sidecar(path, self._meta_for("tflite", "int8 full-integer, uint8 pixel input, "
+                                           f"calibrated on {len(self.calib)} real images"))
+        return path
+
+    def tflite_fp16(self) -> Path:
+        path = self.opts.out_dir / f"{self.opts.stem}-fp16.tflite"
+        path.write_bytes(self._tflite("fp16"))
+        write_sidecar(path, self._meta_for("tflite", "fp16 weights"))
+        return path
+
+    # -- orchestration -------------------------------------------------------------------------
+    def check(self, path: Path, fmt: str) -> Parity:
+        backend = open_backend(path)  # the runtime's loader: refuses what users would be refused
+        probs = np.concatenate([backend.run(self.parity_x[i:i + 16])
+                                for i in range(0, len(self.parity_x), 16)])
+        n_params = self.model.count_params()
+        bytes_per_param = {"onnx-fp32": 4, "onnx-int8": 1, "tflite-int8": 1, "tflite-fp16": 2}[fmt]
+        return compare(path.name, fmt, path.stat().st_size, self.keras_probs, probs, self.parity_y,
+                       quantized=fmt != "onnx-fp32", min_size=int(n_params * bytes_per_param * 0.5))
+
+    def run(self) -> list[Parity]:
+        makers = {"onnx-fp32": self.onnx_fp32, "onnx-int8": self.onnx_int8,
+                  "tflite-int8": self.tflite_int8, "tflite-fp16": self.tflite_fp16}
+        rows = []
+        for fmt in self.opts.formats:
+            t = time.time()
+            path = makers[fmt]()
+            row = self.check(path, fmt)
+            rows.append(row)
+            log(f"{fmt}: {path.name} {row.size_bytes / 1e6:.1f} MB, top-1 agreement "
+                f"{row.top1_agreement:.4f}, max|Δp| {row.max_abs_diff:.2e} "
+                f"({time.time() - t:.0f}s){'' if row.ok else '  FAIL: ' + '; '.join(row.problems)}")
+        keras_acc = float((self.keras_probs.argmax(1) == self.parity_y).mean())
+        write_report(rows, self.opts.out_dir, {
+            "keras_model": str(self.model_path), "keras_sha256": sha256_file(self.model_path),
+            "parity_images": len(self.parity_x), "parity_dirs": [str(d) for d in self.opts.parity_dirs],
+            "calibration_images": len(self.calib),
+            "calibration_dirs": [str(d) for d in self.opts.calib_dirs],
+            "keras_accuracy_on_parity_images": keras_acc, "date": time.strftime("%Y-%m-%d"),
+        })
+        failed = [r for r in rows if not r.ok and not (
+            self.opts.allow_low_agreement and r.format != "onnx-fp32"
+            and all(p.startswith("top-1 agreement") for p in r.problems))]
+        if failed:
+            raise ExportError("; ".join(f"{r.artifact}: {', '.join(r.problems)}" for r in failed))
+        return rows
+
+
+def load_run_metadata(model_path: Path) -> ModelMetadata:
+    side = model_path.parent / "metadata.json"
+    if side.is_file():
+        return ModelMetadata.from_json(side.read_text())
+    raise ExportError(f"{model_path}: no metadata.json beside it (train with `fingerspell train`)")
+
+
+def export(model_path: Path, opts: ExportOptions) -> list[Parity]:
+    meta = load_run_metadata(model_path)
+    if meta.labels != list(CLASSES):
+        raise ExportError(f"{model_path}: labels differ from fingerspell's class order")
+    rows = Exporter(model_path, meta, opts).run()
+    (opts.out_dir / "export.json").write_text(json.dumps({"command": opts.command}, indent=1))
+    return rows

@@ -1,0 +1,90 @@
+"""Model artifacts: where the bundled ones live, and how metadata travels with each format.
+
+ONNX carries the metadata inside (metadata_props[METADATA_KEY]). A .tflite file carries it in a
+sidecar `<stem>.json` whose `artifact.sha256` must equal the .tflite file's SHA-256, which ties
+the two together: a sidecar for another file is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from fingerspell.errors import ModelError
+from fingerspell.schema import MetadataError, ModelMetadata
+
+METADATA_KEY = "fingerspell"
+DEFAULT_ARTIFACT = "fingerspell-vgg16-int8.onnx"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def bundled_dir() -> Path:
+    """The artifacts shipped inside the package (the repository's artifacts/ folder)."""
+    return Path(__file__).parent / "artifacts"
+
+
+def default_model_path() -> Path:
+    path = bundled_dir() / DEFAULT_ARTIFACT
+    if not path.is_file():
+        raise ModelError(f"the bundled model {DEFAULT_ARTIFACT} is missing from {path.parent}; "
+                         "reinstall fingerspell or pass --model")
+    return path
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+def read_sidecar(path: Path) -> ModelMetadata:
+    side = sidecar_path(path)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    if not side.is_file():
+        raise ModelError(f"{path}: its metadata sidecar {side.name} is missing; "
+                         "export it with `fingerspell export`")
+    try:
+        meta = ModelMetadata.from_json(side.read_bytes())
+    except MetadataError as exc:
+        raise ModelError(f"{side}: {exc}") from None
+    want = meta.artifact.get("sha256")
+    if want != sha256_file(path):
+        raise ModelError(f"{path}: does not match its metadata {side.name} (sha256 differs): "
+                         "the file was changed or the sidecar belongs to another model")
+    return meta
+
+
+def check_against_io(path: Path, meta: ModelMetadata, in_shape: list, out_shape: list) -> None:
+    """Refuse an artifact whose tensors disagree with its metadata."""
+    spec = meta.input
+    dims = [_dim(d) for d in in_shape]
+    if len(dims) != 4 or dims[1:] != [spec.height, spec.width, spec.channels]:
+        raise ModelError(f"{path}: input shape {in_shape} does not match the metadata's "
+                         f"{spec.height}x{spec.width}x{spec.channels}")
+    n_out = _dim(out_shape[-1]) if len(out_shape) else None
+    if n_out != len(meta.labels):
+        raise ModelError(f"{path}: the model has {n_out} outputs but its metadata lists "
+                         f"{len(meta.labels)} labels")
+
+
+def _dim(d: object) -> int | None:
+    """A fixed dimension as int (numpy ints included); None for symbolic or unknown ones."""
+    return int(d) if hasattr(d, "__index__") and not isinstance(d, bool) else None  # type: ignore[call-overload]
+
+
+def write_sidecar(path: Path, meta: ModelMetadata) -> Path:
+    meta.artifact["sha256"] = sha256_file(path)
+    side = sidecar_path(path)
+    side.write_text(meta.to_json(indent=1) + "\n")
+    return side
+
+
+def load_json(path: Path) -> dict:
+    return json.loads(path.read_text())

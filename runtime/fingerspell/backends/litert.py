@@ -1,0 +1,98 @@
+"""ai-edge-litert backend for .tflite artifacts; metadata from the sidecar JSON.
+
+The LiteRT interpreter is not thread-safe: each thread gets its own interpreter, lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from fingerspell.artifact import check_against_io, read_sidecar
+from fingerspell.backends.onnx import _first_line, default_threads
+from fingerspell.errors import ModelError
+
+
+class LiteRTBackend:
+    name = "litert"
+    batchable = False  # the exported graph has a fixed batch of 1
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            raise ModelError(f"{path}: .tflite models need ai-edge-litert: "
+                             "pip install 'fingerspell[litert]'") from None
+        self._interpreter_cls = Interpreter
+        self.path = path
+        self.threads = threads or default_threads()
+        self.metadata = read_sidecar(path)
+        self.content = path.read_bytes()
+        self._local = threading.local()
+        interp = self._interpreter()  # load once now, so a broken file fails at load time
+        inp = interp.get_input_details()[0]
+        out = interp.get_output_details()[0]
+        check_against_io(path, self.metadata, list(inp["shape"]), list(out["shape"]))
+
+    def _interpreter(self):
+        interp = getattr(self._local, "interp", None)
+        if interp is None:
+            try:
+                with _quiet_stderr():
+                    interp = self._interpreter_cls(model_content=self.content,
+                                                   num_threads=self.threads)
+                    interp.allocate_tensors()
+            except Exception as exc:  # LiteRT raises ValueError/RuntimeError for bad flatbuffers
+                raise ModelError(f"{self.path}: not a loadable TFLite model ({_first_line(exc)})") from None
+            self._local.interp = interp
+        return interp
+
+    def run(self, pixels: np.ndarray) -> np.ndarray:
+        interp = self._interpreter()
+        inp = interp.get_input_details()[0]
+        out = interp.get_output_details()[0]
+        results = []
+        for img in pixels:
+            x = img[None]
+            scale, zero = inp["quantization"]
+            if scale and (scale, zero) != (1.0, 0):
+                # a quantized input: map the 0–255 pixels with the tensor's own parameters
+                info = np.iinfo(inp["dtype"])
+                x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(inp["dtype"])
+            elif x.dtype != inp["dtype"]:
+                x = x.astype(inp["dtype"])
+            interp.set_tensor(inp["index"], x)
+            interp.invoke()
+            y = interp.get_tensor(out["index"])
+            if out["dtype"] != np.float32:
+                scale, zero = out["quantization"]
+                y = (y.astype(np.float32) - zero) * scale
+            results.append(y[0])
+        return np.stack(results).astype(np.float32)
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence the native library's 'INFO: Created TensorFlow Lite XNNPACK delegate' line."""
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr to silence
+            yield
+            return
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)

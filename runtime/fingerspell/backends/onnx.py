@@ -1,0 +1,61 @@
+"""onnxruntime backend: metadata from the ONNX model's metadata_props."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fingerspell.artifact import METADATA_KEY, check_against_io
+from fingerspell.errors import ModelError
+from fingerspell.schema import MetadataError, ModelMetadata
+
+
+class OnnxBackend:
+    name = "onnxruntime"
+    batchable = True
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads or default_threads()
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            raise ModelError(f"{path}: not a loadable ONNX model ({_first_line(exc)})") from None
+        props = self.session.get_modelmeta().custom_metadata_map
+        if METADATA_KEY not in props:
+            raise ModelError(f"{path}: has no fingerspell metadata (metadata_props[{METADATA_KEY!r}]);"
+                             " export it with `fingerspell export`")
+        try:
+            self.metadata = ModelMetadata.from_json(props[METADATA_KEY])
+        except MetadataError as exc:
+            raise ModelError(f"{path}: {exc}") from None
+        inp = self.session.get_inputs()[0]
+        out = self.session.get_outputs()[0]
+        self.input_name = inp.name
+        self.input_dtype = np.uint8 if "uint8" in inp.type else np.float32
+        check_against_io(path, self.metadata, list(inp.shape), list(out.shape))
+
+    def run(self, pixels: np.ndarray) -> np.ndarray:
+        x = pixels if pixels.dtype == self.input_dtype else pixels.astype(self.input_dtype)
+        return np.asarray(self.session.run(None, {self.input_name: x})[0], np.float32)
+
+
+def default_threads() -> int:
+    """Physical cores where we can tell, else logical CPUs available to this process."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:
+        n = os.cpu_count() or 1
+    return max(1, n)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

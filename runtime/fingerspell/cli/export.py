@@ -1,0 +1,60 @@
+"""`fingerspell export`: a trained model -> ONNX and TFLite artifacts with parity reports."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from fingerspell.cli.common import fail, report_error, require_extra
+from fingerspell.errors import FingerspellError
+
+
+def export(
+    model: Path = typer.Argument(..., help="model.keras from a run folder (metadata.json beside it)."),
+    out: Path = typer.Option(Path("exports/latest"), "--out", "-o", help="Folder for the artifacts."),
+    calib: list[Path] = typer.Option(..., help="Labelled folder of real training images for "
+                                     "int8 calibration (repeatable)."),
+    parity: list[Path] = typer.Option(..., help="Labelled folder of real images to compare "
+                                      "every artifact with Keras (repeatable)."),
+    formats: str = typer.Option("onnx-fp32,onnx-int8,tflite-int8",
+                                help="Comma-separated: onnx-fp32, onnx-int8, tflite-int8, tflite-fp16."),
+    calib_images: int = typer.Option(200, help="Calibration images."),
+    parity_images: int = typer.Option(300, help="Parity images."),
+    allow_low_agreement: bool = typer.Option(False, help="Keep quantized artifacts whose top-1 "
+                                             "agreement with Keras is below 99 %."),
+    stem: str = typer.Option("fingerspell-vgg16", help="File name stem of the artifacts."),
+) -> None:
+    """Export ONNX fp32, ONNX int8 and TFLite int8, metadata inside, parity with Keras checked.
+
+    Fails (exit 3) when fp32 ONNX differs from Keras on any top-1 or by more than 1e-4, or a
+    quantized artifact agrees with Keras on fewer than 99 % of images.
+
+    Example: fingerspell export runs/ship/model.keras --out exports/ship
+    --calib ../shared/data/train/multi --parity ../shared/data/dev/massey
+    """
+    require_extra("tensorflow", "train")
+    require_extra("tf2onnx", "train")
+    from fingerspell_export.exporter import FORMATS, ExportError, ExportOptions
+    from fingerspell_export.exporter import export as run_export
+    from fingerspell_export.parity import table
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown:
+        fail(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}", 2)
+    opts = ExportOptions(out_dir=out, calib_dirs=calib, parity_dirs=parity, formats=chosen,
+                         calib_images=calib_images, parity_images=parity_images,
+                         allow_low_agreement=allow_low_agreement, stem=stem,
+                         command=shlex.join(["fingerspell", *sys.argv[1:]]))
+    try:
+        rows = run_export(model, opts)
+    except ExportError as exc:
+        fail(f"export failed: {exc} (see {out}/parity.txt)", 3)
+    except FingerspellError as exc:
+        report_error(exc)
+    except (OSError, ValueError) as exc:
+        fail(f"{model}: {exc}", 3)
+    typer.echo(table(rows), nl=False)

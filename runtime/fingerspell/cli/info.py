@@ -1,0 +1,42 @@
+"""`fingerspell info`: what the model is, how it was trained, how well it does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fingerspell.cli.common import load_recognizer
+
+
+def info(
+    model: Path = typer.Option(None, help="A .onnx or .tflite artifact (default: the bundled model)."),
+    as_json: bool = typer.Option(False, "--json", help="The full metadata document as JSON."),
+) -> None:
+    """Show the model's metadata: labels, input, training data, metrics.
+
+    Example: fingerspell info --model artifacts/fingerspell-vgg16-int8.tflite
+    """
+    rec = load_recognizer(model, None, 1)
+    meta = rec.metadata
+    if as_json:
+        typer.echo(meta.to_json(indent=1))
+        return
+    spec = meta.input
+    tr = meta.training
+    lines = [
+        f"model      {meta.name} {meta.version}  ({rec.path})",
+        f"format     {meta.artifact.get('format', '?')}, {meta.artifact.get('quantization', '?')}; "
+        f"backend {rec.backend.name}",
+        f"input      {spec.height}x{spec.width} {spec.color_order} {spec.dtype} "
+        f"{spec.value_range[0]:g}-{spec.value_range[1]:g}, resize {spec.resize_method}/{spec.resize_fit}",
+        f"labels     {len(meta.labels)}: {' '.join(meta.labels)}",
+        f"trained on {', '.join(f'{k} ({v})' for k, v in tr.get('source_counts', {}).items()) or '?'}",
+        f"backbone   {tr.get('backbone_weights', '?')}",
+    ]
+    if meta.metrics:
+        lines.append("metrics    " + ", ".join(
+            f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in meta.metrics.items()))
+    if tr.get("command"):
+        lines.append(f"command    {tr['command']}")
+    typer.echo("\n".join(lines))

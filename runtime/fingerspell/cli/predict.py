@@ -1,0 +1,97 @@
+"""`fingerspell predict`: the letter in each photo."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from fingerspell.cli.common import load_recognizer
+from fingerspell.cli.inputs import expand
+from fingerspell.results import Failure, Prediction
+
+PROGRESS_MIN = 20  # show a progress bar on stderr from this many inputs
+
+
+def predict(
+    sources: list[str] = typer.Argument(..., help="Image files, folders (recursive), globs, http(s) "
+                                        "URLs, or - for an image on stdin."),
+    top_k: int = typer.Option(1, "--top-k", "-k", help="Show the k most likely classes."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line (JSON Lines)."),
+    as_csv: bool = typer.Option(False, "--csv", help="CSV with a header row."),
+    threshold: float = typer.Option(0.0, help="Below this confidence the label is reported as "
+                                    "'unsure'."),
+    model: Path = typer.Option(None, help="A .onnx or .tflite artifact (default: the bundled model)."),
+    backend: str = typer.Option(None, help="onnxruntime or litert (default: from the file)."),
+    threads: int = typer.Option(None, help="Inference threads (default: the CPUs available)."),
+    batch_size: int = typer.Option(8, help="Images per inference call for folders."),
+) -> None:
+    """Print the letter and confidence for each input.
+
+    Exit code 0 when every input succeeded, 1 when any failed (all others are still reported),
+    3 when the model cannot be loaded.
+
+    Example: fingerspell predict photo.jpg photos/ 'shots/*.png' https://example.org/a.jpg
+    """
+    rec = load_recognizer(model, backend, threads)
+    items = expand(sources)
+    results = rec.predict_many(items, top_k=top_k, batch_size=batch_size)
+    writer = csv.writer(sys.stdout) if as_csv else None
+    if writer:
+        writer.writerow(["source", "label", "confidence", "error"])
+    failed = 0
+    bar = Progress(len(items)) if len(items) >= PROGRESS_MIN and sys.stderr.isatty() else None
+    for r in results:
+        if isinstance(r, Failure):
+            failed += 1
+            _emit_failure(r, as_json, writer)
+        else:
+            _emit(r, threshold, as_json, writer, top_k)
+        if bar:
+            bar.step()
+    if bar:
+        bar.close()
+    raise typer.Exit(1 if failed else 0)
+
+
+class Progress:
+    """A one-line progress bar on stderr (only drawn on a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+
+    def step(self) -> None:
+        self.done += 1
+        filled = 30 * self.done // self.total
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+
+
+def _label(r: Prediction, threshold: float) -> str:
+    return r.label if r.confidence >= threshold else "unsure"
+
+
+def _emit(r: Prediction, threshold: float, as_json: bool, writer, top_k: int) -> None:
+    if as_json:
+        d = r.to_dict()
+        d["unsure"] = r.confidence < threshold
+        typer.echo(json.dumps(d))
+    elif writer:
+        writer.writerow([r.source, _label(r, threshold), f"{r.confidence:.4f}", ""])
+    else:
+        extra = "  " + "  ".join(f"{lab} {s:.3f}" for lab, s in r.top_k[1:]) if top_k > 1 else ""
+        typer.echo(f"{r.source}\t{_label(r, threshold)}\t{r.confidence:.3f}{extra}")
+
+
+def _emit_failure(r: Failure, as_json: bool, writer) -> None:
+    typer.echo(f"error: {r.error}", err=True)
+    if as_json:
+        typer.echo(json.dumps(r.to_dict()))
+    elif writer:
+        writer.writerow([r.source, "", "", r.error])

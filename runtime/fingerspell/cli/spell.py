@@ -1,0 +1,36 @@
+"""`fingerspell spell`: the text spelled by a sequence of photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fingerspell.cli.common import load_recognizer
+from fingerspell.cli.inputs import expand
+from fingerspell.results import Failure
+from fingerspell.spell import spell as spell_text
+
+
+def spell(
+    sources: list[str] = typer.Argument(..., help="Images in order: files, a folder (natural name "
+                                        "order), globs, URLs."),
+    threshold: float = typer.Option(0.5, help="Frames below this confidence are ignored."),
+    model: Path = typer.Option(None, help="A .onnx or .tflite artifact (default: the bundled model)."),
+    backend: str = typer.Option(None, help="onnxruntime or litert (default: from the file)."),
+    threads: int = typer.Option(None, help="Inference threads."),
+) -> None:
+    """Spell text from an ordered sequence of images.
+
+    Letters append, 'space' adds a space, 'del' deletes the last character, 'nothing' separates
+    repeated letters (a sign held over several frames counts once).
+
+    Example: fingerspell spell frames/  (frames/001.jpg, frames/002.jpg, …)
+    """
+    rec = load_recognizer(model, backend, threads)
+    results = list(rec.predict_many(expand(sources)))
+    failures = [r for r in results if isinstance(r, Failure)]
+    for f in failures:
+        typer.echo(f"error: {f.error}", err=True)
+    typer.echo(spell_text(results, threshold))
+    raise typer.Exit(1 if failures else 0)

@@ -1,0 +1,86 @@
+"""Download an image from an http(s) URL, with bounded time and size."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from fingerspell import __version__
+from fingerspell.errors import FetchError
+
+USER_AGENT = f"fingerspell/{__version__} (+https://pypi.org/project/fingerspell/)"
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    connect_timeout: float = 5.0  # seconds to establish the connection
+    read_timeout: float = 10.0  # seconds of silence allowed between bytes
+    deadline: float = 30.0  # seconds for the whole download
+    max_bytes: int = 20_000_000  # a 12 MP phone JPEG is 3–8 MB
+    max_redirects: int = 5
+
+
+DEFAULT_LIMITS = FetchLimits()
+
+
+def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS) -> bytes:
+    """Return the body of `url`, or raise FetchError with a one-line reason naming the URL."""
+    import requests
+
+    scheme = url.split(":", 1)[0].lower()
+    if scheme not in ("http", "https"):
+        raise FetchError(f"{url}: only http and https URLs are allowed (got {scheme}:)")
+    start = time.monotonic()
+    session = requests.Session()
+    session.max_redirects = limits.max_redirects
+    try:
+        with session.get(url, stream=True, timeout=(limits.connect_timeout, limits.read_timeout),
+                         headers={"User-Agent": USER_AGENT, "Accept": "image/*"}) as resp:
+            if resp.status_code >= 400:
+                raise FetchError(f"{url}: HTTP {resp.status_code} {resp.reason or ''}".rstrip())
+            ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if ctype and not (ctype.startswith("image/") or ctype in _BINARY_TYPES):
+                raise FetchError(f"{url}: not an image (Content-Type {ctype})")
+            length = resp.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > limits.max_bytes:
+                raise FetchError(f"{url}: {int(length):,} bytes is over the {limits.max_bytes:,}-byte limit")
+            chunks, total = [], 0
+            for chunk in resp.iter_content(64 * 1024):
+                total += len(chunk)
+                if total > limits.max_bytes:
+                    raise FetchError(f"{url}: body is over the {limits.max_bytes:,}-byte limit")
+                if time.monotonic() - start > limits.deadline:
+                    raise FetchError(f"{url}: download took longer than {limits.deadline:g} s")
+                chunks.append(chunk)
+    except FetchError:
+        raise
+    except requests.exceptions.TooManyRedirects:
+        raise FetchError(f"{url}: too many redirects (more than {limits.max_redirects})") from None
+    except requests.exceptions.InvalidSchema as exc:
+        raise FetchError(f"{url}: redirected to a URL that is not http(s) ({exc})") from None
+    except requests.exceptions.ConnectTimeout:
+        raise FetchError(f"{url}: connection timed out after {limits.connect_timeout:g} s") from None
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
+        if "timed out" in str(exc).lower() or isinstance(exc, requests.exceptions.ReadTimeout):
+            raise FetchError(f"{url}: no response within {limits.read_timeout:g} s") from None
+        raise FetchError(f"{url}: connection failed ({_reason(exc)})") from None
+    except requests.exceptions.RequestException as exc:
+        raise FetchError(f"{url}: download failed ({_reason(exc)})") from None
+    finally:
+        session.close()
+    if total == 0:
+        raise FetchError(f"{url}: empty response")
+    return b"".join(chunks)
+
+
+# Servers often label images generically; the decoder decides after download.
+_BINARY_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "No route to host",
+                   "Temporary failure in name resolution", "certificate verify failed"):
+        if marker in text:
+            return marker
+    return text.splitlines()[0][:160] if text else type(exc).__name__

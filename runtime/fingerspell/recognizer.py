@@ -1,0 +1,101 @@
+"""`Recognizer`: load an artifact once, predict from any source, one image or many.
+
+    from fingerspell import Recognizer
+    rec = Recognizer()                      # the bundled int8 model
+    print(rec.predict("photo.jpg").label)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fingerspell.artifact import default_model_path
+from fingerspell.backends import Backend, open_backend
+from fingerspell.errors import FingerspellError, ModelError
+from fingerspell.results import Failure, Prediction
+from fingerspell.schema import ModelMetadata
+from fingerspell.sources import Source, describe, load_pixels
+from fingerspell.spell import spell as spell_predictions
+
+
+class Recognizer:
+    """Thread-safe: share one instance between the threads of a web server."""
+
+    def __init__(self, model: str | Path | None = None, backend: str | None = None,
+                 threads: int | None = None, top_k: int = 3, fetcher: Any = None) -> None:
+        path = Path(model) if model is not None else default_model_path()
+        if not path.is_file():
+            raise ModelError(f"{path}: no such model file")
+        self.path = path
+        self.backend: Backend = open_backend(path, backend, threads)
+        self.metadata: ModelMetadata = self.backend.metadata
+        self.labels: list[str] = list(self.metadata.labels)
+        self.size = (self.metadata.input.width, self.metadata.input.height)
+        self.top_k = top_k
+        self.fetcher = fetcher
+
+    def __repr__(self) -> str:
+        return f"Recognizer({self.path.name!r}, backend={self.backend.name!r})"
+
+    # -- core ----------------------------------------------------------------------------------
+    def pixels(self, source: Source) -> np.ndarray:
+        """The model's input for one source (uint8 RGB at the input size)."""
+        return load_pixels(source, self.size, fetcher=self.fetcher)
+
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        """Probabilities [N, classes] for uint8 pixels [N, H, W, 3]."""
+        if pixels.ndim != 4 or pixels.shape[1:] != (self.size[1], self.size[0], 3):
+            raise ValueError(f"pixels must be [N, {self.size[1]}, {self.size[0]}, 3], got {pixels.shape}")
+        return self.backend.run(np.ascontiguousarray(pixels, dtype=np.uint8))
+
+    def _result(self, name: str, probs: np.ndarray, top_k: int | None) -> Prediction:
+        k = max(1, top_k or self.top_k)
+        order = np.argsort(-probs)[:k]
+        top = [(self.labels[i], float(probs[i])) for i in order]
+        return Prediction(name, top[0][0], top[0][1], top)
+
+    # -- public API ----------------------------------------------------------------------------
+    def predict(self, source: Source, top_k: int | None = None) -> Prediction:
+        """Predict one image. Raises a FingerspellError subclass naming the input on bad input."""
+        probs = self.probabilities(self.pixels(source)[None])[0]
+        return self._result(describe(source), probs, top_k)
+
+    def predict_many(self, sources: Iterable[Source], top_k: int | None = None, batch_size: int = 8,
+                     workers: int = 2) -> Iterator[Prediction | Failure]:
+        """Predict many images in input order; a bad input yields a Failure, the rest go on.
+
+        Decoding of the next images runs in `workers` threads while the current batch is inferred.
+        """
+        batch_size = max(1, batch_size if self.backend.batchable else 1)
+
+        def decode(src: Source) -> tuple[str, np.ndarray | Failure]:
+            name = describe(src)
+            try:
+                return name, self.pixels(src)
+            except FingerspellError as exc:
+                return name, Failure(name, str(exc), type(exc).__name__, exc.exit_code)
+
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            pending: list[tuple[str, np.ndarray | Failure]] = []
+            for item in pool.map(decode, sources):
+                pending.append(item)
+                if sum(1 for _, x in pending if not isinstance(x, Failure)) >= batch_size:
+                    yield from self._flush(pending, top_k)
+                    pending = []
+            yield from self._flush(pending, top_k)
+
+    def _flush(self, pending: list[tuple[str, np.ndarray | Failure]], top_k: int | None
+               ) -> Iterator[Prediction | Failure]:
+        good = [x for _, x in pending if not isinstance(x, Failure)]
+        probs = iter(self.probabilities(np.stack(good)) if good else [])
+        for name, x in pending:
+            yield x if isinstance(x, Failure) else self._result(name, next(probs), top_k)
+
+    def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
+        """The text spelled by an ordered sequence of images (see fingerspell.spell)."""
+        return spell_predictions(self.predict_many(sources), threshold)
