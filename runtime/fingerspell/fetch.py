@@ -45,7 +45,8 @@ def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS) -> bytes:
             if length and length.isdigit() and int(length) > limits.max_bytes:
                 raise FetchError(f"{url}: {int(length):,} bytes is over the {limits.max_bytes:,}-byte limit")
             chunks, total = [], 0
-            for chunk in resp.iter_content(64 * 1024):
+            # read1 returns whatever has arrived, so a slow trickle still meets the deadline check
+            for chunk in iter(lambda: resp.raw.read1(64 * 1024, decode_content=True), b""):
                 total += len(chunk)
                 if total > limits.max_bytes:
                     raise FetchError(f"{url}: body is over the {limits.max_bytes:,}-byte limit")

@@ -18,11 +18,11 @@ def describe(source: Source) -> str:
     """A short name for a source, used in results and error messages."""
     if isinstance(source, (str, Path)):
         return str(source)
-    if isinstance(source, (bytes, bytearray)):
-        return f"<{len(source)} bytes>"
     name = getattr(source, "name", None)
     if isinstance(name, str):
         return name
+    if isinstance(source, (bytes, bytearray)):
+        return f"<{len(source)} bytes>"
     return f"<{type(source).__name__}>"
 
 

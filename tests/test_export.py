@@ -1,0 +1,144 @@
+"""Export: every format agrees with Keras through the runtime's loaders; broken artifacts are refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow", reason="needs the train extra")
+
+from fingerspell.artifact import METADATA_KEY
+from fingerspell.errors import ModelError
+from fingerspell.recognizer import Recognizer
+from fingerspell.schema import ModelMetadata
+
+ARTIFACTS = ["tiny-fp32.onnx", "tiny-int8.onnx", "tiny-int8.tflite", "tiny-fp16.tflite"]
+
+
+def test_every_format_is_written_and_passes_parity(exported: Path) -> None:
+    for name in ARTIFACTS:
+        assert (exported / name).is_file(), name
+    report = json.loads((exported / "parity.json").read_text())
+    rows = {r["artifact"]: r for r in report["artifacts"]}
+    assert set(rows) == set(ARTIFACTS)
+    assert all(r["ok"] for r in rows.values())
+    assert rows["tiny-fp32.onnx"]["top1_agreement"] == 1.0
+    assert rows["tiny-fp32.onnx"]["max_abs_diff"] <= 1e-4
+    assert all(r["top1_agreement"] >= 0.99 for r in rows.values())
+    assert "top-1 agree" in (exported / "parity.txt").read_text()
+
+
+def test_runtime_matches_keras_top1(exported: Path, tiny_run: Path, tiny_dataset: Path) -> None:
+    import keras
+
+    from fingerspell.imaging import load_array
+
+    files = sorted(tiny_dataset.glob("*/*.jpg"))[::5]
+    x = np.stack([load_array(f, (32, 32)) for f in files])
+    want = np.asarray(keras.models.load_model(tiny_run / "model.keras").predict_on_batch(
+        x.astype(np.float32))).argmax(1)
+    for name in ARTIFACTS:
+        rec = Recognizer(exported / name)
+        got = np.array([rec.labels.index(p.label) for p in rec.predict_many(files)])
+        assert (got == want).mean() >= 0.97, name
+
+
+def test_metadata_round_trips(exported: Path, tiny_run: Path) -> None:
+    import onnx
+
+    trained = ModelMetadata.from_json((tiny_run / "metadata.json").read_text())
+    props = {p.key: p.value for p in onnx.load(str(exported / "tiny-int8.onnx")).metadata_props}
+    onnx_meta = ModelMetadata.from_json(props[METADATA_KEY])
+    tfl_meta = Recognizer(exported / "tiny-int8.tflite").metadata
+    for meta in (onnx_meta, tfl_meta):
+        assert meta.labels == trained.labels and meta.name == trained.name
+        assert (meta.input.height, meta.input.width) == (32, 32) and meta.input.dtype == "uint8"
+        assert meta.training["command"] == trained.training["command"]
+        assert meta.artifact["format"] in ("onnx", "tflite") and meta.artifact["keras_sha256"]
+
+
+def _sabotage_onnx(src: Path, dst: Path, edit) -> Path:
+    import onnx
+
+    model = onnx.load(str(src))
+    edit(model)
+    onnx.save(model, str(dst))
+    return dst
+
+
+def test_onnx_without_metadata_is_refused(exported: Path, tmp_path: Path) -> None:
+    bad = _sabotage_onnx(exported / "tiny-int8.onnx", tmp_path / "bare.onnx",
+                         lambda m: m.metadata_props.__delitem__(slice(None)))
+    with pytest.raises(ModelError, match="no fingerspell metadata"):
+        Recognizer(bad)
+
+
+def test_wrong_label_count_is_refused(exported: Path, tmp_path: Path) -> None:
+    def drop_label(m) -> None:
+        entry = next(p for p in m.metadata_props if p.key == METADATA_KEY)
+        doc = json.loads(entry.value)
+        doc["labels"] = doc["labels"][:-1]
+        entry.value = json.dumps(doc)
+
+    bad = _sabotage_onnx(exported / "tiny-int8.onnx", tmp_path / "labels.onnx", drop_label)
+    with pytest.raises(ModelError, match="29 outputs but its metadata lists 28 labels"):
+        Recognizer(bad)
+
+
+def test_malformed_metadata_is_refused(exported: Path, tmp_path: Path) -> None:
+    def garble(m) -> None:
+        next(p for p in m.metadata_props if p.key == METADATA_KEY).value = "{not json"
+
+    bad = _sabotage_onnx(exported / "tiny-int8.onnx", tmp_path / "garbled.onnx", garble)
+    with pytest.raises(ModelError, match="not valid JSON"):
+        Recognizer(bad)
+
+
+def test_truncated_and_misnamed_artifacts_are_refused(exported: Path, tmp_path: Path) -> None:
+    for name in ("tiny-int8.onnx", "tiny-int8.tflite"):
+        data = (exported / name).read_bytes()
+        bad = tmp_path / name
+        bad.write_bytes(data[: len(data) // 2])
+        if name.endswith(".tflite"):
+            shutil.copy(exported / "tiny-int8.json", tmp_path / "tiny-int8.json")
+        with pytest.raises(ModelError):
+            Recognizer(bad)
+    other = tmp_path / "model.pt"
+    other.write_bytes(b"x")
+    with pytest.raises(ModelError, match="unknown model format"):
+        Recognizer(other)
+
+
+def test_tflite_sidecar_must_match_its_file(exported: Path, tmp_path: Path) -> None:
+    shutil.copy(exported / "tiny-fp16.tflite", tmp_path / "tiny-int8.tflite")
+    shutil.copy(exported / "tiny-int8.json", tmp_path / "tiny-int8.json")
+    with pytest.raises(ModelError, match="sha256 differs"):
+        Recognizer(tmp_path / "tiny-int8.tflite")
+    (tmp_path / "tiny-int8.json").unlink()
+    with pytest.raises(ModelError, match="sidecar"):
+        Recognizer(tmp_path / "tiny-int8.tflite")
+
+
+def test_export_fails_loudly_on_a_degenerate_model(tiny_run: Path, tiny_dataset: Path,
+                                                  tmp_path: Path) -> None:
+    """A model whose outputs are uniform must not pass the export."""
+    import keras
+
+    from fingerspell_export.exporter import ExportError, ExportOptions, export
+
+    model = keras.models.load_model(tiny_run / "model.keras")
+    dense = model.get_layer("predictions")
+    w, b = dense.get_weights()
+    dense.set_weights([np.zeros_like(w), np.zeros_like(b)])
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save(run / "model.keras")
+    shutil.copy(tiny_run / "metadata.json", run / "metadata.json")
+    with pytest.raises(ExportError, match="near-uniform"):
+        export(run / "model.keras", ExportOptions(out_dir=tmp_path / "out", calib_dirs=[tiny_dataset],
+                                                  parity_dirs=[tiny_dataset], formats=("onnx-fp32",),
+                                                  calib_images=20, parity_images=30))

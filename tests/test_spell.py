@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from fingerspell.results import Failure, Prediction
+from fingerspell.spell import spell
+
+
+def seq(*labels: str, conf: float = 0.9) -> list[Prediction]:
+    return [Prediction(f"f{i}", lab, conf) for i, lab in enumerate(labels)]
+
+
+def test_letters_space_del_and_repeats() -> None:
+    assert spell(seq("H", "H", "I", "space", "Y", "O", "U")) == "HI YOU"
+    assert spell(seq("A", "B", "del", "C")) == "AC"
+    assert spell(seq("del", "A")) == "A"  # nothing to delete
+    assert spell(seq("L", "O", "O", "K")) == "LOK"  # a held sign counts once
+    assert spell(seq("L", "O", "nothing", "O", "K")) == "LOOK"  # nothing separates repeats
+
+
+def test_low_confidence_frames_and_failures_are_ignored() -> None:
+    frames = [*seq("A"), Prediction("x", "B", 0.2), *seq("A"),
+              Failure("bad.jpg", "bad.jpg: not an image", "InputError", 1), *seq("C")]
+    assert spell(frames, threshold=0.5) == "AC"
+    assert spell(frames, threshold=0.1) == "ABAC"
