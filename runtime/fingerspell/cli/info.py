@@ -39,4 +39,7 @@ def info(
             f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in meta.metrics.items()))
     if tr.get("command"):
         lines.append(f"command    {tr['command']}")
+    card = rec.path.parent / "MODEL_CARD.md"
+    if card.is_file():
+        lines.append(f"card       {card}")
     typer.echo("\n".join(lines))
