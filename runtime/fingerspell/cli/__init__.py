@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from fingerspell import __version__
-from fingerspell.cli import evaluate, export, info, predict, spell, train
+from fingerspell.cli import benchmark, evaluate, export, info, predict, spell, train
 
 app = typer.Typer(
     name="fingerspell",
@@ -36,6 +36,7 @@ def _root(
 app.command("predict")(predict.predict)
 app.command("spell")(spell.spell)
 app.command("info")(info.info)
+app.command("benchmark")(benchmark.benchmark)
 app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("export")(export.export)

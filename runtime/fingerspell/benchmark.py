@@ -1,0 +1,142 @@
+"""Measure artifacts: size, accuracy, batch-1 latency, throughput, peak memory — one row each.
+
+Each artifact is measured in a fresh child process, so its peak RSS is its own and no artifact
+warms another's caches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+BATCH_SIZES = (1, 4, 8, 16, 32)
+
+
+@dataclass
+class Row:
+    artifact: str
+    format: str
+    backend: str
+    size_mb: float
+    accuracy: float | None
+    images: int
+    latency_ms_median: float
+    latency_ms_p90: float
+    throughput_ips: float
+    best_batch: int
+    peak_rss_mb: float
+    load_s: float
+    passed: bool | None = None  # accuracy at or above the floor (None without --data)
+    error: str | None = None
+
+
+def _labelled(folder: Path, limit: int) -> list[tuple[Path, str]]:
+    from fingerspell.cli.inputs import IMAGE_SUFFIXES
+    from fingerspell.schema import CLASSES
+
+    files = [(p, d.name) for d in sorted(folder.iterdir()) if d.is_dir() and d.name in CLASSES
+             for p in sorted(d.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    if limit and len(files) > limit:  # an even spread over classes and people
+        step = len(files) / limit
+        files = [files[int(i * step)] for i in range(limit)]
+    return files
+
+
+def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int | None,
+            backend: str | None) -> dict[str, Any]:
+    """Run inside the child process: everything about one artifact."""
+    import numpy as np
+
+    from fingerspell.recognizer import Recognizer
+
+    t0 = time.perf_counter()
+    rec = Recognizer(model, backend=backend, threads=threads)
+    load_s = time.perf_counter() - t0
+    h, w = rec.size[1], rec.size[0]
+    rng = np.random.default_rng(0)
+    one = rng.integers(0, 256, (1, h, w, 3), dtype=np.uint8)
+    for _ in range(5):
+        rec.probabilities(one)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        rec.probabilities(one)
+        times.append((time.perf_counter() - t) * 1000)
+    best_ips, best_batch = 1000 / float(np.median(times)), 1
+    for b in BATCH_SIZES[1:] if rec.backend.batchable else ():
+        x = rng.integers(0, 256, (b, h, w, 3), dtype=np.uint8)
+        rec.probabilities(x)
+        reps = max(2, 32 // b)
+        t = time.perf_counter()
+        for _ in range(reps):
+            rec.probabilities(x)
+        ips = b * reps / (time.perf_counter() - t)
+        if ips > best_ips:
+            best_ips, best_batch = ips, b
+    accuracy, n = None, 0
+    if data is not None:
+        files = _labelled(data, limit)
+        preds = rec.predict_many([f for f, _ in files], batch_size=best_batch)
+        hits = [p.ok and p.label == want for p, (_, want) in zip(preds, files, strict=True)]
+        accuracy, n = (float(np.mean(hits)) if hits else 0.0), len(hits)
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return asdict(Row(
+        artifact=model.name, format=model.suffix.lstrip("."), backend=rec.backend.name,
+        size_mb=model.stat().st_size / 1e6, accuracy=accuracy, images=n,
+        latency_ms_median=float(np.median(times)), latency_ms_p90=float(np.percentile(times, 90)),
+        throughput_ips=best_ips, best_batch=best_batch, peak_rss_mb=peak, load_s=load_s))
+
+
+def benchmark(models: list[Path], data: Path | None, runs: int = 50, limit: int = 0,
+              threads: int | None = None, floor: float = 0.5, timeout: float = 1800) -> list[Row]:
+    rows = []
+    for model in models:
+        args = [sys.executable, "-m", "fingerspell.benchmark", str(model), str(data or ""), str(runs),
+                str(limit), str(threads or 0)]
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+            rows.append(Row(model.name, model.suffix.lstrip("."), "-", 0, None, 0, 0, 0, 0, 0, 0, 0,
+                            passed=False, error=last))
+            continue
+        row = Row(**json.loads(proc.stdout.strip().splitlines()[-1]))
+        if row.accuracy is not None:
+            row.passed = row.accuracy >= floor
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[Row], floor: float) -> str:
+    head = (f"{'artifact':<34} {'backend':<11} {'size MB':>7} {'accuracy':>9} {'ms p50':>7} "
+            f"{'ms p90':>7} {'img/s':>7} {'batch':>5} {'RSS MB':>7}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if r.error:
+            lines.append(f"{r.artifact:<34} error: {r.error}")
+            continue
+        acc = "-" if r.accuracy is None else f"{100 * r.accuracy:.1f}% {'✔' if r.passed else '✘'}"
+        lines.append(f"{r.artifact:<34} {r.backend:<11} {r.size_mb:7.1f} {acc:>9} "
+                     f"{r.latency_ms_median:7.1f} {r.latency_ms_p90:7.1f} {r.throughput_ips:7.1f} "
+                     f"{r.best_batch:5d} {r.peak_rss_mb:7.0f}")
+    lines.append(f"(accuracy floor {100 * floor:.0f} %; latency = batch-1 inference on a decoded image)")
+    return "\n".join(lines) + "\n"
+
+
+def _child() -> None:
+    model, data, runs, limit, threads = sys.argv[1:6]
+    out = measure(Path(model), Path(data) if data else None, int(runs), int(limit),
+                  int(threads) or None, None)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    _child()

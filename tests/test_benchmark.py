@@ -1,0 +1,36 @@
+"""`fingerspell benchmark` on the tiny model: a well-formed table and JSON (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fingerspell.cli import app
+
+pytest.importorskip("tensorflow", reason="the tiny test model is trained with the train extra")
+
+
+def test_benchmark_table_and_json(exported: Path, tiny_dataset: Path) -> None:
+    runner = CliRunner()
+    models = ["--model", str(exported / "tiny-int8.onnx"), "--model", str(exported / "tiny-int8.tflite")]
+    res = runner.invoke(app, ["benchmark", *models, "--data", str(tiny_dataset), "--runs", "5",
+                              "--limit", "30", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert [r["artifact"] for r in rows] == ["tiny-int8.onnx", "tiny-int8.tflite"]
+    for r in rows:
+        assert r["error"] is None and r["images"] == 30 and 0 <= r["accuracy"] <= 1
+        assert r["latency_ms_p90"] >= r["latency_ms_median"] > 0 and r["peak_rss_mb"] > 0
+        assert r["passed"] == (r["accuracy"] >= 0.5) and r["size_mb"] > 0
+    text = runner.invoke(app, ["benchmark", *models, "--runs", "3"]).stdout
+    assert "ms p50" in text and "tiny-int8.tflite" in text and "accuracy floor" in text
+
+
+def test_benchmark_reports_a_broken_artifact(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.onnx"
+    bad.write_bytes(b"nope")
+    res = CliRunner().invoke(app, ["benchmark", "--model", str(bad), "--runs", "2"])
+    assert res.exit_code == 1 and "error:" in res.stdout
