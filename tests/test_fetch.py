@@ -43,7 +43,7 @@ def test_good_image_and_redirect(server: Server) -> None:
     ("/silent", "no response within 1 s"),
     ("/trickle", "longer than 3 s"),
     ("/loop", "too many redirects"),
-    ("/to-file", "not http"),
+    ("/to-file", "only http and https"),
 ])
 def test_faults_are_clear_and_bounded(server: Server, path: str, match: str) -> None:
     start = time.monotonic()
@@ -78,3 +78,14 @@ def test_not_an_image_body(server: Server) -> None:
         load_pixels(server.url + "/big", (8, 8),
                     fetcher=lambda u: fetch(u, FetchLimits(max_bytes=5_000_000)))
     assert np.array([1])  # the server is still up for other tests
+
+
+def test_private_addresses_can_be_refused(server: Server) -> None:
+    with pytest.raises(FetchError, match=r"non-public address 127\.0\.0\.1"):
+        fetch(server.url + "/good.jpg", LIMITS, block_private=True)
+    assert fetch(server.url + "/good.jpg", LIMITS)  # off by default (the CLI's setting)
+
+
+def test_redirect_hops_are_checked(server: Server) -> None:
+    with pytest.raises(FetchError, match=r"redirected to file:///etc/passwd"):
+        fetch(server.url + "/to-file", LIMITS)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from fingerspell import __version__
 from fingerspell.errors import FetchError
@@ -23,42 +27,30 @@ class FetchLimits:
 DEFAULT_LIMITS = FetchLimits()
 
 
-def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS) -> bytes:
-    """Return the body of `url`, or raise FetchError with a one-line reason naming the URL."""
+def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS, block_private: bool = False) -> bytes:
+    """Return the body of `url`, or raise FetchError with a one-line reason naming the URL.
+
+    block_private refuses hosts that resolve to private, loopback, link-local or reserved
+    addresses, at every redirect hop (for services that fetch URLs their users send).
+    """
     import requests
 
-    scheme = url.split(":", 1)[0].lower()
-    if scheme not in ("http", "https"):
-        raise FetchError(f"{url}: only http and https URLs are allowed (got {scheme}:)")
     start = time.monotonic()
     session = requests.Session()
-    session.max_redirects = limits.max_redirects
+    current = url
     try:
-        with session.get(url, stream=True, timeout=(limits.connect_timeout, limits.read_timeout),
-                         headers={"User-Agent": USER_AGENT, "Accept": "image/*"}) as resp:
-            if resp.status_code >= 400:
-                raise FetchError(f"{url}: HTTP {resp.status_code} {resp.reason or ''}".rstrip())
-            ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-            if ctype and not (ctype.startswith("image/") or ctype in _BINARY_TYPES):
-                raise FetchError(f"{url}: not an image (Content-Type {ctype})")
-            length = resp.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > limits.max_bytes:
-                raise FetchError(f"{url}: {int(length):,} bytes is over the {limits.max_bytes:,}-byte limit")
-            chunks, total = [], 0
-            # read1 returns whatever has arrived, so a slow trickle still meets the deadline check
-            for chunk in iter(lambda: resp.raw.read1(64 * 1024, decode_content=True), b""):
-                total += len(chunk)
-                if total > limits.max_bytes:
-                    raise FetchError(f"{url}: body is over the {limits.max_bytes:,}-byte limit")
-                if time.monotonic() - start > limits.deadline:
-                    raise FetchError(f"{url}: download took longer than {limits.deadline:g} s")
-                chunks.append(chunk)
+        for _ in range(limits.max_redirects + 1):
+            _check_url(url, current, block_private)
+            with session.get(current, stream=True, allow_redirects=False,
+                             timeout=(limits.connect_timeout, limits.read_timeout),
+                             headers={"User-Agent": USER_AGENT, "Accept": "image/*"}) as resp:
+                if resp.is_redirect:
+                    current = urljoin(current, resp.headers.get("Location", ""))
+                    continue
+                return _read_body(url, resp, limits, start)
+        raise FetchError(f"{url}: too many redirects (more than {limits.max_redirects})")
     except FetchError:
         raise
-    except requests.exceptions.TooManyRedirects:
-        raise FetchError(f"{url}: too many redirects (more than {limits.max_redirects})") from None
-    except requests.exceptions.InvalidSchema as exc:
-        raise FetchError(f"{url}: redirected to a URL that is not http(s) ({exc})") from None
     except requests.exceptions.ConnectTimeout:
         raise FetchError(f"{url}: connection timed out after {limits.connect_timeout:g} s") from None
     except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
@@ -69,6 +61,49 @@ def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS) -> bytes:
         raise FetchError(f"{url}: download failed ({_reason(exc)})") from None
     finally:
         session.close()
+
+
+def _check_url(original: str, current: str, block_private: bool) -> None:
+    parts = urlsplit(current)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        via = "" if current == original else f" (redirected to {current})"
+        raise FetchError(f"{original}: only http and https URLs are allowed (got {scheme}:){via}")
+    if not parts.hostname:
+        raise FetchError(f"{original}: no host in {current}")
+    if block_private:
+        for addr in _resolve(original, parts.hostname, parts.port or (443 if scheme == "https" else 80)):
+            if not addr.is_global:
+                raise FetchError(f"{original}: refused, {parts.hostname} resolves to the non-public "
+                                 f"address {addr}")
+
+
+def _resolve(original: str, host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError(f"{original}: cannot resolve {host} ({exc.strerror})") from None
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def _read_body(url: str, resp: Any, limits: FetchLimits, start: float) -> bytes:
+    if resp.status_code >= 400:
+        raise FetchError(f"{url}: HTTP {resp.status_code} {resp.reason or ''}".rstrip())
+    ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if ctype and not (ctype.startswith("image/") or ctype in _BINARY_TYPES):
+        raise FetchError(f"{url}: not an image (Content-Type {ctype})")
+    length = resp.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > limits.max_bytes:
+        raise FetchError(f"{url}: {int(length):,} bytes is over the {limits.max_bytes:,}-byte limit")
+    chunks, total = [], 0
+    # read1 returns whatever has arrived, so a slow trickle still meets the deadline check
+    for chunk in iter(lambda: resp.raw.read1(64 * 1024, decode_content=True), b""):
+        total += len(chunk)
+        if total > limits.max_bytes:
+            raise FetchError(f"{url}: body is over the {limits.max_bytes:,}-byte limit")
+        if time.monotonic() - start > limits.deadline:
+            raise FetchError(f"{url}: download took longer than {limits.deadline:g} s")
+        chunks.append(chunk)
     if total == 0:
         raise FetchError(f"{url}: empty response")
     return b"".join(chunks)

@@ -27,7 +27,14 @@ class Recognizer:
     """Thread-safe: share one instance between the threads of a web server."""
 
     def __init__(self, model: str | Path | None = None, backend: str | None = None,
-                 threads: int | None = None, top_k: int = 3, fetcher: Any = None) -> None:
+                 threads: int | None = None, top_k: int = 3, fetcher: Any = None,
+                 block_private_urls: bool = False) -> None:
+        """Load an artifact (default: the bundled int8 ONNX model).
+
+        block_private_urls: refuse URLs whose host resolves to a private, loopback or link-local
+        address (checked after DNS resolution, at every redirect); turn it on when the URLs come
+        from the users of a web service. fetcher: a callable url -> bytes replacing the download.
+        """
         path = Path(model) if model is not None else default_model_path()
         if not path.is_file():
             raise ModelError(f"{path}: no such model file")
@@ -37,6 +44,12 @@ class Recognizer:
         self.labels: list[str] = list(self.metadata.labels)
         self.size = (self.metadata.input.width, self.metadata.input.height)
         self.top_k = top_k
+        if fetcher is None and block_private_urls:
+            from functools import partial
+
+            from fingerspell.fetch import fetch
+
+            fetcher = partial(fetch, block_private=True)
         self.fetcher = fetcher
 
     def __repr__(self) -> str:

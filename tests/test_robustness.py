@@ -1,0 +1,107 @@
+"""Hostile inputs: fuzzed bytes, a folder with bad files mixed in, many threads at once."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+from typer.testing import CliRunner
+
+from fingerspell.errors import InputError
+from fingerspell.sources import load_pixels
+
+
+def _seed_images() -> list[bytes]:
+    rng = np.random.default_rng(0)
+    img = Image.fromarray(rng.integers(0, 255, (24, 24, 3), np.uint8))
+    out = []
+    for fmt in ("JPEG", "PNG", "GIF", "BMP", "WEBP", "TIFF"):
+        buf = io.BytesIO()
+        img.save(buf, fmt)
+        out.append(buf.getvalue())
+    return out
+
+
+SEEDS = _seed_images()
+FUZZ_EXAMPLES = int(os.environ.get("FINGERSPELL_FUZZ_EXAMPLES", "300"))
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(0, 8))):
+        pos = draw(st.integers(0, len(data) - 1))
+        data[pos] = draw(st.integers(0, 255))
+    cut = draw(st.integers(1, len(data)))
+    return bytes(data[:cut])
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(mutated(), st.binary(max_size=2048)))
+def test_fuzzed_bytes_give_pixels_or_input_error(data: bytes) -> None:
+    try:
+        px = load_pixels(data, (16, 16))
+    except InputError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert px.shape == (16, 16, 3) and px.dtype == np.uint8
+
+
+def test_cli_folder_with_bad_files_mixed_in(exported: Path, tiny_dataset: Path, tmp_path: Path) -> None:
+    from fingerspell.cli import app
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    good = sorted(tiny_dataset.glob("A/*.jpg"))[:4]
+    for i, g in enumerate(good):
+        (folder / f"{i}_good.jpg").write_bytes(g.read_bytes())
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "text.png").write_text("not an image")
+    (folder / "cut.jpg").write_bytes(good[0].read_bytes()[:200])
+    (folder / "dir.jpg").mkdir()
+    (folder / "loop").symlink_to(folder)
+    res = CliRunner().invoke(app, ["predict", str(folder), "--model", str(exported / "tiny-int8.onnx"),
+                                   "--csv"])
+    assert res.exit_code == 1
+    rows = res.stdout.strip().splitlines()[1:]
+    by_name = {Path(r.split(",")[0]).name: r for r in rows}
+    assert all(by_name[f"{i}_good.jpg"].split(",")[1] == "A" for i in range(4))
+    for bad in ("empty.jpg", "text.png", "cut.jpg"):
+        assert by_name[bad].split(",")[3], bad
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("name", ["tiny-int8.onnx", "tiny-int8.tflite"])
+def test_eight_threads_two_hundred_predictions_each(exported: Path, tiny_dataset: Path, name: str) -> None:
+    from fingerspell.recognizer import Recognizer
+
+    rec = Recognizer(exported / name)
+    files = sorted(tiny_dataset.glob("*/*.jpg"))[::9]
+    pixels = [rec.pixels(f) for f in files]
+    serial = [rec.probabilities(p[None])[0].argmax() for p in pixels]
+    errors: list[BaseException] = []
+    mismatches = []
+
+    def work(seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        try:
+            for _ in range(200):
+                i = int(rng.integers(len(pixels)))
+                if rec.probabilities(pixels[i][None])[0].argmax() != serial[i]:
+                    mismatches.append(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and not mismatches
