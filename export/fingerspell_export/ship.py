@@ -27,8 +27,7 @@ FLOOR_MARGIN = 0.05  # the card's accuracy floor sits this far below the measure
 
 
 def score(path: Path, dev: Path) -> dict[str, Any]:
-    from fingerspell_train.dataset import discover
-    from fingerspell_train.fit import _person
+    from fingerspell_train.dataset import discover, person_of
     from fingerspell_train.report import classification_report
 
     samples = discover(dev)
@@ -39,7 +38,7 @@ def score(path: Path, dev: Path) -> dict[str, Any]:
     ok = [i for i, p in enumerate(preds) if p.ok]
     y = np.array([samples[i].label for i in ok])
     yhat = np.array([CLASSES.index(preds[i].label) for i in ok])
-    rep = classification_report(y, yhat, [_person(samples[i]) for i in ok])
+    rep = classification_report(y, yhat, [person_of(samples[i]) for i in ok])
     rep["failed"] = len(samples) - len(ok)
     rep["images_per_second"] = len(samples) / seconds
     return rep

@@ -84,3 +84,9 @@ def class_counts(samples: list[Sample]) -> dict[str, int]:
 
 def source_counts(samples: list[Sample]) -> dict[str, int]:
     return dict(sorted(Counter(s.source for s in samples).items()))
+
+
+def person_of(s: Sample) -> str:
+    """The person in a photo where the file name tells (massey: "hand3_..."), else its source."""
+    head = s.path.name.split("_")[0]
+    return head if head.startswith("hand") else s.source

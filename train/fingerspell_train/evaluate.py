@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from fingerspell_train.dataset import discover
-from fingerspell_train.fit import _load_pixel_arrays, _person, _predict
+from fingerspell_train.dataset import discover, person_of
+from fingerspell_train.features import load_pixel_arrays
+from fingerspell_train.fit import predict_batches
 from fingerspell_train.report import classification_report, write_report
 
 
@@ -18,11 +19,11 @@ def evaluate_model(model_path: Path, folder: Path, out_dir: Path) -> dict[str, A
     model = keras.models.load_model(model_path)
     size = int(model.input_shape[1])
     samples = discover(folder)
-    x, ok = _load_pixel_arrays(samples, size)
+    x, ok = load_pixel_arrays(samples, size)
     idx = np.flatnonzero(ok)
-    pred = _predict(model, x[idx], batch=32).argmax(1)
+    pred = predict_batches(model, x[idx], batch=32).argmax(1)
     labels = np.array([samples[i].label for i in idx])
-    report = classification_report(labels, pred, [_person(samples[i]) for i in idx])
+    report = classification_report(labels, pred, [person_of(samples[i]) for i in idx])
     report["unreadable"] = int((~ok).sum())
     write_report(report, out_dir, f"eval_{Path(folder).name}", f"{model_path} on {folder}")
     return report

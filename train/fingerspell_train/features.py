@@ -148,3 +148,16 @@ def featurize_root(root_samples: list[Sample], lower: Any, preset: Any, weights_
     spec = feature_spec(preset, weights_desc, cache_layer, view, aug)
     cache = FeatureCache(cache_dir, root_samples, spec, shape)
     return cache.build(lower, preset.input_size, view, aug, progress=progress)
+
+
+def load_pixel_arrays(samples: list[Sample], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of every sample at size x size (uint8) and a mask of the readable ones."""
+    x = np.zeros((len(samples), size, size, 3), np.uint8)
+    ok = np.ones(len(samples), bool)
+    with ThreadPoolExecutor(4) as pool:
+        for i, px in enumerate(pool.map(lambda s: load_pixels(s.path, size), samples)):
+            if px is None:
+                ok[i] = False
+            else:
+                x[i] = px
+    return x, ok

@@ -11,7 +11,6 @@ import json
 import math
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,8 @@ import numpy as np
 
 from fingerspell.schema import CLASSES, InputSpec, ModelMetadata
 from fingerspell_train.augment import AugmentConfig
-from fingerspell_train.dataset import Sample, class_counts, discover, source_counts
-from fingerspell_train.features import default_cache_dir, featurize_root, load_pixels
+from fingerspell_train.dataset import Sample, class_counts, discover, person_of, source_counts
+from fingerspell_train.features import default_cache_dir, featurize_root, load_pixel_arrays
 from fingerspell_train.presets import Preset, build_small_cnn, build_vgg
 from fingerspell_train.report import classification_report, plot_history, write_report
 from fingerspell_train.split import make_split
@@ -139,19 +138,7 @@ def _compile(model: Any, preset: Preset) -> None:
                   metrics=["accuracy"])
 
 
-def _load_pixel_arrays(samples: list[Sample], size: int) -> tuple[np.ndarray, np.ndarray]:
-    x = np.zeros((len(samples), size, size, 3), np.uint8)
-    ok = np.ones(len(samples), bool)
-    with ThreadPoolExecutor(4) as pool:
-        for i, px in enumerate(pool.map(lambda s: load_pixels(s.path, size), samples)):
-            if px is None:
-                ok[i] = False
-            else:
-                x[i] = px
-    return x, ok
-
-
-def _predict(model: Any, x: np.ndarray, batch: int = 128) -> np.ndarray:
+def predict_batches(model: Any, x: np.ndarray, batch: int = 128) -> np.ndarray:
     out = [np.asarray(model.predict_on_batch(x[i:i + batch].astype(np.float32)))
            for i in range(0, len(x), batch)]
     return np.concatenate(out) if out else np.zeros((0, len(CLASSES)), np.float32)
@@ -197,7 +184,7 @@ class Trainer:
         """Per view, the trainable part's inputs for all samples (roots concatenated), + ok mask."""
         p = self.preset
         if p.kind == "cnn":
-            x, ok = _load_pixel_arrays([s for r in root_samples for s in r], p.input_size)
+            x, ok = load_pixel_arrays([s for r in root_samples for s in r], p.input_size)
             return [x], ok
         aug = AugmentConfig(seed=self.opts.seed)
         out = []
@@ -270,7 +257,7 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
                                "best_epoch": best.epoch, "unreadable": unreadable}
     groups = [s.source for s in samples]
     if len(va):
-        pred = _predict(trainer.trainable, inputs[0][va]).argmax(1)
+        pred = predict_batches(trainer.trainable, inputs[0][va]).argmax(1)
         rep = classification_report(labels[va], pred, [groups[i] for i in va])
         write_report(rep, out, "val_report", f"{preset.name} validation ({split.method} split)")
         summary["val_accuracy"] = rep["accuracy"]
@@ -322,12 +309,6 @@ def evaluate_with(trainer: Trainer, folder: Path) -> dict[str, Any]:
     samples = discover(folder)
     inputs, ok = trainer.inputs_for([samples], 1)
     idx = np.flatnonzero(ok)
-    pred = _predict(trainer.trainable, inputs[0][idx]).argmax(1)
+    pred = predict_batches(trainer.trainable, inputs[0][idx]).argmax(1)
     labels = np.array([samples[i].label for i in idx])
-    return classification_report(labels, pred, [_person(samples[i]) for i in idx])
-
-
-def _person(s: Sample) -> str:
-    # massey-style names carry the person ("hand3_..."); otherwise group by source
-    head = s.path.name.split("_")[0]
-    return head if head.startswith("hand") else s.source
+    return classification_report(labels, pred, [person_of(samples[i]) for i in idx])
