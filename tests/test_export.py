@@ -142,3 +142,20 @@ def test_export_fails_loudly_on_a_degenerate_model(tiny_run: Path, tiny_dataset:
         export(run / "model.keras", ExportOptions(out_dir=tmp_path / "out", calib_dirs=[tiny_dataset],
                                                   parity_dirs=[tiny_dataset], formats=("onnx-fp32",),
                                                   calib_images=20, parity_images=30))
+
+
+def test_float_layers_stay_float_in_int8_onnx(tiny_run: Path, tiny_dataset: Path, tmp_path: Path) -> None:
+    import onnx
+
+    from fingerspell_export.exporter import ExportOptions, export
+
+    export(tiny_run / "model.keras", ExportOptions(
+        out_dir=tmp_path, calib_dirs=[tiny_dataset], parity_dirs=[tiny_dataset],
+        formats=("onnx-int8",), calib_images=60, parity_images=40, stem="f", float_layers=("conv1",),
+        allow_low_agreement=True))  # this test is about the graph, not the agreement
+    graph = onnx.load(str(tmp_path / "f-int8.onnx")).graph
+    inits = {i.name: i for i in graph.initializer}
+    conv1 = next(n for n in graph.node if n.op_type == "Conv" and "/conv1" in n.name)
+    conv2 = next(n for n in graph.node if n.op_type == "Conv" and "/conv2" in n.name)
+    assert inits[conv1.input[1]].data_type == onnx.TensorProto.FLOAT  # kernel kept float
+    assert conv2.input[1] not in inits or inits[conv2.input[1]].data_type != onnx.TensorProto.FLOAT

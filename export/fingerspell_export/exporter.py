@@ -41,6 +41,7 @@ class ExportOptions:
     parity_images: int = 300
     allow_low_agreement: bool = False
     stem: str = "fingerspell-vgg16"
+    float_layers: tuple[str, ...] = ()  # Keras layer names kept in float in the int8 ONNX
     seed: int = 0
     command: str = ""
     extra_metrics: dict[str, Any] = field(default_factory=dict)
@@ -147,6 +148,7 @@ class Exporter:
         return path
 
     def onnx_int8(self) -> Path:
+        import onnx
         from onnxruntime.quantization import (
             CalibrationDataReader,
             QuantFormat,
@@ -164,19 +166,23 @@ class Exporter:
 
         class Reader(CalibrationDataReader):
             def __init__(self) -> None:
-                self.it = iter(range(0, len(calib), 16))
+                self.it = iter(range(len(calib)))
 
             def get_next(self) -> dict | None:
                 i = next(self.it, None)
-                return None if i is None else {"pixels": calib[i:i + 16]}
+                return None if i is None else {"pixels": calib[i:i + 1]}
 
         path = self.opts.out_dir / f"{self.opts.stem}-int8.onnx"
+        # Layers too sensitive for 8 bits stay float (tf2onnx keeps Keras names in node names).
+        keep = [n.name for n in onnx.load(str(pre)).graph.node
+                if any(f"/{layer}" in n.name for layer in self.opts.float_layers)]
         quantize_static(str(pre), str(path), Reader(), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8)
+                        weight_type=QuantType.QInt8, nodes_to_exclude=keep)
         pre.unlink(missing_ok=True)
+        floats = f", float layers {','.join(self.opts.float_layers)}" if self.opts.float_layers else ""
         self._embed_onnx(path, self._meta_for("onnx", "int8 static QDQ, per-channel weights, "
-                                              f"MinMax calibration on {len(calib)} real images"))
+                                              f"MinMax calibration on {len(calib)} real images{floats}"))
         return path
 
     def _tflite(self, quantize: str) -> bytes:

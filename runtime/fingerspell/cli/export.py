@@ -26,6 +26,8 @@ def export(
     allow_low_agreement: bool = typer.Option(False, help="Keep quantized artifacts whose top-1 "
                                              "agreement with Keras is below 99 %."),
     stem: str = typer.Option("fingerspell-vgg16", help="File name stem of the artifacts."),
+    float_layer: list[str] = typer.Option([], help="Keras layer kept in float in the int8 ONNX "
+                                          "(repeatable), e.g. block1_conv1."),
 ) -> None:
     """Export ONNX fp32, ONNX int8 and TFLite int8, metadata inside, parity with Keras checked.
 
@@ -48,6 +50,7 @@ def export(
     opts = ExportOptions(out_dir=out, calib_dirs=calib, parity_dirs=parity, formats=chosen,
                          calib_images=calib_images, parity_images=parity_images,
                          allow_low_agreement=allow_low_agreement, stem=stem,
+                         float_layers=tuple(float_layer),
                          command=shlex.join(["fingerspell", *sys.argv[1:]]))
     try:
         rows = run_export(model, opts)
