@@ -40,7 +40,7 @@ class ExportOptions:
     calib_images: int = 200
     parity_images: int = 300
     allow_low_agreement: bool = False
-    stem: str = "fingerspell-vgg16"
+    stem: str | None = None  # file name stem; default: the model's metadata name
     float_layers: tuple[str, ...] = ()  # Keras layer names kept in float in the int8 ONNX
     seed: int = 0
     command: str = ""
@@ -102,6 +102,7 @@ class Exporter:
             np.asarray(self.model.predict_on_batch(self.parity_x[i:i + 32].astype(np.float32)))
             for i in range(0, len(self.parity_x), 32)])
         self.fp32_onnx: Path | None = None
+        self.stem = opts.stem or meta.name
 
     # -- metadata ------------------------------------------------------------------------------
     def _meta_for(self, fmt: str, quantization: str) -> ModelMetadata:
@@ -139,7 +140,7 @@ class Exporter:
     def onnx_fp32(self) -> Path:
         import tf2onnx
 
-        path = self.opts.out_dir / f"{self.opts.stem}-fp32.onnx"
+        path = self.opts.out_dir / f"{self.stem}-fp32.onnx"
         serve = self._serving_fn(None)
         tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=OPSET,
                                       output_path=str(path))
@@ -160,7 +161,7 @@ class Exporter:
         if self.fp32_onnx is None:
             self.onnx_fp32()
         assert self.fp32_onnx is not None
-        pre = self.opts.out_dir / f"{self.opts.stem}-fp32-pre.onnx"
+        pre = self.opts.out_dir / f"{self.stem}-fp32-pre.onnx"
         quant_pre_process(str(self.fp32_onnx), str(pre), skip_symbolic_shape=True)
         calib = self.calib
 
@@ -172,7 +173,7 @@ class Exporter:
                 i = next(self.it, None)
                 return None if i is None else {"pixels": calib[i:i + 1]}
 
-        path = self.opts.out_dir / f"{self.opts.stem}-int8.onnx"
+        path = self.opts.out_dir / f"{self.stem}-int8.onnx"
         # Layers too sensitive for 8 bits stay float (tf2onnx keeps Keras names in node names).
         keep = [n.name for n in onnx.load(str(pre)).graph.node
                 if any(f"/{layer}" in n.name for layer in self.opts.float_layers)]
@@ -209,14 +210,14 @@ class Exporter:
             return conv.convert()
 
     def tflite_int8(self) -> Path:
-        path = self.opts.out_dir / f"{self.opts.stem}-int8.tflite"
+        path = self.opts.out_dir / f"{self.stem}-int8.tflite"
         path.write_bytes(self._tflite("int8"))
         write_sidecar(path, self._meta_for("tflite", "int8 full-integer, uint8 pixel input, "
                                            f"calibrated on {len(self.calib)} real images"))
         return path
 
     def tflite_fp16(self) -> Path:
-        path = self.opts.out_dir / f"{self.opts.stem}-fp16.tflite"
+        path = self.opts.out_dir / f"{self.stem}-fp16.tflite"
         path.write_bytes(self._tflite("fp16"))
         write_sidecar(path, self._meta_for("tflite", "fp16 weights"))
         return path

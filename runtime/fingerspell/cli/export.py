@@ -25,7 +25,8 @@ def export(
     parity_images: int = typer.Option(300, help="Parity images."),
     allow_low_agreement: bool = typer.Option(False, help="Keep quantized artifacts whose top-1 "
                                              "agreement with Keras is below 99 %."),
-    stem: str = typer.Option("fingerspell-vgg16", help="File name stem of the artifacts."),
+    stem: str = typer.Option(None, help="File name stem of the artifacts (default: the model's "
+                             "name, e.g. fingerspell-vgg16-ft)."),
     float_layer: list[str] = typer.Option([], help="Keras layer kept in float in the int8 ONNX "
                                           "(repeatable), e.g. block1_conv1."),
 ) -> None:
