@@ -17,6 +17,26 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_dataset(tmp_path_factory.mktemp("data") / "tiny")
 
 
+def run_threads(target, count: int) -> list[BaseException]:
+    """Run target(i) in `count` threads at once; return what any of them raised."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def guarded(i: int) -> None:
+        try:
+            target(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def shared_data(sub: str) -> Path:
     path = SHARED / sub
     if not path.is_dir():

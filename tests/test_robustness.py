@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_threads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -86,22 +86,14 @@ def test_eight_threads_two_hundred_predictions_each(exported: Path, tiny_dataset
     files = sorted(tiny_dataset.glob("*/*.jpg"))[::9]
     pixels = [rec.pixels(f) for f in files]
     serial = [rec.probabilities(p[None])[0].argmax() for p in pixels]
-    errors: list[BaseException] = []
     mismatches = []
 
     def work(seed: int) -> None:
         rng = np.random.default_rng(seed)
-        try:
-            for _ in range(200):
-                i = int(rng.integers(len(pixels)))
-                if rec.probabilities(pixels[i][None])[0].argmax() != serial[i]:
-                    mismatches.append(i)
-        except BaseException as exc:
-            errors.append(exc)
+        for _ in range(200):
+            i = int(rng.integers(len(pixels)))
+            if rec.probabilities(pixels[i][None])[0].argmax() != serial[i]:
+                mismatches.append(i)
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors and not mismatches
+    assert not run_threads(work, 8)
+    assert not mismatches

@@ -7,11 +7,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_threads
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -66,21 +66,13 @@ def test_top_k_is_sorted(exported: Path, good: list[Path]) -> None:
 def test_threads_share_one_recognizer(exported: Path, good: list[Path], name: str) -> None:
     rec = Recognizer(exported / name)
     serial = [rec.predict(f).label for f in good]
-    errors: list[BaseException] = []
     results: dict[int, list[str]] = {}
 
     def work(i: int) -> None:
-        try:
-            results[i] = [rec.predict(f).label for f in good * 3][: len(good)]
-        except BaseException as exc:
-            errors.append(exc)
+        results[i] = [rec.predict(f).label for f in good * 3][: len(good)]
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors and all(r == serial for r in results.values())
+    assert not run_threads(work, 4)
+    assert len(results) == 4 and all(r == serial for r in results.values())
 
 
 def test_cli_predict_formats_and_exit_codes(exported: Path, good: list[Path], tmp_path: Path) -> None:

@@ -69,8 +69,9 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
         raise InputError(f"{name}: permission denied") from None
     except Image.UnidentifiedImageError:
         raise InputError(f"{name}: not an image (unrecognised format)") from None
-    except (OSError, ValueError, SyntaxError, EOFError, MemoryError, IndexError) as exc:
-        # Pillow reports truncated and corrupt data with these.
+    except Exception as exc:
+        # Decoders of untrusted bytes fail in many ways (OSError for truncation, TypeError or
+        # KeyError for a corrupt TIFF header, ...): all of them mean "not a usable image".
         raise InputError(f"{name}: cannot decode image ({_one_line(exc)})") from None
 
 

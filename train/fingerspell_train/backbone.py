@@ -9,12 +9,13 @@ The model takes RGB pixels 0–255. Two preprocessings, both as plain Keras laye
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from fingerspell.artifact import sha256_file
 
 # (name, filters) per conv layer; a max-pool closes each block.
 VGG16_BLOCKS: tuple[tuple[tuple[str, int], ...], ...] = (
@@ -146,15 +147,7 @@ def load_backbone_weights(model: Any, weights: str | None, preprocess: str) -> s
     if not path.is_file():
         raise FileNotFoundError(f"backbone weights not found: {path}")
     assign_conv_weights(model, read_conv_weights(path), preprocess)
-    return f"{path.name} sha256:{file_sha256(path)[:16]}"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return f"{path.name} sha256:{sha256_file(path)[:16]}"
 
 
 def find_hed_weights() -> Path | None:
