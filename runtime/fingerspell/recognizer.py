@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +95,21 @@ class Recognizer:
             except FingerspellError as exc:
                 return name, Failure(name, str(exc), type(exc).__name__, exc.exit_code)
 
+        # A bounded window of decodes in flight: a folder of 100,000 photos never sits in memory.
+        lookahead = 2 * batch_size + workers
+        todo = iter(sources)
         with ThreadPoolExecutor(max(1, workers)) as pool:
+            window: deque[Future] = deque()
+
+            def refill() -> None:
+                for src in islice(todo, lookahead - len(window)):
+                    window.append(pool.submit(decode, src))
+
+            refill()
             pending: list[tuple[str, np.ndarray | Failure]] = []
-            for item in pool.map(decode, sources):
-                pending.append(item)
+            while window:
+                pending.append(window.popleft().result())
+                refill()
                 if sum(1 for _, x in pending if not isinstance(x, Failure)) >= batch_size:
                     yield from self._flush(pending, top_k)
                     pending = []
