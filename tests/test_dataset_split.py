@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from fingerspell.errors import DatasetError
+from fingerspell.files import natural_key
 from fingerspell.schema import CLASSES
-from fingerspell_train.dataset import discover, discover_all, natural_key
+from fingerspell_train.dataset import discover, discover_all
 from fingerspell_train.split import block_split, make_split, random_split, source_split
 
 

@@ -8,7 +8,6 @@ the two together: a sidecar for another file is refused.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 from fingerspell.errors import ModelError
@@ -91,7 +90,3 @@ def write_sidecar(path: Path, meta: ModelMetadata) -> Path:
     side = sidecar_path(path)
     side.write_text(meta.to_json(indent=1) + "\n")
     return side
-
-
-def load_json(path: Path) -> dict:
-    return json.loads(path.read_text())

@@ -37,7 +37,7 @@ class Row:
 
 
 def _labelled(folder: Path, limit: int) -> list[tuple[Path, str]]:
-    from fingerspell.cli.inputs import IMAGE_SUFFIXES
+    from fingerspell.files import IMAGE_SUFFIXES
     from fingerspell.schema import CLASSES
 
     files = [(p, d.name) for d in sorted(folder.iterdir()) if d.is_dir() and d.name in CLASSES

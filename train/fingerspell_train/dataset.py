@@ -8,15 +8,13 @@ whole sources can be held out; without it, the root is one source.
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from fingerspell.errors import DatasetError
+from fingerspell.files import IMAGE_SUFFIXES, natural_key
 from fingerspell.schema import CLASSES
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
 
 
 @dataclass(frozen=True)
@@ -28,11 +26,6 @@ class Sample:
     @property
     def class_name(self) -> str:
         return CLASSES[self.label]
-
-
-def natural_key(text: str) -> tuple:
-    """Sort 'A9' before 'A10': frame numbers in file names order the recording."""
-    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text))
 
 
 def _read_manifest(root: Path) -> dict[str, str]:

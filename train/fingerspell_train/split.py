@@ -17,7 +17,8 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 
-from fingerspell_train.dataset import Sample, natural_key
+from fingerspell.files import natural_key
+from fingerspell_train.dataset import Sample
 
 SPLITS = ("block", "source", "random")
 

@@ -48,7 +48,7 @@ class OnnxBackend:
 
 
 def default_threads() -> int:
-    """Physical cores where we can tell, else logical CPUs available to this process."""
+    """The CPUs this process may run on (its affinity mask), else the machine's CPU count."""
     try:
         n = len(os.sched_getaffinity(0))
     except AttributeError:

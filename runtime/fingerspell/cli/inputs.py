@@ -7,9 +7,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from fingerspell.files import IMAGE_SUFFIXES, natural_key
 from fingerspell.sources import is_url
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
 
 
 class Stdin(bytes):
@@ -19,9 +18,7 @@ class Stdin(bytes):
 
 
 def _natural(p: Path) -> tuple:
-    import re
-
-    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(p)))
+    return natural_key(str(p))
 
 
 def _walk(folder: Path) -> Iterator[Path]:
