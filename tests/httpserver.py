@@ -36,18 +36,14 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/big":
             self._send(200, b"\xff" * 3_000_000)
         elif path == "/big-nolength":
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.end_headers()
+            self._send(200, b"", length=False)  # headers only; the body follows in pieces
             for _ in range(60):
                 self.wfile.write(b"\xff" * 65536)
         elif path == "/silent":
             time.sleep(5)
             self._send(200, self.image)
         elif path == "/trickle":
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.end_headers()
+            self._send(200, b"", length=False)  # headers only; the body follows in pieces
             for _ in range(100):
                 self.wfile.write(b"\xff" * 100)
                 self.wfile.flush()

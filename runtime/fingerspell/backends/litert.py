@@ -38,6 +38,8 @@ class LiteRTBackend:
         inp = interp.get_input_details()[0]
         out = interp.get_output_details()[0]
         check_against_io(path, self.metadata, list(inp["shape"]), list(out["shape"]))
+        # Tensor details are the same in every thread's interpreter: read them once, not per call.
+        self._inp, self._out = inp, out
 
     def _interpreter(self):
         interp = getattr(self._local, "interp", None)
@@ -54,8 +56,7 @@ class LiteRTBackend:
 
     def run(self, pixels: np.ndarray) -> np.ndarray:
         interp = self._interpreter()
-        inp = interp.get_input_details()[0]
-        out = interp.get_output_details()[0]
+        inp, out = self._inp, self._out
         results = []
         for img in pixels:
             x = img[None]
