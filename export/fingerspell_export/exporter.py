@@ -22,7 +22,7 @@ from fingerspell.backends import open_backend
 from fingerspell.schema import CLASSES, ModelMetadata
 from fingerspell_export.parity import Parity, compare, write_report
 
-FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8", "tflite-fp16")
+FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8", "tflite-int8-dynamic", "tflite-fp16")
 DEFAULT_FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8")
 OPSET = 17
 
@@ -137,6 +137,13 @@ class Exporter:
 
         return serve
 
+    def _uint8_model(self) -> Any:
+        """The model behind a uint8 input of batch 1 (cast inside): the artifact's input contract."""
+        import keras
+
+        inp = keras.Input((self.size, self.size, 3), batch_size=1, dtype="uint8", name="pixels")
+        return keras.Model(inp, self.model(keras.ops.cast(inp, "float32")))
+
     def onnx_fp32(self) -> Path:
         import tf2onnx
 
@@ -193,7 +200,8 @@ class Exporter:
 
         # Through a SavedModel: converting a concrete function directly leaves variable reads in.
         with tempfile.TemporaryDirectory() as tmp:
-            self.model.export(tmp, format="tf_saved_model", verbose=False)
+            model = self._uint8_model() if quantize == "dynamic" else self.model
+            model.export(tmp, format="tf_saved_model", verbose=False)
             conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
             if quantize == "int8":
                 calib = self.calib.astype(np.float32)
@@ -204,6 +212,10 @@ class Exporter:
                 # scale 1 and zero point 0, so raw pixels pass through unchanged
                 conv.inference_input_type = tf.uint8
                 conv.inference_output_type = tf.float32
+            elif quantize == "dynamic":
+                # int8 weights, float activations quantized on the fly per call: no calibration
+                # range to get wrong, the same file size as full-integer
+                conv.optimizations = [tf.lite.Optimize.DEFAULT]
             elif quantize == "fp16":
                 conv.optimizations = [tf.lite.Optimize.DEFAULT]
                 conv.target_spec.supported_types = [tf.float16]
@@ -214,6 +226,14 @@ class Exporter:
         path.write_bytes(self._tflite("int8"))
         write_sidecar(path, self._meta_for("tflite", "int8 full-integer, uint8 pixel input, "
                                            f"calibrated on {len(self.calib)} real images"))
+        return path
+
+    def tflite_int8_dynamic(self) -> Path:
+        path = self.opts.out_dir / f"{self.stem}-int8-dynamic.tflite"
+        path.write_bytes(self._tflite("dynamic"))
+        write_sidecar(path, self._meta_for("tflite", "int8 weights (per-channel), float "
+                                           "activations quantized per call (dynamic range), "
+                                           "uint8 pixel input"))
         return path
 
     def tflite_fp16(self) -> Path:
@@ -228,13 +248,15 @@ class Exporter:
         probs = np.concatenate([backend.run(self.parity_x[i:i + 16])
                                 for i in range(0, len(self.parity_x), 16)])
         n_params = self.model.count_params()
-        bytes_per_param = {"onnx-fp32": 4, "onnx-int8": 1, "tflite-int8": 1, "tflite-fp16": 2}[fmt]
+        bytes_per_param = {"onnx-fp32": 4, "onnx-int8": 1, "tflite-int8": 1, "tflite-int8-dynamic": 1,
+                           "tflite-fp16": 2}[fmt]
         return compare(path.name, fmt, path.stat().st_size, self.keras_probs, probs, self.parity_y,
                        quantized=fmt != "onnx-fp32", min_size=int(n_params * bytes_per_param * 0.5))
 
     def run(self) -> list[Parity]:
         makers = {"onnx-fp32": self.onnx_fp32, "onnx-int8": self.onnx_int8,
-                  "tflite-int8": self.tflite_int8, "tflite-fp16": self.tflite_fp16}
+                  "tflite-int8": self.tflite_int8, "tflite-int8-dynamic": self.tflite_int8_dynamic,
+                  "tflite-fp16": self.tflite_fp16}
         rows = []
         for fmt in self.opts.formats:
             t = time.time()

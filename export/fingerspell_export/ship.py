@@ -22,7 +22,9 @@ from fingerspell.artifact import sha256_file
 from fingerspell.recognizer import Recognizer
 from fingerspell.schema import CLASSES
 
-SHIP = ("int8.onnx", "int8.tflite")
+# One ONNX and one TFLite artifact ship, the first of each list that passed the export's parity
+# checks: full-integer TFLite when it agrees with Keras, else the dynamic-range one.
+SHIP = (("-int8.onnx",), ("-int8.tflite", "-int8-dynamic.tflite"))
 FLOOR_MARGIN = 0.05  # the card's accuracy floor sits this far below the measured dev accuracy
 
 
@@ -44,11 +46,25 @@ def score(path: Path, dev: Path) -> dict[str, Any]:
     return rep
 
 
+def shippable(export_dir: Path) -> list[Path]:
+    """The artifacts to ship: per entry of SHIP, the first one that passed parity."""
+    parity = json.loads((export_dir / "parity.json").read_text())
+    passed = {r["artifact"] for r in parity["artifacts"] if r["ok"]}
+    picks = []
+    for suffixes in SHIP:
+        found = [p for suffix in suffixes for p in sorted(export_dir.glob(f"*{suffix}"))
+                 if p.name in passed and p.name.endswith(suffix)]
+        if not found:
+            raise SystemExit(f"{export_dir}: no artifact named *{' or *'.join(suffixes)} passed "
+                             "the parity checks; nothing shipped")
+        picks.append(found[0])
+    return picks
+
+
 def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None) -> dict[str, Any]:
     dest.mkdir(parents=True, exist_ok=True)
     shipped = []
-    for suffix in SHIP:
-        src = next(export_dir.glob(f"*-{suffix}"))
+    for src in shippable(export_dir):
         shutil.copy2(src, dest / src.name)
         if src.suffix == ".tflite":
             shutil.copy2(src.with_suffix(".json"), dest / src.with_suffix(".json").name)

@@ -114,7 +114,7 @@ class FeatureCache:
                         bad.add(lo + j)
                     else:
                         batch[j] = px
-                out = np.asarray(lower.predict_on_batch(batch))
+                out = np.asarray(lower.predict_on_batch(batch), np.float32)
                 feats[lo:hi] = out.astype(np.float16)
                 feats.flush()
                 meta.update(done=hi, bad=sorted(bad))
@@ -134,18 +134,62 @@ def _progress(total: int, title: str) -> Any:
 
 
 def feature_spec(preset: Any, weights_desc: str, cache_layer: str, view: int,
-                 aug: AugmentConfig | None) -> dict[str, Any]:
-    return {"weights": weights_desc, "preprocess": preset.preprocess, "cache_layer": cache_layer,
+                 aug: AugmentConfig | None, precision: str = "float32") -> dict[str, Any]:
+    spec = {"weights": weights_desc, "preprocess": preset.preprocess, "cache_layer": cache_layer,
             "input_size": preset.input_size, "view": view,
             "augment": aug.to_dict() if (aug is not None and view > 0) else None}
+    if precision != "float32":  # float32 entries keep the keys they had before this option
+        spec["precision"] = precision
+    return spec
+
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def cpu_has_bf16() -> bool:
+    """True where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); else it is emulated."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_precision(choice: str) -> str:
+    if choice not in PRECISIONS:
+        raise ValueError(f"unknown feature precision {choice!r}; choose one of {', '.join(PRECISIONS)}")
+    if choice == "auto":
+        return "bfloat16" if cpu_has_bf16() else "float32"
+    return choice
+
+
+def lower_in_precision(build: Any, lower: Any, precision: str) -> Any:
+    """`lower` itself for float32; else a copy built by `build()` under a mixed policy.
+
+    bfloat16 featurises about 2x faster where the CPU has native bf16 (measured 18 -> 37 images/s
+    on two AMD EPYC Zen 4 cores); the cache stores float16 anyway, and the shipped model is
+    quantized to 8 bits, so the precision lost here is far below what export loses.
+    """
+    if precision == "float32":
+        return lower
+    import keras
+
+    old = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(f"mixed_{precision}")
+    try:
+        copy = build()
+    finally:
+        keras.config.set_dtype_policy(old)
+    copy.set_weights(lower.get_weights())
+    return copy
 
 
 def featurize_root(root_samples: list[Sample], lower: Any, preset: Any, weights_desc: str,
                    cache_layer: str, view: int, aug: AugmentConfig | None, cache_dir: Path,
-                   progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                   progress: bool = True, precision: str = "float32") -> tuple[np.ndarray, np.ndarray]:
     """Cached activations for the samples of one dataset root (one cache entry per root/view)."""
     shape = tuple(lower.output.shape[1:])
-    spec = feature_spec(preset, weights_desc, cache_layer, view, aug)
+    spec = feature_spec(preset, weights_desc, cache_layer, view, aug, precision)
     cache = FeatureCache(cache_dir, root_samples, spec, shape)
     return cache.build(lower, preset.input_size, view, aug, progress=progress)
 

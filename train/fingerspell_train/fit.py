@@ -20,7 +20,13 @@ import numpy as np
 from fingerspell.schema import CLASSES, InputSpec, ModelMetadata
 from fingerspell_train.augment import AugmentConfig
 from fingerspell_train.dataset import Sample, class_counts, discover, person_of, source_counts
-from fingerspell_train.features import default_cache_dir, featurize_root, load_pixel_arrays
+from fingerspell_train.features import (
+    default_cache_dir,
+    featurize_root,
+    load_pixel_arrays,
+    lower_in_precision,
+    resolve_precision,
+)
 from fingerspell_train.presets import Preset, build_small_cnn, build_vgg
 from fingerspell_train.report import classification_report, plot_history, write_report
 from fingerspell_train.split import make_split
@@ -42,6 +48,7 @@ class TrainOptions:
     seed: int = 0
     command: str = ""
     progress: bool = True
+    feature_precision: str = "auto"  # auto: bfloat16 where the CPU has it natively
 
 
 def log(msg: str) -> None:
@@ -161,6 +168,9 @@ class Trainer:
             self.parts = parts
             self.full = parts.full
             self.weights_desc = _load_weights(parts.full, opts.backbone_weights, preset.preprocess)
+            self.precision = resolve_precision(opts.feature_precision)
+            self.feature_model = lower_in_precision(lambda: build_vgg(preset).lower, parts.lower,
+                                                    self.precision)
             # Layers above the cache that stay frozen run once per image, not once per epoch.
             import keras
 
@@ -192,9 +202,9 @@ class Trainer:
         for view in range(views):
             chunks, oks = [], []
             for samples in root_samples:
-                f, ok = featurize_root(samples, self.parts.lower, p, self.weights_desc,
+                f, ok = featurize_root(samples, self.feature_model, p, self.weights_desc,
                                        self.parts.cache_layer, view, aug, self.cache_dir,
-                                       self.opts.progress)
+                                       self.opts.progress, self.precision)
                 chunks.append(self._apply_prefix(f))
                 oks.append(ok)
             out.append(np.concatenate(chunks))

@@ -20,7 +20,8 @@ def export(
     parity: list[Path] = typer.Option(..., help="Labelled folder of real images to compare "
                                       "every artifact with Keras (repeatable)."),
     formats: str = typer.Option("onnx-fp32,onnx-int8,tflite-int8",
-                                help="Comma-separated: onnx-fp32, onnx-int8, tflite-int8, tflite-fp16."),
+                                help="Comma-separated: onnx-fp32, onnx-int8, tflite-int8 (full integer), "
+                                "tflite-int8-dynamic (int8 weights, float activations), tflite-fp16."),
     calib_images: int = typer.Option(200, help="Calibration images."),
     parity_images: int = typer.Option(300, help="Parity images."),
     allow_low_agreement: bool = typer.Option(False, help="Keep quantized artifacts whose top-1 "

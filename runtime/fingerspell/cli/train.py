@@ -39,6 +39,9 @@ def train(
     cache_dir: Path = typer.Option(None, help="Feature cache (default ~/.cache/fingerspell/features "
                                    "or $FINGERSPELL_CACHE)."),
     seed: int = typer.Option(0, help="Random seed for the split, augmentation and training."),
+    feature_precision: str = typer.Option(
+        "auto", help="Precision of the cached VGG activations: auto (bfloat16 where the CPU has "
+        "it natively, about 2x faster; else float32), float32 or bfloat16."),
 ) -> None:
     """Train a model and write a run folder (model.keras, config, curves, reports).
 
@@ -68,6 +71,7 @@ def train(
         opts = TrainOptions(roots=roots, out_dir=out, split=split, val_fraction=val_fraction,
                             gap=gap, holdout=holdout_source, backbone_weights=weights,
                             eval_dirs=eval_dir, cache_dir=cache_dir, seed=seed,
+                            feature_precision=feature_precision,
                             command=shlex.join(["fingerspell", *sys.argv[1:]]))
         summary = run_train(p, opts)
     except FingerspellError as exc:
