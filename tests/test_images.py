@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import io
+import os
+import resource
+import threading
+import time
+import warnings
 from pathlib import Path
 
+import hostile_files as hf
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from fingerspell.errors import InputError
 from fingerspell.imaging import MAX_PIXELS, open_image, resize_to_input
@@ -90,22 +98,9 @@ def test_tiny_and_thin_images_work() -> None:
     assert load_pixels(_png(Image.new("RGB", (10_000, 10))), SIZE).shape == (32, 32, 3)
 
 
-def _huge_header_png(w: int, h: int) -> bytes:
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + \
-        chunk(b"IEND", b"")
-
-
 def test_decompression_bomb_header_is_refused_without_decoding() -> None:
     with pytest.raises(InputError, match=r"pixel limit|too large"):
-        load_pixels(_huge_header_png(50_000, 50_000), SIZE)
+        load_pixels(hf.png_claiming(50_000, 50_000), SIZE)
     assert MAX_PIXELS < 50_000 * 50_000
 
 
@@ -140,3 +135,132 @@ def test_missing_files_and_directories(tmp_path: Path) -> None:
     (tmp_path / "dir.jpg").mkdir()
     with pytest.raises(InputError, match="directory"):
         load_pixels(tmp_path / "dir.jpg", SIZE)
+
+
+# -- hostile files on disk ---------------------------------------------------------------------
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+@pytest.mark.parametrize("pillow_guard", [True, False], ids=["pillow-guard", "pillow-guard-off"])
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_bomb_headers_are_refused_before_decoding(fmt: str, pillow_guard: bool, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 50000x50000 header (7.5 GB of RGB) is refused from the header: fast, nothing allocated.
+
+    With Pillow's own bomb guard off (embedders often set MAX_IMAGE_PIXELS = None), fingerspell's
+    MAX_PIXELS still refuses it.
+    """
+    data = hf.png_claiming(hf.BOMB_SIDE, hf.BOMB_SIDE) if fmt == "png" else \
+        hf.jpeg_claiming(hf.BOMB_SIDE, hf.BOMB_SIDE)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    with Image.open(io.BytesIO(data)) as img:  # the header does claim 50000x50000
+        assert img.size == (hf.BOMB_SIDE, hf.BOMB_SIDE)
+    if pillow_guard:
+        monkeypatch.undo()
+    decodes: list[str] = []
+    prepare = ImageFile.ImageFile.load_prepare
+
+    def spy(self: ImageFile.ImageFile) -> None:  # where Pillow allocates the decoded image
+        decodes.append(self.format or "?")
+        prepare(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load_prepare", spy)
+    path = tmp_path / f"bomb.{fmt}"
+    path.write_bytes(data)
+    rss, start = _peak_rss_mb(), time.perf_counter()
+    with pytest.raises(InputError, match=r"pixel limit|too large") as err:
+        load_pixels(path, SIZE)
+    assert time.perf_counter() - start < 2.0
+    assert not decodes, "decoding started"
+    assert _peak_rss_mb() - rss < 100
+    assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["heic", "pdf", "html"])
+def test_other_formats_named_jpg_are_refused(kind: str, tmp_path: Path) -> None:
+    data = {"heic": hf.heic_like(), "pdf": b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n",
+            "html": b"<!DOCTYPE html><html><body>not found</body></html>"}[kind]
+    path = tmp_path / f"{kind}.jpg"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=r"not an image \(unrecognised format\)") as err:
+        load_pixels(path, SIZE)
+    assert str(err.value).startswith(f"{path}: ")
+
+
+def test_animated_gif_predicts_from_its_first_frame(tmp_path: Path) -> None:
+    path = tmp_path / "anim.gif"
+    path.write_bytes(hf.animated_gif())
+    with Image.open(path) as img:
+        assert img.n_frames == 3
+    px = load_pixels(path, SIZE).reshape(-1, 3)
+    assert (px == (255, 0, 0)).all()  # red: frame 0, not green or blue
+
+
+def test_cmyk_jpeg_and_16_bit_png_become_rgb(tmp_path: Path) -> None:
+    cmyk, gray16 = tmp_path / "cmyk.jpg", tmp_path / "gray16.png"
+    cmyk.write_bytes(hf.cmyk_jpeg((200, 30, 30)))
+    gray16.write_bytes(hf.gray16_png(40_000))
+    with Image.open(cmyk) as a, Image.open(gray16) as b:
+        assert (a.mode, b.mode) == ("CMYK", "I;16")
+    px = load_pixels(cmyk, SIZE)
+    assert px.dtype == np.uint8 and np.abs(px.reshape(-1, 3).mean(0) - (200, 30, 30)).max() < 12
+    assert (load_pixels(gray16, SIZE) == round(40_000 / 65535 * 255)).all()
+
+
+def test_unreadable_file_is_a_one_line_error(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("running as root: a chmod 000 file is still readable, so there is nothing to refuse")
+    path = tmp_path / "locked.jpg"
+    path.write_bytes(hf.encode(hf.noise(8, 8), "JPEG"))
+    path.chmod(0)
+    with pytest.raises(InputError, match="permission denied") as err:
+        load_pixels(path, SIZE)
+    assert str(err.value) == f"{path}: permission denied"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_fifo_named_like_an_image_is_refused_without_hanging(tmp_path: Path) -> None:
+    """Opening a FIFO blocks until a writer comes: a folder holding one must not hang the CLI."""
+    path = tmp_path / "pipe.jpg"
+    os.mkfifo(path)
+    outcome: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_pixels(path, SIZE)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=load, daemon=True)  # daemon: a hang must not block exit
+    worker.start()
+    worker.join(5)
+    assert not worker.is_alive(), "load_pixels hung on a FIFO"
+    assert isinstance(outcome[0], InputError) and "not a regular file" in str(outcome[0])
+
+
+def test_links_and_empty_files_on_disk(tmp_path: Path) -> None:
+    (tmp_path / "loop.jpg").symlink_to("loop.jpg")
+    (tmp_path / "dangling.jpg").symlink_to(tmp_path / "gone.jpg")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    for name, match in [("loop.jpg", "cannot open .*symbolic links"), ("dangling.jpg", "no such file"),
+                        ("empty.jpg", "empty file")]:
+        with pytest.raises(InputError, match=match) as err:
+            load_pixels(tmp_path / name, SIZE)
+        assert str(err.value).startswith(f"{tmp_path / name}: ") and "\n" not in str(err.value)
+
+
+def test_files_are_closed_whatever_the_outcome(tmp_path: Path) -> None:
+    """No file handle is left to the garbage collector: a multi-frame GIF, refused and cut images."""
+    (tmp_path / "anim.gif").write_bytes(hf.animated_gif())
+    (tmp_path / "big.jpg").write_bytes(hf.jpeg_claiming(9_000, 9_000))  # over MAX_PIXELS only
+    assert MAX_PIXELS < 9_000 * 9_000
+    jpeg = hf.encode(hf.noise(64, 64), "JPEG")
+    (tmp_path / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for name in ("anim.gif", "big.jpg", "cut.jpg"):
+            with contextlib.suppress(InputError):
+                load_pixels(tmp_path / name, SIZE)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import run_threads
+from hostile_files import CORPUS, OK, write_corpus
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -52,6 +55,27 @@ def test_fuzzed_bytes_give_pixels_or_input_error(data: bytes) -> None:
         assert "\n" not in str(exc)
     else:
         assert px.shape == (16, 16, 3) and px.dtype == np.uint8
+
+
+@pytest.fixture(scope="module")
+def hostile_corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return {p.name: p for p in write_corpus(tmp_path_factory.mktemp("hostile"))}
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_hostile_corpus_gives_pixels_or_one_line_error(hostile_corpus: dict[str, Path], name: str) -> None:
+    """The issue's list of hostile files (also benchmarks/hostile.py): each as expected, quickly."""
+    path, expect = hostile_corpus[name], CORPUS[name][1]
+    start = time.perf_counter()
+    try:
+        px = load_pixels(path, (150, 150))
+    except InputError as exc:
+        message = str(exc)
+        assert expect != OK, message
+        assert re.search(expect, message) and message.startswith(f"{path}: ") and "\n" not in message
+    else:
+        assert expect == OK and px.shape == (150, 150, 3) and px.dtype == np.uint8
+    assert time.perf_counter() - start < 2.0
 
 
 def test_cli_folder_with_bad_files_mixed_in(exported: Path, tiny_dataset: Path, tmp_path: Path) -> None:

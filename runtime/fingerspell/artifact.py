@@ -72,7 +72,8 @@ def check_against_io(path: Path, meta: ModelMetadata, in_shape: list, out_shape:
     spec = meta.input
     dims = [_dim(d) for d in in_shape]
     if len(dims) != 4 or dims[1:] != [spec.height, spec.width, spec.channels]:
-        raise ModelError(f"{path}: input shape {in_shape} does not match the metadata's "
+        shown = [d if n is None else n for d, n in zip(in_shape, dims, strict=True)]  # not np.int32(1)
+        raise ModelError(f"{path}: input shape {shown} does not match the metadata's "
                          f"{spec.height}x{spec.width}x{spec.channels}")
     n_out = _dim(out_shape[-1]) if len(out_shape) else None
     if n_out != len(meta.labels):

@@ -6,7 +6,10 @@ runtime: the model only ever sees pixels made by this function.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -40,11 +43,14 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
     if isinstance(data, bytes):
         if not data:
             raise InputError(f"{name}: empty file")
-        fp: BinaryIO | Path | str = io.BytesIO(data)
+        source: contextlib.AbstractContextManager[BinaryIO] = contextlib.nullcontext(io.BytesIO(data))
+    elif isinstance(data, (Path, str)):
+        source = _open_file(Path(data), name)
     else:
-        fp = data
+        source = contextlib.nullcontext(data)
     try:
-        with warnings.catch_warnings():
+        # We own the file, not Pillow: it is closed on every path out, refused images included.
+        with warnings.catch_warnings(), source as fp:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(fp)
             w, h = img.size
@@ -61,18 +67,43 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(f"{name}: image too large ({exc})") from None
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, not an image") from None
-    except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
     except Image.UnidentifiedImageError:
         raise InputError(f"{name}: not an image (unrecognised format)") from None
     except Exception as exc:
         # Decoders of untrusted bytes fail in many ways (OSError for truncation, TypeError or
         # KeyError for a corrupt TIFF header, ...): all of them mean "not a usable image".
         raise InputError(f"{name}: cannot decode image ({_one_line(exc)})") from None
+
+
+def _open_file(path: Path, name: str) -> BinaryIO:
+    """Open a file for decoding. Raises InputError naming `name`.
+
+    O_NONBLOCK keeps open() from waiting forever for the writer of a FIFO named like an image;
+    anything but a regular file is then refused, since reading a FIFO or device may never end.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{name}: permission denied") from None
+    except OSError as exc:  # e.g. a symlink loop, a name too long
+        raise InputError(f"{name}: cannot open ({exc.strerror or _one_line(exc)})") from None
+    problem = _refusal(os.fstat(fd))
+    if problem:
+        os.close(fd)
+        raise InputError(f"{name}: {problem}")
+    return os.fdopen(fd, "rb")
+
+
+def _refusal(info: os.stat_result) -> str | None:
+    if stat.S_ISDIR(info.st_mode):
+        return "is a directory, not an image"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file (a pipe, socket or device), not an image"
+    if info.st_size == 0:
+        return "empty file"
+    return None
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
