@@ -117,3 +117,17 @@ def test_weights_loader_rejects_other_files(tmp_path: Path) -> None:
         fh["conv/kernel"] = np.zeros((3, 3, 3, 8), np.float32)
     with pytest.raises(ValueError, match="expected 13"):
         read_conv_weights(path)
+
+
+def test_warmup_trains_the_head_alone_then_everything_at_the_finetune_rate() -> None:
+    from fingerspell_train.fit import _convs, _phases
+
+    preset = get_preset("vgg16-ft", input_size=32, trainable_from="block5_conv1", warmup_epochs=2,
+                        learning_rate=1e-3, finetune_learning_rate=1e-4, epochs=5)
+    top = build_vgg(preset).top
+    assert _phases(preset, top) == [(2, 1e-3, False), (5, 1e-4, True)]
+    assert [layer.name for layer in _convs(top)] == ["block5_conv1", "block5_conv2", "block5_conv3"]
+    # without warmup one phase at the preset's rate; frozen convs are never counted as trainable
+    frozen = get_preset("vgg16", input_size=32)
+    assert _convs(build_vgg(frozen).top) == []
+    assert _phases(frozen, build_vgg(frozen).top) == [(20, 1e-3, True)]

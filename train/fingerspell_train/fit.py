@@ -137,10 +137,30 @@ class KeepBest:
             self.model.set_weights(self.weights)
 
 
-def _compile(model: Any, preset: Preset) -> None:
+def _convs(model: Any) -> list[Any]:
+    """The VGG conv layers of `model` that the preset trains."""
+    return [layer for layer in model.layers
+            if layer.name.startswith("block") and layer.weights and layer.trainable]
+
+
+def _phases(preset: Preset, model: Any) -> list[tuple[int, float, bool]]:
+    """(epochs, learning rate, VGG convs trainable) per training phase.
+
+    A fresh head's first gradients, at a learning rate fit for the head, wreck pretrained conv
+    weights (measured: all of block5 at 3e-4 from the start read 15 % after an epoch, against
+    62 % with block5_conv3 alone). So the head warms up on frozen convs first, then everything
+    trains at the lower fine-tuning rate.
+    """
+    if not _convs(model) or not preset.warmup_epochs:
+        return [(preset.epochs, preset.learning_rate, True)]
+    return [(preset.warmup_epochs, preset.learning_rate, False),
+            (preset.epochs, preset.finetune_learning_rate or preset.learning_rate, True)]
+
+
+def _compile(model: Any, preset: Preset, learning_rate: float | None = None) -> None:
     import keras
 
-    model.compile(optimizer=keras.optimizers.Adam(preset.learning_rate),
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate or preset.learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(),
                   metrics=["accuracy"])
 
@@ -256,12 +276,19 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
     seq = _sequence([x[tr] for x in inputs], labels[tr], preset, opts.seed)
     val_data = (inputs[0][va].astype(np.float32), one_hot(labels[va])) if len(va) else None
     best = KeepBest(trainer.trainable)
-    history = trainer.trainable.fit(
-        seq, epochs=preset.epochs, validation_data=val_data,
-        validation_batch_size=preset.val_batch_size,
-        callbacks=[best.callback()] if val_data else [], verbose=2 if opts.progress else 0)
+    hist: dict[str, list[float]] = {}
+    convs = _convs(trainer.trainable)
+    for epochs, lr, convs_trainable in _phases(preset, trainer.trainable):
+        for layer in convs:
+            layer.trainable = convs_trainable
+        _compile(trainer.trainable, preset, lr)
+        history = trainer.trainable.fit(
+            seq, epochs=epochs, validation_data=val_data,
+            validation_batch_size=preset.val_batch_size,
+            callbacks=[best.callback()] if val_data else [], verbose=2 if opts.progress else 0)
+        for k, vs in history.history.items():
+            hist.setdefault(k, []).extend(float(v) for v in vs)
     best.restore()
-    hist = {k: [float(v) for v in vs] for k, vs in history.history.items()}
 
     summary: dict[str, Any] = {"preset": preset.name, "split": split.describe(),
                                "best_epoch": best.epoch, "unreadable": unreadable}

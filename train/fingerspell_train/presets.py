@@ -34,6 +34,8 @@ class Preset:
     label_smoothing: float = 0.0
     augment_views: int = 0  # cached augmented views per training image (vgg); 0: clean only
     balance: bool = False  # weight classes by inverse frequency
+    warmup_epochs: int = 0  # epochs training the head alone before trainable VGG convs join
+    finetune_learning_rate: float | None = None  # for the phase with convs (None: learning_rate)
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:
