@@ -145,8 +145,10 @@ def test_export_fails_loudly_on_a_degenerate_model(tiny_run: Path, tiny_dataset:
                                                   calib_images=20, parity_images=30))
 
 
-def test_float_layers_stay_float_in_int8_onnx(tiny_run: Path, tiny_dataset: Path, tmp_path: Path) -> None:
+def test_float_layers_compute_in_float_from_int8_weights(tiny_run: Path, tiny_dataset: Path,
+                                                         tmp_path: Path) -> None:
     import onnx
+    from onnx import numpy_helper
 
     from fingerspell_export.exporter import ExportOptions, export
 
@@ -156,7 +158,40 @@ def test_float_layers_stay_float_in_int8_onnx(tiny_run: Path, tiny_dataset: Path
         allow_low_agreement=True))  # this test is about the graph, not the agreement
     graph = onnx.load(str(tmp_path / "f-int8.onnx")).graph
     inits = {i.name: i for i in graph.initializer}
+    producer = {out: n for n in graph.node for out in n.output}
     conv1 = next(n for n in graph.node if n.op_type == "Conv" and "/conv1" in n.name)
+    # conv1's input activation is not quantized: it comes straight from a float op
+    assert producer[conv1.input[0]].op_type != "DequantizeLinear"
+    # ... but its kernel is stored as int8 behind a per-channel DequantizeLinear
+    dq = producer[conv1.input[1]]
+    assert dq.op_type == "DequantizeLinear" and inits[dq.input[0]].data_type == onnx.TensorProto.INT8
+    scale = numpy_helper.to_array(inits[dq.input[1]])
+    assert scale.shape == (32,) and (scale > 0).all()
     conv2 = next(n for n in graph.node if n.op_type == "Conv" and "/conv2" in n.name)
-    assert inits[conv1.input[1]].data_type == onnx.TensorProto.FLOAT  # kernel kept float
+    assert producer[conv2.input[0]].op_type == "DequantizeLinear"  # the rest stays fully int8
     assert conv2.input[1] not in inits or inits[conv2.input[1]].data_type != onnx.TensorProto.FLOAT
+
+
+def test_weight_only_int8_is_close_to_float() -> None:
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from fingerspell_export.weightonly import quantize_weights
+
+    rng = np.random.default_rng(0)
+    w = (rng.normal(0, 1, (8, 3, 3, 3)) * rng.uniform(0.01, 10, (8, 1, 1, 1))).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", pads=[1, 1, 1, 1])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8])],
+        [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = rng.normal(0, 1, (1, 3, 8, 8)).astype(np.float32)
+    want = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    assert quantize_weights(model, {"conv"}) == 1
+    onnx.checker.check_model(model)
+    got = ort.InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    # per-channel scales: every channel keeps ~1 % error whatever its magnitude
+    err = np.abs(got - want).max(axis=(0, 2, 3)) / np.abs(want).max(axis=(0, 2, 3))
+    assert (err < 0.02).all(), err

@@ -48,8 +48,8 @@ def test_frozen_vgg16_is_vgg16_plus_dense() -> None:
 
 
 def test_finetune_preset_trains_block5_only() -> None:
-    assert PRESETS["vgg16-ft"].trainable_from == "block5_conv3"
-    parts = build_vgg(get_preset("vgg16-ft", trainable_from="block5_conv1"))
+    assert PRESETS["vgg16-ft"].trainable_from == "block5_conv1"
+    parts = build_vgg(get_preset("vgg16-ft"))
     trainable = {layer.name for layer in parts.full.layers if layer.trainable and layer.weights}
     assert {"block5_conv1", "block5_conv2", "block5_conv3"} <= trainable
     assert not trainable & set(CONV_NAMES[:10])

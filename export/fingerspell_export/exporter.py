@@ -21,6 +21,7 @@ from fingerspell.artifact import METADATA_KEY, sha256_file, write_sidecar
 from fingerspell.backends import open_backend
 from fingerspell.schema import CLASSES, ModelMetadata
 from fingerspell_export.parity import Parity, compare, write_report
+from fingerspell_export.weightonly import quantize_weights
 
 FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8", "tflite-int8-dynamic", "tflite-fp16")
 DEFAULT_FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8")
@@ -188,7 +189,12 @@ class Exporter:
                         per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=keep)
         pre.unlink(missing_ok=True)
-        floats = f", float layers {','.join(self.opts.float_layers)}" if self.opts.float_layers else ""
+        if keep:  # their weights still go to int8; only their arithmetic stays float
+            quantized = onnx.load(str(path))
+            quantize_weights(quantized, set(keep))
+            onnx.save(quantized, str(path))
+        floats = (f", float activations (int8 weights) in {','.join(self.opts.float_layers)}"
+                  if self.opts.float_layers else "")
         self._embed_onnx(path, self._meta_for("onnx", "int8 static QDQ, per-channel weights, "
                                               f"MinMax calibration on {len(calib)} real images{floats}"))
         return path

@@ -23,8 +23,8 @@ from fingerspell.recognizer import Recognizer
 from fingerspell.schema import CLASSES
 
 # One ONNX and one TFLite artifact ship, the first of each list that passed the export's parity
-# checks: full-integer TFLite when it agrees with Keras, else the dynamic-range one.
-SHIP = (("-int8.onnx",), ("-int8.tflite", "-int8-dynamic.tflite"))
+# checks: full-integer TFLite when it agrees with Keras, else dynamic-range int8, else fp16.
+SHIP = (("-int8.onnx",), ("-int8.tflite", "-int8-dynamic.tflite", "-fp16.tflite"))
 FLOOR_MARGIN = 0.05  # the card's accuracy floor sits this far below the measured dev accuracy
 
 
@@ -151,7 +151,13 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
         lines.append(f"| {r['artifact']} | {r['size_bytes'] / 1e6:.1f} MB | {_pct(r['top1_agreement'])} "
                      f"| {r['max_abs_diff']:.2e} | {r['mean_abs_diff']:.2e} |")
     lines += ["", "Only the int8 artifacts are shipped; `fingerspell export` regenerates the fp32 ones.",
-              "", "## Known limitations", "",
+              "", "## Known limitations", ""]
+    if dev is not None:
+        worst = min(s["accuracy"] for s in scores.values())
+        lines.append(f"- It reads {_pct(worst)} of the photos of the people in {dev.name}, whom it "
+                     "never saw: far from reading every hand. Expect it to work best on photos like "
+                     "its training sources (a hand in front of a plain wall or a room, webcam framing).")
+    lines += [
               "- Single photos of a static hand shape: J and Z are motions, read from one frame only.",
               "- `del`, `nothing` and `space` come from one signer in one room (Kaggle); expect them to "
               "be less reliable for other people. `nothing` has only 79 training frames.",
