@@ -207,7 +207,6 @@ class Trainer:
             for layer in top[k:]:
                 z = layer(z)
             self.trainable = keras.Model(mid, z, name="trainable_top")
-        _compile(self.trainable, preset)
 
     def inputs_for(self, root_samples: list[list[Sample]], views: int) -> tuple[list[np.ndarray],
                                                                                  np.ndarray]:
