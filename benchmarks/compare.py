@@ -187,7 +187,9 @@ def main() -> None:
                    "keras": json.loads(run(args.keras_python, KERAS_WARM, str(args.keras),
                                            json.dumps(files)))}
     macs = model_macs(args.keras_python, args.keras)
-    floor = json.loads(run(args.runtime_python, FLOOR))
+    # The floor is the machine's, not the runtime's: measured where `onnx` (train extra) can build
+    # the MatMulInteger graph; the runtime-only venv has no onnx package.
+    floor = json.loads(run(args.keras_python, FLOOR))
     res["floor"] = {"macs": macs, **floor,
                     "fp32_floor_ms": 2 * macs / (floor["fp32_gflops"] * 1e9) * 1000,
                     "int8_floor_ms": (2 * macs / (floor["int8_gops"] * 1e9) * 1000
