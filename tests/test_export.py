@@ -124,6 +124,22 @@ def test_tflite_sidecar_must_match_its_file(exported: Path, tmp_path: Path) -> N
         Recognizer(tmp_path / "tiny-int8.tflite")
 
 
+def test_every_artifact_takes_uint8_pixels_as_its_metadata_says(exported: Path, tmp_path: Path) -> None:
+    from fingerspell.artifact import sidecar_path, write_sidecar
+
+    for name in ARTIFACTS:
+        rec = Recognizer(exported / name)  # loading checks the input tensor's dtype against metadata
+        assert rec.metadata.input.dtype == "uint8", name
+    # an artifact whose tensor disagrees with its metadata is refused, not silently cast
+    shutil.copy(exported / "tiny-fp16.tflite", tmp_path / "t.tflite")
+    meta = Recognizer(exported / "tiny-fp16.tflite").metadata
+    meta.input.dtype = "float32"
+    write_sidecar(tmp_path / "t.tflite", meta)
+    assert sidecar_path(tmp_path / "t.tflite").is_file()
+    with pytest.raises(ModelError, match="input is uint8 but its metadata says float32"):
+        Recognizer(tmp_path / "t.tflite")
+
+
 def test_export_fails_loudly_on_a_degenerate_model(tiny_run: Path, tiny_dataset: Path,
                                                   tmp_path: Path) -> None:
     """A model whose outputs are uniform must not pass the export."""

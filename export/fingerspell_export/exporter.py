@@ -23,7 +23,9 @@ from fingerspell.schema import CLASSES, ModelMetadata
 from fingerspell_export.parity import Parity, compare, write_report
 from fingerspell_export.weightonly import quantize_weights
 
-FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8", "tflite-int8-dynamic", "tflite-fp16")
+# Every format, with the bytes per weight its file should hold (a far smaller file means dropped
+# weights). Each is written by the Exporter method of the same name (dashes as underscores).
+FORMATS = {"onnx-fp32": 4, "onnx-int8": 1, "tflite-int8": 1, "tflite-int8-dynamic": 1, "tflite-fp16": 2}
 DEFAULT_FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8")
 OPSET = 17
 
@@ -206,7 +208,8 @@ class Exporter:
 
         # Through a SavedModel: converting a concrete function directly leaves variable reads in.
         with tempfile.TemporaryDirectory() as tmp:
-            model = self._uint8_model() if quantize == "dynamic" else self.model
+            # full-integer quantizes its own uint8 input; the others get the uint8 contract here
+            model = self.model if quantize == "int8" else self._uint8_model()
             model.export(tmp, format="tf_saved_model", verbose=False)
             conv = tf.lite.TFLiteConverter.from_saved_model(tmp)
             if quantize == "int8":
@@ -253,20 +256,15 @@ class Exporter:
         backend = open_backend(path)  # the runtime's loader: refuses what users would be refused
         probs = np.concatenate([backend.run(self.parity_x[i:i + 16])
                                 for i in range(0, len(self.parity_x), 16)])
-        n_params = self.model.count_params()
-        bytes_per_param = {"onnx-fp32": 4, "onnx-int8": 1, "tflite-int8": 1, "tflite-int8-dynamic": 1,
-                           "tflite-fp16": 2}[fmt]
+        min_size = int(self.model.count_params() * FORMATS[fmt] * 0.5)
         return compare(path.name, fmt, path.stat().st_size, self.keras_probs, probs, self.parity_y,
-                       quantized=fmt != "onnx-fp32", min_size=int(n_params * bytes_per_param * 0.5))
+                       quantized=fmt != "onnx-fp32", min_size=min_size)
 
     def run(self) -> list[Parity]:
-        makers = {"onnx-fp32": self.onnx_fp32, "onnx-int8": self.onnx_int8,
-                  "tflite-int8": self.tflite_int8, "tflite-int8-dynamic": self.tflite_int8_dynamic,
-                  "tflite-fp16": self.tflite_fp16}
         rows = []
         for fmt in self.opts.formats:
             t = time.time()
-            path = makers[fmt]()
+            path = getattr(self, fmt.replace("-", "_"))()
             row = self.check(path, fmt)
             rows.append(row)
             log(f"{fmt}: {path.name} {row.size_bytes / 1e6:.1f} MB, top-1 agreement "

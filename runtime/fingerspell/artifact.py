@@ -67,9 +67,12 @@ def read_sidecar(path: Path) -> ModelMetadata:
     return meta
 
 
-def check_against_io(path: Path, meta: ModelMetadata, in_shape: list, out_shape: list) -> None:
-    """Refuse an artifact whose tensors disagree with its metadata."""
+def check_against_io(path: Path, meta: ModelMetadata, in_shape: list, out_shape: list,
+                     in_dtype: str | None = None) -> None:
+    """Refuse an artifact whose tensors disagree with its metadata (shape, labels, input dtype)."""
     spec = meta.input
+    if in_dtype is not None and in_dtype != spec.dtype:
+        raise ModelError(f"{path}: the model's input is {in_dtype} but its metadata says {spec.dtype}")
     dims = [_dim(d) for d in in_shape]
     if len(dims) != 4 or dims[1:] != [spec.height, spec.width, spec.channels]:
         shown = [d if n is None else n for d, n in zip(in_shape, dims, strict=True)]  # not np.int32(1)

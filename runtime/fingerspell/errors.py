@@ -39,3 +39,9 @@ class DatasetError(FingerspellError):
     """A folder does not look like a folder-per-class dataset."""
 
     exit_code = 4
+
+
+class MissingExtraError(FingerspellError):
+    """An optional extra (e.g. `fingerspell[hands]`) is needed but not installed."""
+
+    exit_code = 5

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,7 +19,7 @@ import numpy as np
 
 from fingerspell.artifact import default_model_path
 from fingerspell.backends import Backend, open_backend
-from fingerspell.errors import FingerspellError, ModelError
+from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
 from fingerspell.results import Failure, Prediction
 from fingerspell.schema import ModelMetadata
 from fingerspell.sources import Source, describe, load_pixels
@@ -30,8 +31,12 @@ class Recognizer:
 
     def __init__(self, model: str | Path | None = None, backend: str | None = None,
                  threads: int | None = None, top_k: int = 3, fetcher: Any = None,
-                 block_private_urls: bool = False) -> None:
+                 block_private_urls: bool = False, crop: str = "auto") -> None:
         """Load an artifact (default: the bundled int8 ONNX model).
+
+        crop: "auto" crops around the hand when the model was trained on hand crops and
+        `fingerspell[hands]` is installed (else warns once and reads the whole image); "hand"
+        requires the crop (MissingExtraError without the extra); "none" never crops.
 
         block_private_urls: refuse URLs whose host resolves to a private, loopback or link-local
         address (checked after DNS resolution, at every redirect); turn it on when the URLs come
@@ -46,6 +51,7 @@ class Recognizer:
         self.labels: list[str] = list(self.metadata.labels)
         self.size = (self.metadata.input.width, self.metadata.input.height)
         self.top_k = top_k
+        self._crop = self._cropper(crop)
         if fetcher is None and block_private_urls:
             from functools import partial
 
@@ -54,13 +60,33 @@ class Recognizer:
             fetcher = partial(fetch, block_private=True)
         self.fetcher = fetcher
 
+    def _cropper(self, crop: str) -> Any:
+        if crop not in ("auto", "hand", "none"):
+            raise ValueError(f"crop must be auto, hand or none, not {crop!r}")
+        wanted = crop == "hand" or (crop == "auto" and self.metadata.input.crop == "hand")
+        self.crop = "none"
+        if not wanted:
+            return None
+        from fingerspell.handcrop import HandCropper
+
+        try:
+            cropper = HandCropper()
+        except MissingExtraError as exc:
+            if crop == "hand":
+                raise
+            warnings.warn(f"{self.path.name} was trained on hand crops, but {exc}; reading whole "
+                          "images, which is less accurate", stacklevel=3)
+            return None
+        self.crop = "hand"
+        return lambda img: cropper.crop(img)[0]
+
     def __repr__(self) -> str:
         return f"Recognizer({self.path.name!r}, backend={self.backend.name!r})"
 
     # -- core ----------------------------------------------------------------------------------
     def pixels(self, source: Source) -> np.ndarray:
         """The model's input for one source (uint8 RGB at the input size)."""
-        return load_pixels(source, self.size, fetcher=self.fetcher)
+        return load_pixels(source, self.size, fetcher=self.fetcher, crop=self._crop)
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """Probabilities [N, classes] for uint8 pixels [N, H, W, 3]."""

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SCHEMA_NAME = "fingerspell.model"
-SCHEMA_VERSION = 1
+# 2 added input.crop: a runtime that cannot crop must not silently feed whole scenes to a model
+# trained on hand crops, so older runtimes are told to upgrade rather than misread it.
+SCHEMA_VERSION = 2
 
 # The fixed class order of every fingerspell model: A–Z, then the three Kaggle extras.
 CLASSES: tuple[str, ...] = (*(chr(c) for c in range(ord("A"), ord("Z") + 1)), "del", "nothing", "space")
@@ -21,6 +23,9 @@ CLASSES: tuple[str, ...] = (*(chr(c) for c in range(ord("A"), ord("Z") + 1)), "d
 # fingerspell.imaging.resize_to_input with these values, so they resize the same way.
 RESIZE_METHOD = "bilinear"
 RESIZE_FIT = "stretch"  # the whole image, aspect ratio not kept (as Keras' image loaders do)
+# What the model was trained to look at: the whole image, or a square around the hand found by
+# fingerspell.handcrop (the whole image when no hand is found).
+CROPS = ("none", "hand")
 
 
 class MetadataError(ValueError):
@@ -38,6 +43,7 @@ class InputSpec:
     resize_method: str = RESIZE_METHOD
     resize_fit: str = RESIZE_FIT
     layout: str = "NHWC"
+    crop: str = "none"
 
 
 @dataclass
@@ -112,5 +118,7 @@ class ModelMetadata:
             raise MetadataError(f"unsupported input {spec.color_order}/{spec.layout}")
         if spec.dtype not in ("uint8", "float32"):
             raise MetadataError(f"unsupported input dtype {spec.dtype!r}")
+        if spec.crop not in CROPS:
+            raise MetadataError(f"unsupported crop {spec.crop!r}; this fingerspell knows {', '.join(CROPS)}")
         if spec.resize_method != RESIZE_METHOD or spec.resize_fit != RESIZE_FIT:
             raise MetadataError(f"unsupported resize {spec.resize_method}/{spec.resize_fit}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,20 +31,29 @@ def is_url(text: str) -> bool:
     return "://" in text[:16] or text.lower().startswith(("data:", "file:"))
 
 
-def load_pixels(source: Source, size: tuple[int, int], *, fetcher: Any = None) -> np.ndarray:
-    """Decode `source` and return uint8 RGB pixels [H, W, 3] at `size` (width, height)."""
+# A hand crop needs more pixels than the model's input: JPEGs decode at >= this many times it.
+CROP_DRAFT = 4
+
+
+def load_pixels(source: Source, size: tuple[int, int], *, fetcher: Any = None,
+                crop: Callable[[Any], Any] | None = None) -> np.ndarray:
+    """Decode `source` and return uint8 RGB pixels [H, W, 3] at `size` (width, height).
+
+    crop: applied to the decoded RGB image before the resize (fingerspell.handcrop).
+    """
     import numpy as np
 
     name = describe(source)
+    draft = (size[0] * CROP_DRAFT, size[1] * CROP_DRAFT) if crop is not None else size
     if isinstance(source, str) and is_url(source):
         from fingerspell.fetch import fetch
 
         data = (fetcher or fetch)(source)
-        img = open_image(data, name, draft_size=size)
+        img = open_image(data, name, draft_size=draft)
     elif isinstance(source, (str, Path)):
-        img = open_image(Path(source), name, draft_size=size)
+        img = open_image(Path(source), name, draft_size=draft)
     elif isinstance(source, (bytes, bytearray)):
-        img = open_image(bytes(source), name, draft_size=size)
+        img = open_image(bytes(source), name, draft_size=draft)
     elif hasattr(source, "read"):
         try:
             data = source.read()
@@ -51,13 +61,15 @@ def load_pixels(source: Source, size: tuple[int, int], *, fetcher: Any = None) -
             raise InputError(f"{name}: cannot read ({exc})") from None
         if not isinstance(data, (bytes, bytearray)):
             raise InputError(f"{name}: file object must be opened in binary mode")
-        img = open_image(bytes(data), name, draft_size=size)
+        img = open_image(bytes(data), name, draft_size=draft)
     elif _is_pil(source):
         img = to_rgb(source)
     elif isinstance(source, np.ndarray):
         img = _from_array(source, name)
     else:
         raise InputError(f"{name}: unsupported source type {type(source).__name__}")
+    if crop is not None:
+        img = crop(img)
     return np.asarray(resize_to_input(img, size), dtype=np.uint8)
 
 

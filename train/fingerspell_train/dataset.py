@@ -83,3 +83,15 @@ def person_of(s: Sample) -> str:
     """The person in a photo where the file name tells (massey: "hand3_..."), else its source."""
     head = s.path.name.split("_")[0]
     return head if head.startswith("hand") else s.source
+
+
+CROP_INDEX = "handcrop.json"  # written by tools/handcrop_dataset.py into a hand-cropped copy
+
+
+def crop_of(roots: list[Path | str]) -> str:
+    """'hand' when any root is a hand-cropped copy (tools/handcrop_dataset.py), else 'none'.
+
+    A model that saw hand crops asks the runtime to crop where it can; one trained on crops and
+    whole images together reads both, so mixing roots is allowed and also gives 'hand'.
+    """
+    return "hand" if any((Path(r) / CROP_INDEX).is_file() for r in roots) else "none"

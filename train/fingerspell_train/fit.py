@@ -19,7 +19,7 @@ import numpy as np
 
 from fingerspell.schema import CLASSES, InputSpec, ModelMetadata
 from fingerspell_train.augment import AugmentConfig
-from fingerspell_train.dataset import Sample, class_counts, discover, person_of, source_counts
+from fingerspell_train.dataset import Sample, class_counts, crop_of, discover, person_of, source_counts
 from fingerspell_train.features import (
     default_cache_dir,
     featurize_root,
@@ -254,6 +254,7 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
     keras.utils.set_random_seed(opts.seed)
     out = opts.out_dir
     out.mkdir(parents=True, exist_ok=True)
+    crop = crop_of(opts.roots)
     per_root = [discover(r) for r in opts.roots]
     samples = [s for r in per_root for s in r]
     split = make_split(samples, opts.split, opts.val_fraction, opts.gap, opts.holdout, opts.seed)
@@ -311,7 +312,8 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
                         "holdout": opts.holdout, "seed": opts.seed},
               "backbone_weights": trainer.weights_desc, "command": opts.command,
               "class_counts": class_counts(samples), "source_counts": source_counts(samples),
-              "train_images": len(tr), "val_images": len(va), "augment_views": views - 1}
+              "train_images": len(tr), "val_images": len(va), "augment_views": views - 1,
+              "crop": crop}
     (out / "config.json").write_text(json.dumps(config, indent=1))
     summary["seconds"] = round(time.time() - t0, 1)
     meta = build_metadata(preset, config, summary)
@@ -330,7 +332,8 @@ def build_metadata(preset: Preset, config: dict[str, Any], summary: dict[str, An
         name=f"fingerspell-{preset.name}",
         version=MODEL_VERSION,
         labels=list(CLASSES),
-        input=InputSpec(height=preset.input_size, width=preset.input_size, dtype="float32"),
+        input=InputSpec(height=preset.input_size, width=preset.input_size, dtype="float32",
+                        crop=config.get("crop", "none")),
         preprocessing_in_model=pre,
         training={"roots": config["roots"], "class_counts": config["class_counts"],
                   "source_counts": config["source_counts"], "split": config["split"],

@@ -37,7 +37,8 @@ class LiteRTBackend:
         interp = self._interpreter()  # load once now, so a broken file fails at load time
         inp = interp.get_input_details()[0]
         out = interp.get_output_details()[0]
-        check_against_io(path, self.metadata, list(inp["shape"]), list(out["shape"]))
+        check_against_io(path, self.metadata, list(inp["shape"]), list(out["shape"]),
+                         np.dtype(inp["dtype"]).name)
         # Tensor details are the same in every thread's interpreter: read them once, not per call.
         self._inp, self._out = inp, out
 

@@ -39,8 +39,12 @@ class OnnxBackend:
         inp = self.session.get_inputs()[0]
         out = self.session.get_outputs()[0]
         self.input_name = inp.name
-        self.input_dtype = np.uint8 if "uint8" in inp.type else np.float32
-        check_against_io(path, self.metadata, list(inp.shape), list(out.shape))
+        dtypes = {"tensor(uint8)": np.uint8, "tensor(float)": np.float32}
+        if inp.type not in dtypes:
+            raise ModelError(f"{path}: unsupported input type {inp.type}")
+        self.input_dtype = dtypes[inp.type]
+        check_against_io(path, self.metadata, list(inp.shape), list(out.shape),
+                         np.dtype(self.input_dtype).name)
 
     def run(self, pixels: np.ndarray) -> np.ndarray:
         x = pixels if pixels.dtype == self.input_dtype else pixels.astype(self.input_dtype)

@@ -29,11 +29,26 @@ def report_error(exc: FingerspellError) -> NoReturn:
     fail(str(exc), exc.exit_code)
 
 
-def load_recognizer(model: object, backend: str | None, threads: int | None):
-    """A Recognizer for a CLI verb, or a one-line error and exit code 3."""
+def load_recognizer(model: object, backend: str | None, threads: int | None, crop: str = "auto"):
+    """A Recognizer for a CLI verb, or a one-line error and its exit code (3, or 5 for --crop hand
+    without the extra). A missing optional crop is one 'note:' line on stderr, not a traceback."""
+    import warnings
+
     from fingerspell.recognizer import Recognizer
 
+    if crop not in CROP_CHOICES:
+        fail(f"--crop must be one of {', '.join(CROP_CHOICES)}, not {crop!r}", 2)
     try:
-        return Recognizer(model, backend=backend, threads=threads)  # type: ignore[arg-type]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rec = Recognizer(model, backend=backend, threads=threads, crop=crop)  # type: ignore[arg-type]
     except FingerspellError as exc:
         report_error(exc)
+    for w in caught:
+        typer.echo(f"note: {w.message}", err=True)
+    return rec
+
+
+CROP_CHOICES = ("auto", "hand", "none")
+CROP_HELP = ("auto: crop around the hand when the model was trained on hand crops and "
+             "fingerspell[hands] is installed; hand: always (needs the extra); none: whole image.")

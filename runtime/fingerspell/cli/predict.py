@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import load_recognizer
+from fingerspell.cli.common import CROP_HELP, load_recognizer
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure, Prediction
 
@@ -27,6 +27,7 @@ def predict(
     model: Path = typer.Option(None, help="A .onnx or .tflite artifact (default: the bundled model)."),
     backend: str = typer.Option(None, help="onnxruntime or litert (default: from the file)."),
     threads: int = typer.Option(None, help="Inference threads (default: the CPUs available)."),
+    crop: str = typer.Option("auto", help=CROP_HELP),
     batch_size: int = typer.Option(8, help="Images per inference call for folders."),
 ) -> None:
     """Print the letter and confidence for each input.
@@ -36,7 +37,7 @@ def predict(
 
     Example: fingerspell predict photo.jpg photos/ 'shots/*.png' https://example.org/a.jpg
     """
-    rec = load_recognizer(model, backend, threads)
+    rec = load_recognizer(model, backend, threads, crop)
     items = expand(sources)
     results = rec.predict_many(items, top_k=top_k, batch_size=batch_size)
     writer = csv.writer(sys.stdout) if as_csv else None

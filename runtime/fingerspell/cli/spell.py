@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import load_recognizer
+from fingerspell.cli.common import CROP_HELP, load_recognizer
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure
 from fingerspell.spell import spell as spell_text
@@ -19,6 +19,7 @@ def spell(
     model: Path = typer.Option(None, help="A .onnx or .tflite artifact (default: the bundled model)."),
     backend: str = typer.Option(None, help="onnxruntime or litert (default: from the file)."),
     threads: int = typer.Option(None, help="Inference threads."),
+    crop: str = typer.Option("auto", help=CROP_HELP),
 ) -> None:
     """Spell text from an ordered sequence of images.
 
@@ -27,7 +28,7 @@ def spell(
 
     Example: fingerspell spell frames/  (frames/001.jpg, frames/002.jpg, …)
     """
-    rec = load_recognizer(model, backend, threads)
+    rec = load_recognizer(model, backend, threads, crop)
     results = list(rec.predict_many(expand(sources)))
     failures = [r for r in results if isinstance(r, Failure)]
     for f in failures:
