@@ -21,8 +21,7 @@ from pathlib import Path
 SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
-def _work(args: tuple[list[tuple[str, str]], int]) -> dict[str, list[int] | None]:
-    pairs, _ = args
+def _work(pairs: list[tuple[str, str]]) -> dict[str, list[int] | None]:
     from PIL import Image
 
     from fingerspell.handcrop import HandCropper
@@ -65,7 +64,7 @@ def main() -> int:
     start = time.time()
     chunks = [todo[i:i + 200] for i in range(0, len(todo), 200)]
     with mp.get_context("spawn").Pool(a.workers) as pool:
-        for n, boxes in enumerate(pool.imap_unordered(_work, [(c, i) for i, c in enumerate(chunks)]), 1):
+        for n, boxes in enumerate(pool.imap_unordered(_work, chunks), 1):
             for src, box in boxes.items():
                 p = Path(src)
                 done[f"{p.parent.name}/{p.name}"] = box

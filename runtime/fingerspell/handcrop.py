@@ -69,10 +69,10 @@ class HandCropper:
         points = [(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]
         return square_box(points, img.width, img.height, self.margin)
 
-    def crop(self, img: Image.Image) -> tuple[Image.Image, bool]:
-        """(the hand crop, True), or (the image unchanged, False) when no hand is found."""
+    def crop(self, img: Image.Image) -> Image.Image:
+        """The square around the hand, or the image unchanged when no hand is found."""
         box = self.box(img)
-        return (img.crop(box), True) if box is not None else (img, False)
+        return img.crop(box) if box is not None else img
 
     def close(self) -> None:
         self._hands.close()

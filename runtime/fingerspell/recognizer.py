@@ -25,6 +25,8 @@ from fingerspell.schema import ModelMetadata
 from fingerspell.sources import Source, describe, load_pixels
 from fingerspell.spell import spell as spell_predictions
 
+CROP_MODES = ("auto", "hand", "none")
+
 
 class Recognizer:
     """Thread-safe: share one instance between the threads of a web server."""
@@ -61,7 +63,7 @@ class Recognizer:
         self.fetcher = fetcher
 
     def _cropper(self, crop: str) -> Any:
-        if crop not in ("auto", "hand", "none"):
+        if crop not in CROP_MODES:
             raise ValueError(f"crop must be auto, hand or none, not {crop!r}")
         wanted = crop == "hand" or (crop == "auto" and self.metadata.input.crop == "hand")
         self.crop = "none"
@@ -78,7 +80,7 @@ class Recognizer:
                           "images, which is less accurate", stacklevel=3)
             return None
         self.crop = "hand"
-        return lambda img: cropper.crop(img)[0]
+        return cropper.crop
 
     def __repr__(self) -> str:
         return f"Recognizer({self.path.name!r}, backend={self.backend.name!r})"

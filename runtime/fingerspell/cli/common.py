@@ -34,10 +34,10 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
     without the extra). A missing optional crop is one 'note:' line on stderr, not a traceback."""
     import warnings
 
-    from fingerspell.recognizer import Recognizer
+    from fingerspell.recognizer import CROP_MODES, Recognizer
 
-    if crop not in CROP_CHOICES:
-        fail(f"--crop must be one of {', '.join(CROP_CHOICES)}, not {crop!r}", 2)
+    if crop not in CROP_MODES:
+        fail(f"--crop must be one of {', '.join(CROP_MODES)}, not {crop!r}", 2)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -49,6 +49,5 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
     return rec
 
 
-CROP_CHOICES = ("auto", "hand", "none")
 CROP_HELP = ("auto: crop around the hand when the model was trained on hand crops and "
              "fingerspell[hands] is installed; hand: always (needs the extra); none: whole image.")
