@@ -48,14 +48,16 @@ def main() -> int:
                             progress=False)
         trainer = Trainer(preset, opts)
         trainer.full.set_weights(keras.models.load_model(run / "model.keras").get_weights())
+        # The run's own split, over its own roots (whole, cropped, or both), exactly as it trained;
+        # an image is then known in either framing by (root name, class/file name).
+        own = [s for r in config["roots"] for s in discover(r)]
+        sp = make_split(own, split["method"], split["val_fraction"], split["gap"],
+                        split["holdout"], split["seed"])
+        val = {_key(s.path) for s in sp.val}
         row: dict[str, float] = {}
         for framing, col in (("whole", 0), ("hand", 1)):
             per_root = [discover(pair[col]) for pair in a.pair]
-            samples = [s for r in per_root for s in r]
-            sp = make_split(samples, split["method"], split["val_fraction"], split["gap"],
-                            split["holdout"], split["seed"])
-            val = {s.path for s in sp.val}
-            roots_val = [[s for s in r if s.path in val] for r in per_root]
+            roots_val = [[s for s in r if _key(s.path) in val] for r in per_root]
             row[f"val {framing}"] = _accuracy(trainer, roots_val, predict_batches)
             for pair in a.eval:
                 row[f"{pair[0].name} {framing}"] = _accuracy(trainer, [discover(pair[col])],
@@ -70,6 +72,10 @@ def main() -> int:
     if a.json:
         a.json.write_text(json.dumps(table, indent=1))
     return 0
+
+
+def _key(path: Path) -> tuple[str, str, str]:
+    return path.parent.parent.name, path.parent.name, path.stem
 
 
 def _accuracy(trainer, root_samples, predict_batches) -> float:
