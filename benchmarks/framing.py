@@ -7,8 +7,9 @@
 
 Each --pair is (whole-image root, its hand-cropped copy). The validation images are the run's own
 split (block, or the run's held-out sources), taken from either root of each pair, so every cell
-of the table scores the same images, framed two ways. Uses the feature cache (view 0), so it costs
-minutes, not hours, once the runs exist.
+of the table scores the same images, framed two ways; each --eval folder is scored in both
+framings too. Whole roots go through the feature cache (view 0), so once the runs exist this costs
+minutes, not hours.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ def main() -> int:
     ap.add_argument("--pair", nargs=2, action="append", type=Path, required=True,
                     metavar=("WHOLE", "CROPPED"))
     ap.add_argument("--eval", nargs=2, action="append", type=Path, default=[],
-                    metavar=("WHOLE", "CROPPED"), help="a labelled folder scored whole")
+                    metavar=("WHOLE", "CROPPED"),
+                    help="a labelled folder (and its cropped copy) scored in both framings")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
 
@@ -35,7 +37,7 @@ def main() -> int:
 
     from fingerspell_train.backbone import find_hed_weights
     from fingerspell_train.dataset import discover
-    from fingerspell_train.fit import Trainer, TrainOptions, predict_batches
+    from fingerspell_train.fit import Trainer, TrainOptions
     from fingerspell_train.presets import Preset
     from fingerspell_train.split import make_split
 
@@ -57,11 +59,10 @@ def main() -> int:
         row: dict[str, float] = {}
         for framing, col in (("whole", 0), ("hand", 1)):
             per_root = [discover(pair[col]) for pair in a.pair]
-            roots_val = [[s for s in r if _key(s.path) in val] for r in per_root]
-            row[f"val {framing}"] = _accuracy(trainer, roots_val, predict_batches)
+            keep = np.array([_key(s.path) in val for r in per_root for s in r])
+            row[f"val {framing}"] = _accuracy(trainer, per_root, keep)
             for pair in a.eval:
-                row[f"{pair[0].name} {framing}"] = _accuracy(trainer, [discover(pair[col])],
-                                                             predict_batches)
+                row[f"{pair[0].name} {framing}"] = _accuracy(trainer, [discover(pair[col])])
         table[run.name] = row
         print(run.name, json.dumps({k: round(v, 4) for k, v in row.items()}), file=sys.stderr)
     cols = list(next(iter(table.values())))
@@ -78,13 +79,12 @@ def _key(path: Path) -> tuple[str, str, str]:
     return path.parent.parent.name, path.parent.name, path.stem
 
 
-def _accuracy(trainer, root_samples, predict_batches) -> float:
-    inputs, ok = trainer.inputs_for(root_samples, 1)
-    labels = np.array([s.label for r in root_samples for s in r])
-    idx = np.flatnonzero(ok)
-    pred = predict_batches(trainer.trainable, inputs[0][idx]).argmax(1)
-    return float((pred == labels[idx]).mean())
+def _accuracy(trainer, root_samples, keep=None) -> float:
+    from fingerspell_train.fit import predict_samples
 
+    idx, pred = predict_samples(trainer, root_samples, keep)
+    labels = np.array([s.label for r in root_samples for s in r])
+    return float((pred == labels[idx]).mean())
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -346,8 +346,18 @@ def build_metadata(preset: Preset, config: dict[str, Any], summary: dict[str, An
 def evaluate_with(trainer: Trainer, folder: Path) -> dict[str, Any]:
     """Score a labelled folder with the freshly trained model (through the cache for VGG)."""
     samples = discover(folder)
-    inputs, ok = trainer.inputs_for([samples], 1)
-    idx = np.flatnonzero(ok)
-    pred = predict_batches(trainer.trainable, inputs[0][idx]).argmax(1)
+    idx, pred = predict_samples(trainer, [samples])
     labels = np.array([samples[i].label for i in idx])
     return classification_report(labels, pred, [person_of(samples[i]) for i in idx])
+
+
+def predict_samples(trainer: Trainer, root_samples: list[list[Sample]],
+                    keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-1 of the trained model on whole roots (cached features, clean view).
+
+    Returns (indices into the concatenated samples, predicted class). `keep` (a bool mask over
+    those samples) scores a subset while featurising, and so caching, whole roots.
+    """
+    inputs, ok = trainer.inputs_for(root_samples, 1)
+    idx = np.flatnonzero(ok if keep is None else ok & keep)
+    return idx, predict_batches(trainer.trainable, inputs[0][idx]).argmax(1)
