@@ -33,9 +33,9 @@ VARIANTS: dict[str, tuple[str, list[str], bool]] = {
     "entropy b1-3": ("Entropy", BLOCK4_UP, True),
     "minmax b1-2": ("MinMax", BLOCK3 + BLOCK4_UP, True),
     "percentile b1-2": ("Percentile", BLOCK3 + BLOCK4_UP, True),
-    "minmax b1-3, conv1 float": ("MinMax", ["block1_conv1"] + BLOCK4_UP, True),
+    "minmax b1-3, conv1 float": ("MinMax", ["block1_conv1", *BLOCK4_UP], True),
     "minmax b1-4": ("MinMax", BLOCK5_UP, True),
-    "minmax b1-4, conv1 float": ("MinMax", ["block1_conv1"] + BLOCK5_UP, True),
+    "minmax b1-4, conv1 float": ("MinMax", ["block1_conv1", *BLOCK5_UP], True),
     "percentile b1-4": ("Percentile", BLOCK5_UP, True),
     "entropy b1-4": ("Entropy", BLOCK5_UP, True),
 }

@@ -17,7 +17,7 @@ from fingerspell.recognizer import Recognizer
 from fingerspell.schema import ModelMetadata
 
 ARTIFACTS = ["tiny-fp32.onnx", "tiny-int8.onnx", "tiny-int8.tflite", "tiny-int8-dynamic.tflite",
-             "tiny-fp16.tflite"]
+             "tiny-int8-weights.tflite", "tiny-fp16.tflite"]
 
 
 def test_every_format_is_written_and_passes_parity(exported: Path) -> None:
@@ -211,3 +211,19 @@ def test_weight_only_int8_is_close_to_float() -> None:
     # per-channel scales: every channel keeps ~1 % error whatever its magnitude
     err = np.abs(got - want).max(axis=(0, 2, 3)) / np.abs(want).max(axis=(0, 2, 3))
     assert (err < 0.02).all(), err
+
+
+def test_float_from_names_a_layer_and_all_after_it_nested_models_flattened() -> None:
+    keras = pytest.importorskip("keras", reason="needs the train extra")
+    from fingerspell_export.exporter import ExportError, layers_from
+
+    inner_in = keras.Input((8, 8, 3))
+    inner = keras.Model(inner_in, keras.layers.Conv2D(4, 3, name="b1")(
+        keras.layers.Conv2D(4, 3, name="b0")(inner_in)), name="trunk")
+    x = keras.Input((8, 8, 3))
+    out = keras.layers.Dense(2, name="head")(keras.layers.Flatten(name="flat")(inner(x)))
+    model = keras.Model(x, out)
+    assert layers_from(model, "b1") == ("b1", "flat", "head")
+    assert layers_from(model, None) == ()
+    with pytest.raises(ExportError, match="no layer named 'nope'"):
+        layers_from(model, "nope")

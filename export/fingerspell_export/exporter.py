@@ -25,7 +25,8 @@ from fingerspell_export.weightonly import quantize_weights
 
 # Every format, with the bytes per weight its file should hold (a far smaller file means dropped
 # weights). Each is written by the Exporter method of the same name (dashes as underscores).
-FORMATS = {"onnx-fp32": 4, "onnx-int8": 1, "tflite-int8": 1, "tflite-int8-dynamic": 1, "tflite-fp16": 2}
+FORMATS = {"onnx-fp32": 4, "onnx-int8": 1, "tflite-int8": 1, "tflite-int8-dynamic": 1,
+           "tflite-int8-weights": 1, "tflite-fp16": 2}
 DEFAULT_FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8")
 OPSET = 17
 
@@ -45,6 +46,9 @@ class ExportOptions:
     allow_low_agreement: bool = False
     stem: str | None = None  # file name stem; default: the model's metadata name
     float_layers: tuple[str, ...] = ()  # Keras layer names kept in float in the int8 ONNX
+    # ... and every layer from this one on; "auto": the first layer the run fine-tuned (its
+    # activations do not survive 8 bits, measured), "none" or None: only float_layers
+    float_from: str | None = None
     seed: int = 0
     command: str = ""
     extra_metrics: dict[str, Any] = field(default_factory=dict)
@@ -79,6 +83,23 @@ def sample_images(dirs: list[Path], n: int, size: int, seed: int) -> tuple[np.nd
     return np.stack(pixels), np.array(labels)
 
 
+def layers_from(model: Any, first: str | None) -> tuple[str, ...]:
+    """Names of `first` and every layer after it, nested models flattened in order."""
+    if first is None:
+        return ()
+
+    def walk(m: Any) -> list[str]:
+        out = []
+        for layer in m.layers:
+            out += walk(layer) if hasattr(layer, "layers") else [layer.name]
+        return out
+
+    names = walk(model)
+    if first not in names:
+        raise ExportError(f"no layer named {first!r} in the model (float layers)")
+    return tuple(names[names.index(first):])
+
+
 class Exporter:
     def __init__(self, model_path: Path, meta: ModelMetadata, opts: ExportOptions) -> None:
         import keras
@@ -106,6 +127,14 @@ class Exporter:
             for i in range(0, len(self.parity_x), 32)])
         self.fp32_onnx: Path | None = None
         self.stem = opts.stem or meta.name
+        self.float_layers = tuple(dict.fromkeys(
+            opts.float_layers + layers_from(self.model, self._float_from())))
+
+    def _float_from(self) -> str | None:
+        name = self.opts.float_from
+        if name == "auto":
+            return (self.meta.training.get("preset") or {}).get("trainable_from")
+        return None if name in (None, "none") else name
 
     # -- metadata ------------------------------------------------------------------------------
     def _meta_for(self, fmt: str, quantization: str) -> ModelMetadata:
@@ -186,7 +215,7 @@ class Exporter:
         path = self.opts.out_dir / f"{self.stem}-int8.onnx"
         # Layers too sensitive for 8 bits stay float (tf2onnx keeps Keras names in node names).
         keep = [n.name for n in onnx.load(str(pre)).graph.node
-                if any(f"/{layer}" in n.name for layer in self.opts.float_layers)]
+                if any(f"/{layer}" in n.name for layer in self.float_layers)]
         quantize_static(str(pre), str(path), Reader(), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=keep)
@@ -195,8 +224,8 @@ class Exporter:
             quantized = onnx.load(str(path))
             quantize_weights(quantized, set(keep))
             onnx.save(quantized, str(path))
-        floats = (f", float activations (int8 weights) in {','.join(self.opts.float_layers)}"
-                  if self.opts.float_layers else "")
+        floats = (f", float activations (int8 weights) in {','.join(self.float_layers)}"
+                  if self.float_layers else "")
         self._embed_onnx(path, self._meta_for("onnx", "int8 static QDQ, per-channel weights, "
                                               f"MinMax calibration on {len(calib)} real images{floats}"))
         return path
@@ -242,6 +271,19 @@ class Exporter:
         path.write_bytes(self._tflite("dynamic"))
         write_sidecar(path, self._meta_for("tflite", "int8 weights (per-channel), float "
                                            "activations quantized per call (dynamic range), "
+                                           "uint8 pixel input"))
+        return path
+
+    def tflite_int8_weights(self) -> Path:
+        # AI Edge Quantizer: int8 weights dequantized once when the model loads, float arithmetic;
+        # the TFLite converter has no such mode (its "dynamic" one quantizes activations too)
+        from ai_edge_quantizer import quantizer, recipe
+
+        path = self.opts.out_dir / f"{self.stem}-int8-weights.tflite"
+        q = quantizer.Quantizer(bytearray(self._tflite("none")), recipe.weight_only_wi8_afp32())
+        path.write_bytes(bytes(q.quantize(enable_progress_report=False).quantized_model))
+        write_sidecar(path, self._meta_for("tflite", "int8 weights (per-channel, AI Edge "
+                                           "Quantizer weight_only_wi8_afp32), float activations, "
                                            "uint8 pixel input"))
         return path
 

@@ -21,7 +21,8 @@ def export(
                                       "every artifact with Keras (repeatable)."),
     formats: str = typer.Option("onnx-fp32,onnx-int8,tflite-int8",
                                 help="Comma-separated: onnx-fp32, onnx-int8, tflite-int8 (full integer), "
-                                "tflite-int8-dynamic (int8 weights, float activations), tflite-fp16."),
+                                "tflite-int8-dynamic (int8 weights, activations quantized per call), "
+                                "tflite-int8-weights (int8 weights, float arithmetic), tflite-fp16."),
     calib_images: int = typer.Option(200, help="Calibration images."),
     parity_images: int = typer.Option(300, help="Parity images."),
     allow_low_agreement: bool = typer.Option(False, help="Keep quantized artifacts whose top-1 "
@@ -30,6 +31,9 @@ def export(
                              "name, e.g. fingerspell-vgg16-ft)."),
     float_layer: list[str] = typer.Option([], help="Keras layer kept in float in the int8 ONNX "
                                           "(repeatable), e.g. block1_conv1."),
+    float_from: str = typer.Option("auto", help="Keep this Keras layer and all after it in float "
+                                   "in the int8 ONNX (int8 weights still); 'auto': the first "
+                                   "layer the run fine-tuned; 'none': all int8."),
 ) -> None:
     """Export ONNX fp32, ONNX int8 and TFLite int8, metadata inside, parity with Keras checked.
 
@@ -52,7 +56,7 @@ def export(
     opts = ExportOptions(out_dir=out, calib_dirs=calib, parity_dirs=parity, formats=chosen,
                          calib_images=calib_images, parity_images=parity_images,
                          allow_low_agreement=allow_low_agreement, stem=stem,
-                         float_layers=tuple(float_layer),
+                         float_layers=tuple(float_layer), float_from=float_from,
                          command=shlex.join(["fingerspell", *sys.argv[1:]]))
     try:
         rows = run_export(model, opts)
