@@ -110,9 +110,12 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
     parity = json.loads((export_dir / "parity.json").read_text())
     preset = config["preset"]
     hand = config.get("crop", "none") == "hand"
+    mixed = hand and any(not (Path(r) / "handcrop.json").is_file() for r in config["roots"])
     framing = ("a square around the hand found by MediaPipe (`input.crop: hand`: the runtime crops "
                "the same way where `fingerspell[hands]` is installed, and reads the whole image "
                "otherwise)" if hand else "the whole image")
+    if mixed:
+        framing = "both whole photos and " + framing
     date = time.strftime("%Y-%m-%d")
     lines = [
         "# fingerspell-vgg16 model card", "",
