@@ -55,46 +55,8 @@ def run(path: Path, pixels: np.ndarray) -> tuple[np.ndarray, float]:
     return np.concatenate(out), (time.perf_counter() - t0) / len(pixels) * 1000
 
 
-def quantize(fp32: Path, dst: Path, calib: np.ndarray, method: str, floats: list[str],
-             int8_weights: bool) -> None:
-    import onnx
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quant_pre_process,
-        quantize_static,
-    )
-
-    from fingerspell_export.weightonly import quantize_weights
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.it = iter(range(len(calib)))
-
-        def get_next(self) -> dict | None:
-            i = next(self.it, None)
-            return None if i is None else {"pixels": calib[i:i + 1]}
-
-    with tempfile.TemporaryDirectory() as tmp:
-        pre = Path(tmp) / "pre.onnx"
-        quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
-        keep = [n.name for n in onnx.load(str(pre)).graph.node
-                if any(f"/{layer}" in n.name for layer in floats)]
-        quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, nodes_to_exclude=keep,
-                        calibrate_method=getattr(CalibrationMethod, method),
-                        extra_options={"CalibTensorRangeSymmetric": False})
-    if int8_weights:
-        model = onnx.load(str(dst))
-        quantize_weights(model, set(keep))
-        onnx.save(model, str(dst))
-
-
 def main() -> None:
-    from fingerspell_export.exporter import sample_images
+    from fingerspell_export.exporter import quantize_onnx_int8, sample_images
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("fp32", type=Path)
@@ -123,7 +85,7 @@ def main() -> None:
         for name in args.variant or list(VARIANTS):
             method, floats, int8_weights = VARIANTS[name]
             dst = Path(tmp) / "q.onnx"
-            quantize(args.fp32, dst, calib, method, floats, int8_weights)
+            quantize_onnx_int8(args.fp32, dst, calib, tuple(floats), method, int8_weights)
             out, ms = run(dst, pixels)
             same = out.argmax(1) == ref.argmax(1)
             rows.append({"variant": name, "mb": dst.stat().st_size / 1e6, "ms_1thread": ms,

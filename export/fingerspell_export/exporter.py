@@ -83,6 +83,49 @@ def sample_images(dirs: list[Path], n: int, size: int, seed: int) -> tuple[np.nd
     return np.stack(pixels), np.array(labels)
 
 
+def quantize_onnx_int8(src: Path, dst: Path, calib: np.ndarray, float_layers: tuple[str, ...] = (),
+                       method: str = "MinMax", int8_weights: bool = True) -> None:
+    """Static QDQ int8 of an fp32 ONNX model, per-channel weights, calibrated on `calib` pixels.
+
+    Nodes of `float_layers` (Keras layer names) keep float arithmetic; with `int8_weights` their
+    weights are still stored as int8 behind a DequantizeLinear.
+    """
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quant_pre_process,
+        quantize_static,
+    )
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.it = iter(range(len(calib)))
+
+        def get_next(self) -> dict | None:
+            i = next(self.it, None)
+            return None if i is None else {"pixels": calib[i:i + 1]}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
+        # tf2onnx keeps Keras layer names in node names
+        keep = [n.name for n in onnx.load(str(pre)).graph.node
+                if any(f"/{layer}" in n.name for layer in float_layers)]
+        quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ,
+                        per_channel=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8, nodes_to_exclude=keep,
+                        calibrate_method=getattr(CalibrationMethod, method))
+    if keep and int8_weights:
+        quantized = onnx.load(str(dst))
+        quantize_weights(quantized, set(keep))
+        onnx.save(quantized, str(dst))
+
+
 def layers_from(model: Any, first: str | None) -> tuple[str, ...]:
     """Names of `first` and every layer after it, nested models flattened in order."""
     if first is None:
@@ -188,46 +231,16 @@ class Exporter:
         return path
 
     def onnx_int8(self) -> Path:
-        import onnx
-        from onnxruntime.quantization import (
-            CalibrationDataReader,
-            QuantFormat,
-            QuantType,
-            quant_pre_process,
-            quantize_static,
-        )
-
         if self.fp32_onnx is None:
             self.onnx_fp32()
         assert self.fp32_onnx is not None
-        pre = self.opts.out_dir / f"{self.stem}-fp32-pre.onnx"
-        quant_pre_process(str(self.fp32_onnx), str(pre), skip_symbolic_shape=True)
-        calib = self.calib
-
-        class Reader(CalibrationDataReader):
-            def __init__(self) -> None:
-                self.it = iter(range(len(calib)))
-
-            def get_next(self) -> dict | None:
-                i = next(self.it, None)
-                return None if i is None else {"pixels": calib[i:i + 1]}
-
         path = self.opts.out_dir / f"{self.stem}-int8.onnx"
-        # Layers too sensitive for 8 bits stay float (tf2onnx keeps Keras names in node names).
-        keep = [n.name for n in onnx.load(str(pre)).graph.node
-                if any(f"/{layer}" in n.name for layer in self.float_layers)]
-        quantize_static(str(pre), str(path), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, nodes_to_exclude=keep)
-        pre.unlink(missing_ok=True)
-        if keep:  # their weights still go to int8; only their arithmetic stays float
-            quantized = onnx.load(str(path))
-            quantize_weights(quantized, set(keep))
-            onnx.save(quantized, str(path))
+        quantize_onnx_int8(self.fp32_onnx, path, self.calib, self.float_layers)
         floats = (f", float activations (int8 weights) in {','.join(self.float_layers)}"
                   if self.float_layers else "")
         self._embed_onnx(path, self._meta_for("onnx", "int8 static QDQ, per-channel weights, "
-                                              f"MinMax calibration on {len(calib)} real images{floats}"))
+                                              f"MinMax calibration on {len(self.calib)} real "
+                                              f"images{floats}"))
         return path
 
     def _tflite(self, quantize: str) -> bytes:
