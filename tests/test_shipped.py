@@ -14,7 +14,7 @@ from fingerspell.recognizer import Recognizer
 from fingerspell.schema import CLASSES
 
 ARTIFACTS = bundled_dir()
-# The default ONNX model and the TFLite one shipped beside it (int8 or fp16: whichever passed parity).
+# The default ONNX model and the TFLite one shipped beside it (the first kind that passed parity).
 SHIPPED = [DEFAULT_ARTIFACT, *sorted(p.name for p in ARTIFACTS.glob("fingerspell-vgg16-*.tflite"))]
 
 

@@ -118,7 +118,7 @@ run "fingerspell predict (1 image, incl. start-up and model load)" fingerspell p
 run "fingerspell predict -k 3 (${#IMGS[@]} images)" fingerspell predict -k 3 "${IMGS[@]}"
 
 if [ "${SKIP_LITERT:-0}" != 1 ]; then
-    step "LiteRT (optional extra) with the bundled fp16 .tflite"
+    step "LiteRT (optional extra) with the bundled .tflite"
     run "pip install ai-edge-litert" pip install -q --only-binary=:all: ai-edge-litert
     ev "ai-edge-litert wheel tag: $(inroot sh -c 'sed -n "s/^Tag: //p" /opt/smoke/venv/lib/python3*/site-packages/ai_edge_litert-*.dist-info/WHEEL' 2>/dev/null || echo 'not installed')"
     TFL=$(inroot sh -c 'ls /opt/smoke/venv/lib/python3*/site-packages/fingerspell/artifacts/*.tflite' | head -1 || true)
