@@ -104,13 +104,15 @@ def _pct(x: float | None) -> str:
 
 def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dict[str, Any],
                dev: Path | None) -> str:
+    from fingerspell_train.dataset import crop_of
+
     config = json.loads((run_dir / "config.json").read_text())
     summary = json.loads((run_dir / "summary.json").read_text())
     val = json.loads((run_dir / "val_report.json").read_text())
     parity = json.loads((export_dir / "parity.json").read_text())
     preset = config["preset"]
     hand = config.get("crop", "none") == "hand"
-    mixed = hand and any(not (Path(r) / "handcrop.json").is_file() for r in config["roots"])
+    mixed = hand and any(crop_of([r]) == "none" for r in config["roots"])  # whole + cropped
     framing = ("a square around the hand found by MediaPipe (`input.crop: hand`: the runtime crops "
                "the same way where `fingerspell[hands]` is installed, and reads the whole image "
                "otherwise)" if hand else "the whole image")

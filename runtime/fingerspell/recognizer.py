@@ -64,7 +64,7 @@ class Recognizer:
 
     def _cropper(self, crop: str) -> Any:
         if crop not in CROP_MODES:
-            raise ValueError(f"crop must be auto, hand or none, not {crop!r}")
+            raise ValueError(f"crop must be one of {', '.join(CROP_MODES)}, not {crop!r}")
         wanted = crop == "hand" or (crop == "auto" and self.metadata.input.crop == "hand")
         self.crop = "none"
         if not wanted:
