@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+from fingerspell.files import IMAGE_SUFFIXES
+from fingerspell_train.dataset import CROP_INDEX
 
 
 def _work(pairs: list[tuple[str, str]]) -> dict[str, list[int] | None]:
@@ -46,12 +47,12 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
     a.dst.mkdir(parents=True, exist_ok=True)
-    index_path = a.dst / "handcrop.json"
+    index_path = a.dst / CROP_INDEX
     done: dict[str, list[int] | None] = (
         json.loads(index_path.read_text())["boxes"] if index_path.exists() else {})
     todo = []
     for f in sorted(a.src.glob("*/*")):
-        if f.suffix.lower() not in SUFFIXES:
+        if f.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         rel = f"{f.parent.name}/{f.name}"
         out = a.dst / f.parent.name / (f.stem + ".jpg")
