@@ -85,6 +85,14 @@ def person_of(s: Sample) -> str:
     return head if head.startswith("hand") else s.source
 
 
+MASK_DIR = "masks"  # hand masks written by tools/mask_dataset.py: ROOT/masks/<class>/<stem>.png
+
+
+def mask_of(path: Path) -> Path:
+    """Where the hand mask of an image in a folder-per-class root lives (it may not exist)."""
+    return path.parent.parent / MASK_DIR / path.parent.name / (path.stem + ".png")
+
+
 CROP_INDEX = "handcrop.json"  # written by tools/handcrop_dataset.py into a hand-cropped copy
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 from fingerspell.errors import InputError
 from fingerspell.imaging import open_image, resize_to_input
 from fingerspell_train.augment import AugmentConfig, augment
-from fingerspell_train.dataset import Sample
+from fingerspell_train.dataset import Sample, mask_of
 
 CACHE_FORMAT = 1
 CHUNK = 128
@@ -41,8 +42,21 @@ def load_pixels(sample_path: Path, size: int, view: int = 0, index: int = 0,
     except InputError:
         return None
     if view > 0 and aug is not None:
-        img = augment(img, np.random.default_rng([aug.seed, view, index]), aug)
+        mask = _open_mask(sample_path) if aug.background else None
+        img = augment(img, np.random.default_rng([aug.seed, view, index]), aug, mask)
     return np.asarray(resize_to_input(img, (size, size)), dtype=np.uint8)
+
+
+def _open_mask(sample_path: Path) -> Any:
+    """The hand mask written by tools/mask_dataset.py for this image, or None."""
+    from PIL import Image
+
+    path = mask_of(sample_path)
+    try:
+        with Image.open(path) as m:
+            return m.convert("L")
+    except (OSError, ValueError):  # no mask (or a broken one): the image keeps its background
+        return None
 
 
 def cache_key(samples: list[Sample], spec: dict[str, Any]) -> str:
@@ -189,6 +203,9 @@ def featurize_root(root_samples: list[Sample], lower: Any, preset: Any, weights_
                    progress: bool = True, precision: str = "float32") -> tuple[np.ndarray, np.ndarray]:
     """Cached activations for the samples of one dataset root (one cache entry per root/view)."""
     shape = tuple(lower.output.shape[1:])
+    if aug is not None and aug.background and not (
+            root_samples and mask_of(root_samples[0].path).parent.parent.is_dir()):
+        aug = replace(aug, background=0.0)  # a root without masks keeps its cached views
     spec = feature_spec(preset, weights_desc, cache_layer, view, aug, precision)
     cache = FeatureCache(cache_dir, root_samples, spec, shape)
     return cache.build(lower, preset.input_size, view, aug, progress=progress)

@@ -215,7 +215,7 @@ class Trainer:
         if p.kind == "cnn":
             x, ok = load_pixel_arrays([s for r in root_samples for s in r], p.input_size)
             return [x], ok
-        aug = AugmentConfig(seed=self.opts.seed)
+        aug = AugmentConfig(seed=self.opts.seed, background=p.background_swap)
         out = []
         ok_all = None
         for view in range(views):

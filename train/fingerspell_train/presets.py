@@ -36,6 +36,7 @@ class Preset:
     balance: bool = False  # weight classes by inverse frequency
     warmup_epochs: int = 0  # epochs training the head alone before trainable VGG convs join
     finetune_learning_rate: float | None = None  # for the phase with convs (None: learning_rate)
+    background_swap: float = 0.0  # augmented views: chance of a new background (masked roots)
     description: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -34,6 +34,9 @@ def train(
     head: str = typer.Option(None, help="Override the head: dense, norm-dense, gap-mlp."),
     trainable_from: str = typer.Option(None, help="First trainable VGG16 layer, e.g. block5_conv1."),
     augment_views: int = typer.Option(None, help="Cached augmented views per image (vgg presets)."),
+    background_swap: float = typer.Option(
+        None, help="Chance that an augmented view puts the hand on a new background (dark, one "
+        "colour, gradient, blotches); only roots with hand masks (tools/mask_dataset.py)."),
     warmup_epochs: int = typer.Option(None, help="Epochs training the head alone before the "
                                       "trainable VGG convs join (vgg presets)."),
     finetune_lr: float = typer.Option(None, help="Learning rate once the VGG convs train."),
@@ -70,6 +73,7 @@ def train(
         p = get_preset(preset, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
                        learning_rate=learning_rate, head=head, trainable_from=trainable_from,
                        augment_views=augment_views, input_size=input_size,
+                       background_swap=background_swap,
                        warmup_epochs=warmup_epochs, finetune_learning_rate=finetune_lr,
                        preprocess=preprocess)
         opts = TrainOptions(roots=roots, out_dir=out, split=split, val_fraction=val_fraction,
