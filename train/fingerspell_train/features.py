@@ -1,9 +1,11 @@
 """Run the frozen lower part of a model once per image and keep the activations on disk.
 
 Featurising is the expensive step (frozen VGG16 runs ~10 images/s on two cores); everything above
-the cut then trains in minutes. The cache is keyed by the images (paths, sizes, mtimes), the
-backbone weights, the preprocessing, the cut layer, the input size and the augmentation view, so a
-change to any of them makes a new entry. It is resumable: progress is flushed every chunk, and an
+the cut then trains in minutes. The cache is keyed by the images' bytes and labels (and their hand
+masks where the augmentation uses them), the backbone weights, the preprocessing, the cut layer,
+the input size and the augmentation view, so a change to any of them makes a new entry; a copy of
+the data at another path or with other mtimes (the shared data is copied anew for every machine)
+finds its entry. It is resumable: progress is flushed every chunk, and an
 interrupted run continues where it stopped. Delete the folder to rebuild it.
 """
 
@@ -25,7 +27,7 @@ from fingerspell.imaging import open_image, resize_to_input
 from fingerspell_train.augment import AugmentConfig, augment
 from fingerspell_train.dataset import Sample, mask_of
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 1: keyed by path, size and mtime (entries are moved to the format 2 key)
 CHUNK = 128
 
 
@@ -59,9 +61,36 @@ def _open_mask(sample_path: Path) -> Any:
         return None
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def file_digest(path: Path) -> str:
+    """blake2b of a file's bytes ('-' when absent), remembered per (path, size, mtime)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "-"
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        with path.open("rb") as fh:
+            _DIGESTS[key] = hashlib.file_digest(fh, "blake2b").hexdigest()[:32]
+    return _DIGESTS[key]
+
+
 def cache_key(samples: list[Sample], spec: dict[str, Any]) -> str:
     h = hashlib.sha256()
     h.update(json.dumps({"format": CACHE_FORMAT, **spec}, sort_keys=True).encode())
+    masks = bool((spec.get("augment") or {}).get("background"))
+    for s in samples:
+        mask = f"|{file_digest(mask_of(s.path))}" if masks else ""
+        h.update(f"{file_digest(s.path)}|{s.label}{mask}\n".encode())
+    return h.hexdigest()[:24]
+
+
+def legacy_cache_key(samples: list[Sample], spec: dict[str, Any]) -> str:
+    """The format 1 key, so entries built before format 2 are found and moved, not rebuilt."""
+    h = hashlib.sha256()
+    h.update(json.dumps({"format": 1, **spec}, sort_keys=True).encode())
     for s in samples:
         st = s.path.stat()
         h.update(f"{s.path.resolve()}|{st.st_size}|{int(st.st_mtime)}|{s.label}\n".encode())
@@ -77,6 +106,9 @@ class FeatureCache:
         self.spec = spec
         self.feature_shape = tuple(int(d) for d in feature_shape)
         self.dir = cache_dir / cache_key(samples, spec)
+        legacy = cache_dir / legacy_cache_key(samples, spec)
+        if not self.dir.exists() and legacy.is_dir():
+            legacy.rename(self.dir)
         self.meta_path = self.dir / "meta.json"
         self.data_path = self.dir / "features.npy"
 
