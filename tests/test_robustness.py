@@ -121,3 +121,18 @@ def test_eight_threads_two_hundred_predictions_each(exported: Path, tiny_dataset
 
     assert not run_threads(work, 8)
     assert not mismatches
+
+
+def test_closed_output_pipe_stops_quietly_with_141(exported: Path, tiny_dataset: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fingerspell", "predict", str(tiny_dataset),
+         "--model", str(exported / "tiny-int8.onnx")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # like `| head` that has read enough, before the first line
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141, err.decode()
+    assert b"Traceback" not in err and b"Exception ignored" not in err

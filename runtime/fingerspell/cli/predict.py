@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def predict(
     """Print the letter and confidence for each input.
 
     Exit code 0 when every input succeeded, 1 when any failed (all others are still reported),
-    3 when the model cannot be loaded.
+    3 when the model cannot be loaded, 141 when the reader of the output went away (`| head`).
 
     Example: fingerspell predict photo.jpg photos/ 'shots/*.png' https://example.org/a.jpg
     """
@@ -45,14 +46,21 @@ def predict(
         writer.writerow(["source", "label", "confidence", "error"])
     failed = 0
     bar = Progress(len(items)) if len(items) >= PROGRESS_MIN and sys.stderr.isatty() else None
-    for r in results:
-        if isinstance(r, Failure):
-            failed += 1
-            _emit_failure(r, as_json, writer)
-        else:
-            _emit(r, threshold, as_json, writer, top_k)
-        if bar:
-            bar.step()
+    try:
+        for r in results:
+            if isinstance(r, Failure):
+                failed += 1
+                _emit_failure(r, as_json, writer)
+            else:
+                _emit(r, threshold, as_json, writer, top_k)
+            if bar:
+                bar.step()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `predict … | head`: nobody reads the rest, so stop quietly with the shell's SIGPIPE
+        # code (128 + 13), not 1, which would claim an input failed.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(141) from None
     if bar:
         bar.close()
     raise typer.Exit(1 if failed else 0)
