@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import shutil
-import sys
-import time
 from pathlib import Path
+
+from chunked import run_chunks
 
 from fingerspell.files import IMAGE_SUFFIXES
 from fingerspell_train.dataset import CROP_INDEX
@@ -62,16 +61,7 @@ def main() -> int:
         todo.append((str(f), str(out)))
     if (a.src / "MANIFEST.csv").exists():
         shutil.copy(a.src / "MANIFEST.csv", a.dst / "MANIFEST.csv")
-    start = time.time()
-    chunks = [todo[i:i + 200] for i in range(0, len(todo), 200)]
-    with mp.get_context("spawn").Pool(a.workers) as pool:
-        for n, boxes in enumerate(pool.imap_unordered(_work, chunks), 1):
-            for src, box in boxes.items():
-                p = Path(src)
-                done[f"{p.parent.name}/{p.name}"] = box
-            _write(index_path, a.src, done)
-            print(f"\r{n}/{len(chunks)} chunks, {time.time() - start:.0f} s", end="", file=sys.stderr)
-    print(file=sys.stderr)
+    run_chunks(_work, todo, a.workers, done, lambda d: _write(index_path, a.src, d))
     summary = _write(index_path, a.src, done)
     print(json.dumps(summary["found"], indent=1))
     return 0

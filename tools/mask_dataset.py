@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
-import sys
-import time
 from pathlib import Path
+
+from chunked import run_chunks
 
 from fingerspell.files import IMAGE_SUFFIXES
 from fingerspell_train.dataset import MASK_DIR
@@ -85,17 +84,7 @@ def main() -> int:
             continue
         (out_root / f.parent.name).mkdir(parents=True, exist_ok=True)
         todo.append((str(f), str(out_root / f.parent.name / (f.stem + ".png"))))
-    start = time.time()
-    chunks = [todo[i:i + 200] for i in range(0, len(todo), 200)]
-    with mp.get_context("spawn").Pool(a.workers) as pool:
-        for n, status in enumerate(pool.imap_unordered(_work, chunks), 1):
-            for src, st in status.items():
-                p = Path(src)
-                done[f"{p.parent.name}/{p.name}"] = st
-            _write(index_path, done)
-            print(f"\r{n}/{len(chunks)} chunks, {time.time() - start:.0f} s", end="",
-                  file=sys.stderr)
-    print(file=sys.stderr)
+    run_chunks(_work, todo, a.workers, done, lambda d: _write(index_path, d))
     print(json.dumps(_write(index_path, done)["counts"]))
     return 0
 
