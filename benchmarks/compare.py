@@ -8,7 +8,9 @@ decode, inference), batch-1 latency (median and p90 of 50 runs after warm-up, de
 folder throughput (decode + inference over N images), peak RSS of the cold-start process, and
 with --venvs the installed size of a fresh runtime-only venv and of a TensorFlow venv. Also the
 physical floor: the model's multiply-accumulates and this machine's sustained fp32 (numpy) and
-int8 (onnxruntime MatMulInteger) rates.
+int8 (onnxruntime MatMulInteger) rates. When the artifact has test-time augmentation inside
+(metadata `artifact.tta`, e.g. flip: image and mirror), the Keras side computes the same (the
+model wrapped by fingerspell_export.tta), and the floor counts the passes it takes.
 """
 
 from __future__ import annotations
@@ -35,6 +37,13 @@ p = rec.predict(sys.argv[2])
 print(p.label, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
+TTA_OF = """
+import sys
+from fingerspell import Recognizer
+rec = Recognizer(sys.argv[1] if sys.argv[1] != '-' else None)
+print(str(rec.metadata.artifact.get("tta", "none")).split(":")[0])
+"""
+
 KERAS_COLD = """
 import os, sys, time, resource
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -42,6 +51,9 @@ t = time.perf_counter()
 import numpy as np, keras
 from PIL import Image
 model = keras.models.load_model(sys.argv[1])
+if sys.argv[-1] == "flip":  # the artifacts average image and mirror: so does this side
+    from fingerspell_export.tta import mirror_averaged
+    model = mirror_averaged(model)
 size = model.input_shape[1]
 img = Image.open(sys.argv[2]).convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
 probs = model.predict(np.asarray(img, np.float32)[None], verbose=0)
@@ -72,6 +84,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np, keras
 from PIL import Image
 model = keras.models.load_model(sys.argv[1])
+if sys.argv[-1] == "flip":  # the artifacts average image and mirror: so does this side
+    from fingerspell_export.tta import mirror_averaged
+    model = mirror_averaged(model)
 size = model.input_shape[1]
 files = json.loads(sys.argv[2])
 def load(f):
@@ -176,8 +191,11 @@ def main() -> None:
     res: dict = {"date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, "
                  f"{os.cpu_count()} CPUs, {platform.processor() or ''}".strip(", "),
                  "command": " ".join(sys.argv)}
+    tta = run(args.runtime_python, TTA_OF, args.model)
+    res["tta"] = tta
     cold_rt = [run(args.runtime_python, RUNTIME_COLD, args.model, files[0]).split() for _ in range(3)]
-    cold_k = [run(args.keras_python, KERAS_COLD, str(args.keras), files[0]).split() for _ in range(3)]
+    cold_k = [run(args.keras_python, KERAS_COLD, str(args.keras), files[0], tta).split()
+              for _ in range(3)]
     res["cold_start_s"] = {"runtime": min(float(c[1]) for c in cold_rt),
                            "keras": min(float(c[1]) for c in cold_k)}
     res["peak_rss_mb"] = {"runtime": max(float(c[2]) for c in cold_rt),
@@ -185,8 +203,8 @@ def main() -> None:
     res["warm"] = {"runtime": json.loads(run(args.runtime_python, RUNTIME_WARM, args.model,
                                              json.dumps(files), "16")),
                    "keras": json.loads(run(args.keras_python, KERAS_WARM, str(args.keras),
-                                           json.dumps(files)))}
-    macs = model_macs(args.keras_python, args.keras)
+                                           json.dumps(files), tta))}
+    macs = model_macs(args.keras_python, args.keras) * (2 if tta == "flip" else 1)
     # The floor is the machine's, not the runtime's: measured where `onnx` (train extra) can build
     # the MatMulInteger graph; the runtime-only venv has no onnx package.
     floor = json.loads(run(args.keras_python, FLOOR))

@@ -227,3 +227,33 @@ def test_float_from_names_a_layer_and_all_after_it_nested_models_flattened() -> 
     assert layers_from(model, None) == ()
     with pytest.raises(ExportError, match="no layer named 'nope'"):
         layers_from(model, "nope")
+
+
+def test_flip_tta_is_inside_every_artifact(tiny_run: Path, tiny_dataset: Path, exported: Path,
+                                           tmp_path: Path) -> None:
+    """--tta flip: each artifact returns the mean over the image and its mirror, weights once."""
+    import keras
+
+    from fingerspell.imaging import load_array
+    from fingerspell_export.exporter import ExportOptions, export
+
+    export(tiny_run / "model.keras", ExportOptions(
+        out_dir=tmp_path, calib_dirs=[tiny_dataset], parity_dirs=[tiny_dataset],
+        formats=("onnx-fp32", "onnx-int8", "tflite-int8-weights"), calib_images=60,
+        parity_images=60, stem="t", tta="flip", allow_low_agreement=True))  # checked below
+    files = sorted(tiny_dataset.glob("*/*.jpg"))[::7]
+    x = np.stack([load_array(f, (32, 32)) for f in files]).astype(np.float32)
+    model = keras.models.load_model(tiny_run / "model.keras")
+    want = (np.asarray(model.predict_on_batch(x)) +
+            np.asarray(model.predict_on_batch(x[:, :, ::-1]))) / 2
+    plain = np.asarray(model.predict_on_batch(x))
+    assert np.abs(want - plain).max() > 1e-3  # the mirror changes this model's answers
+    fp32 = Recognizer(tmp_path / "t-fp32.onnx")
+    assert np.abs(fp32.probabilities(x.astype(np.uint8)) - want).max() < 1e-4
+    for name in ("t-int8.onnx", "t-int8-weights.tflite"):
+        rec = Recognizer(tmp_path / name)
+        got = np.concatenate([rec.probabilities(x[i:i + 1].astype(np.uint8)) for i in range(len(x))])
+        assert (got.argmax(1) == want.argmax(1)).mean() >= 0.95, name
+        assert rec.metadata.artifact["tta"].startswith("flip"), name
+    # the network is stored once: no bigger than the artifact without the mirror
+    assert (tmp_path / "t-fp32.onnx").stat().st_size < 1.05 * (exported / "tiny-fp32.onnx").stat().st_size

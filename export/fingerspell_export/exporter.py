@@ -21,6 +21,7 @@ from fingerspell.artifact import METADATA_KEY, sha256_file, write_sidecar
 from fingerspell.backends import open_backend
 from fingerspell.schema import CLASSES, ModelMetadata
 from fingerspell_export.parity import Parity, compare, write_report
+from fingerspell_export.tta import TTA_MODES, mirror_averaged
 from fingerspell_export.weightonly import quantize_weights
 
 # Every format, with the bytes per weight its file should hold (a far smaller file means dropped
@@ -49,6 +50,7 @@ class ExportOptions:
     # ... and every layer from this one on; "auto": the first layer the run fine-tuned (its
     # activations do not survive 8 bits, measured), "none" or None: only float_layers
     float_from: str | None = None
+    tta: str = "none"  # test-time augmentation inside the artifact (tta.TTA_MODES)
     seed: int = 0
     command: str = ""
     extra_metrics: dict[str, Any] = field(default_factory=dict)
@@ -149,6 +151,11 @@ class Exporter:
 
         self.model_path = model_path
         self.model = keras.models.load_model(model_path)
+        if opts.tta not in TTA_MODES:
+            raise ExportError(f"unknown test-time augmentation {opts.tta!r}; choose one of "
+                              f"{', '.join(TTA_MODES)}")
+        if opts.tta == "flip":
+            self.model = mirror_averaged(self.model)
         self.meta = meta
         self.opts = opts
         self.size = meta.input.height
@@ -186,6 +193,8 @@ class Exporter:
         meta.artifact = {"format": fmt, "quantization": quantization,
                          "keras_sha256": sha256_file(self.model_path),
                          "exported": time.strftime("%Y-%m-%d"), "command": self.opts.command}
+        if self.opts.tta != "none":
+            meta.artifact["tta"] = f"{self.opts.tta}: {TTA_MODES[self.opts.tta]}"
         meta.metrics = {**meta.metrics, **self.opts.extra_metrics}
         return meta
 

@@ -129,6 +129,12 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
         f"trainable from `{preset['trainable_from']}` with a `{preset['head']}` head; 29 classes "
         "A–Z, del, nothing, space. Input: uint8 RGB pixels 0–255, resized with bilinear "
         f"filtering, stretched to the square input; trained on {framing}.", "",
+    ]
+    tta = Recognizer(shipped[0], crop="none").metadata.artifact.get("tta") if shipped else None
+    if tta:
+        lines += [f"Inside the artifacts, test-time augmentation: {tta}. The Keras column below "
+                  "is the trained model alone, without it.", ""]
+    lines += [
         f"- backbone weights: {config['backbone_weights']}",
         f"- trained with: `{config['command']}`",
         f"- training images: {config['train_images']} (validation {config['val_images']}), "

@@ -34,6 +34,8 @@ def export(
     float_from: str = typer.Option("auto", help="Keep this Keras layer and all after it in float "
                                    "in the int8 ONNX (int8 weights still); 'auto': the first "
                                    "layer the run fine-tuned; 'none': all int8."),
+    tta: str = typer.Option("none", help="Test-time augmentation built into every artifact: "
+                            "'flip' averages the image and its mirror (two passes), 'none'."),
 ) -> None:
     """Export ONNX fp32, ONNX int8 and TFLite int8, metadata inside, parity with Keras checked.
 
@@ -56,7 +58,7 @@ def export(
     opts = ExportOptions(out_dir=out, calib_dirs=calib, parity_dirs=parity, formats=chosen,
                          calib_images=calib_images, parity_images=parity_images,
                          allow_low_agreement=allow_low_agreement, stem=stem,
-                         float_layers=tuple(float_layer), float_from=float_from,
+                         float_layers=tuple(float_layer), float_from=float_from, tta=tta,
                          command=shlex.join(["fingerspell", *sys.argv[1:]]))
     try:
         rows = run_export(model, opts)
