@@ -31,6 +31,7 @@ def info(
         f"input      {spec.height}x{spec.width} {spec.color_order} {spec.dtype} "
         f"{spec.value_range[0]:g}-{spec.value_range[1]:g}, resize {spec.resize_method}/{spec.resize_fit}, "
         f"crop {spec.crop} (applied: {rec.crop})",
+        *([f"tta        {meta.artifact['tta']}"] if meta.artifact.get("tta") else []),
         f"labels     {len(meta.labels)}: {' '.join(meta.labels)}",
         f"trained on {', '.join(f'{k} ({v})' for k, v in tr.get('source_counts', {}).items()) or '?'}",
         f"backbone   {tr.get('backbone_weights', '?')}",
