@@ -1,9 +1,10 @@
 """Test-time augmentation built into the exported graph, so every consumer of an artifact gets it.
 
-`flip`: the probabilities are the mean over the image and its mirror image. Measured on the shipped
-model (2026-11-25, int8 ONNX): the same validation accuracy (84.70 → 84.75 %), +5.1 points on five
-people never seen (`dev/massey` 44.8 → 50.0 %): the training signers are mostly right-handed, and
-the mirror reads a left hand as a right one. It costs a second pass through the network.
+`flip`: the probabilities are the mean over the image and its mirror image. Measured with
+benchmarks/tta.py on the int8 ONNX of run mix-v3e9 (2026-11-25): the same validation accuracy
+(84.70 → 84.75 %), +5.1 points on five people never seen (`dev/massey` 44.8 → 50.0 %): most
+training signers use the right hand, and the mirror shows a left hand as a right one. It costs a
+second pass through the network.
 """
 
 from __future__ import annotations
