@@ -106,9 +106,10 @@ class FeatureCache:
         self.spec = spec
         self.feature_shape = tuple(int(d) for d in feature_shape)
         self.dir = cache_dir / cache_key(samples, spec)
-        legacy = cache_dir / legacy_cache_key(samples, spec)
-        if not self.dir.exists() and legacy.is_dir():
-            legacy.rename(self.dir)
+        if not self.dir.exists():  # the old key costs a stat of every file: only when needed
+            legacy = cache_dir / legacy_cache_key(samples, spec)
+            if legacy.is_dir():
+                legacy.rename(self.dir)
         self.meta_path = self.dir / "meta.json"
         self.data_path = self.dir / "features.npy"
 
