@@ -16,7 +16,8 @@ from fingerspell.errors import ModelError
 from fingerspell.recognizer import Recognizer
 from fingerspell.schema import ModelMetadata
 
-ARTIFACTS = ["tiny-fp32.onnx", "tiny-int8.onnx", "tiny-int8.tflite", "tiny-int8-dynamic.tflite",
+ARTIFACTS = ["tiny-fp32.onnx", "tiny-int8.onnx", "tiny-int8.tflite", "tiny-int8-full.tflite",
+             "tiny-int8-dynamic.tflite",
              "tiny-int8-weights.tflite", "tiny-fp16.tflite"]
 
 

@@ -17,3 +17,23 @@ def test_cross_agreement_counts_clear_and_skips_unreadable() -> None:
     assert x["agreement"] == pytest.approx(2 / 3)
     assert x["clear_fraction"] == pytest.approx(2 / 3)
     assert x["clear_agreement"] == 1.0  # the one disagreement had a margin under 0.1
+
+
+def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, tmp_path) -> None:
+    import json
+
+    from fingerspell.artifact import sha256_file
+    from fingerspell_export.ship import ship
+
+    dest = tmp_path / "artifacts"
+    scores = ship(exported, tiny_run, dest, tiny_dataset)
+    assert set(scores) == {"tiny-int8.onnx", "tiny-int8.tflite"}  # the static int8 TFLite ships
+    parity = json.loads((exported / "parity.json").read_text())["artifacts"]
+    saved = json.loads((dest / "dev_scores.json").read_text())
+    assert set(saved["not_shipped"]) == {r["artifact"] for r in parity} - set(scores)
+    card = (dest / "MODEL_CARD.md").read_text()
+    rows = [line for line in card.splitlines() if line.startswith("| tiny-")]
+    assert len(rows) == len(parity) and all(not row.endswith("| – |") for row in rows)
+    for line in (dest / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split()
+        assert sha256_file(dest / name) == digest

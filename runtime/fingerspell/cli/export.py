@@ -20,7 +20,9 @@ def export(
     parity: list[Path] = typer.Option(..., help="Labelled folder of real images to compare "
                                       "every artifact with Keras (repeatable)."),
     formats: str = typer.Option("onnx-fp32,onnx-int8,tflite-int8",
-                                help="Comma-separated: onnx-fp32, onnx-int8, tflite-int8 (full integer), "
+                                help="Comma-separated: onnx-fp32, onnx-int8, tflite-int8 (static "
+                                "int8; the first block and the float layers compute in float), "
+                                "tflite-int8-full (the converter's full integer), "
                                 "tflite-int8-dynamic (int8 weights, activations quantized per call), "
                                 "tflite-int8-weights (int8 weights, float arithmetic), tflite-fp16."),
     calib_images: int = typer.Option(200, help="Calibration images."),
