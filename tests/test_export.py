@@ -61,6 +61,9 @@ def test_metadata_round_trips(exported: Path, tiny_run: Path) -> None:
         assert (meta.input.height, meta.input.width) == (32, 32) and meta.input.dtype == "uint8"
         assert meta.training["command"] == trained.training["command"]
         assert meta.artifact["format"] in ("onnx", "tflite") and meta.artifact["keras_sha256"]
+    # which layers compute in float, for the benchmarks' floor: the static TFLite keeps dense ones
+    assert onnx_meta.artifact["float_layers"] == []
+    assert tfl_meta.artifact["float_layers"] == ["predictions"]  # the tiny CNN's Dense
 
 
 def _sabotage_onnx(src: Path, dst: Path, edit) -> Path:

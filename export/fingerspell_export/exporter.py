@@ -133,18 +133,19 @@ def quantize_onnx_int8(src: Path, dst: Path, calib: np.ndarray, float_layers: tu
         onnx.save(quantized, str(dst))
 
 
+def flat_layers(model: Any) -> list[Any]:
+    """Every layer, nested models flattened in order."""
+    out = []
+    for layer in model.layers:
+        out += flat_layers(layer) if hasattr(layer, "layers") else [layer]
+    return out
+
+
 def layers_from(model: Any, first: str | None) -> tuple[str, ...]:
     """Names of `first` and every layer after it, nested models flattened in order."""
     if first is None:
         return ()
-
-    def walk(m: Any) -> list[str]:
-        out = []
-        for layer in m.layers:
-            out += walk(layer) if hasattr(layer, "layers") else [layer.name]
-        return out
-
-    names = walk(model)
+    names = [layer.name for layer in flat_layers(model)]
     if first not in names:
         raise ExportError(f"no layer named {first!r} in the model (float layers)")
     return tuple(names[names.index(first):])
@@ -252,9 +253,10 @@ class Exporter:
         quantize_onnx_int8(self.fp32_onnx, path, self.calib, self.float_layers)
         floats = (f", float activations (int8 weights) in {','.join(self.float_layers)}"
                   if self.float_layers else "")
-        self._embed_onnx(path, self._meta_for("onnx", "int8 static QDQ, per-channel weights, "
-                                              f"MinMax calibration on {len(self.calib)} real "
-                                              f"images{floats}"))
+        meta = self._meta_for("onnx", "int8 static QDQ, per-channel weights, MinMax "
+                              f"calibration on {len(self.calib)} real images{floats}")
+        meta.artifact["float_layers"] = list(self.float_layers)  # benchmarks count their cost
+        self._embed_onnx(path, meta)
         return path
 
     def _tflite(self, quantize: str) -> bytes:
@@ -294,14 +296,18 @@ class Exporter:
         from fingerspell_export.tflite_static import quantize_static
 
         path = self.opts.out_dir / f"{self.stem}-int8.tflite"
-        floats = tuple(dict.fromkeys(TFLITE_FLOAT_LAYERS + self.float_layers))
+        present = {layer.name for layer in flat_layers(self.model)}
+        floats = tuple(n for n in dict.fromkeys(TFLITE_FLOAT_LAYERS + self.float_layers)
+                       if n in present)
         path.write_bytes(quantize_static(self._tflite("none"), self.calib, floats))
-        write_sidecar(path, self._meta_for("tflite", "int8 static (AI Edge Quantizer, MinMax "
-                                           f"calibration on {len(self.calib)} real images): int8 "
-                                           "activations and per-channel weights in the "
-                                           "convolutions and pools, float arithmetic with int8 "
-                                           f"weights in {','.join(floats)}, float dense layer, "
-                                           "uint8 pixel input"))
+        meta = self._meta_for("tflite", "int8 static (AI Edge Quantizer, MinMax calibration on "
+                              f"{len(self.calib)} real images): int8 activations and per-channel "
+                              "weights in the convolutions and pools, "
+                              + (f"float arithmetic with int8 weights in {','.join(floats)}, "
+                                 if floats else "") + "float dense layer, uint8 pixel input")
+        dense = [la.name for la in flat_layers(self.model) if type(la).__name__ == "Dense"]
+        meta.artifact["float_layers"] = list(dict.fromkeys([*floats, *dense]))
+        write_sidecar(path, meta)
         return path
 
     def tflite_int8_full(self) -> Path:
