@@ -23,10 +23,11 @@ from fingerspell.recognizer import Recognizer
 from fingerspell.schema import CLASSES
 
 # One ONNX and one TFLite artifact ship, the first of each list that passed the export's parity
-# checks: static int8 TFLite when it agrees with Keras, else int8 weights with float arithmetic,
-# else dynamic-range int8, else fp16 (the converter's full-integer one never ships: 71 %).
+# checks. Int8 weights with float arithmetic come first: the static int8 TFLite passed parity
+# (99.0 %) but gave the int8 ONNX's top-1 on only 96.8 % of dev/massey (bg-e16, 2026-11-26),
+# and the shipped pair must agree on 99 %. The converter's full-integer one never ships (71-85 %).
 SHIP = (("-int8.onnx",),
-        ("-int8.tflite", "-int8-weights.tflite", "-int8-dynamic.tflite", "-fp16.tflite"))
+        ("-int8-weights.tflite", "-int8.tflite", "-int8-dynamic.tflite", "-fp16.tflite"))
 FLOOR_MARGIN = 0.05  # the card's accuracy floor sits this far below the measured dev accuracy
 
 
