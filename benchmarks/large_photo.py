@@ -38,16 +38,10 @@ def make_photos(src: Path, out: Path) -> dict[str, Path]:
 
 def warm_ms(model: str | None, path: Path, runs: int) -> float:
     from fingerspell import Recognizer
+    from fingerspell.benchmark import timed_ms
 
     rec = Recognizer(model)
-    for _ in range(3):
-        rec.predict(path)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        rec.predict(path)
-        times.append(time.perf_counter() - t)
-    return 1000 * float(np.median(times))
+    return float(np.median(timed_ms(lambda: rec.predict(path), runs, warmup=3)))
 
 
 def cold_s(model: str | None, path: Path) -> float:

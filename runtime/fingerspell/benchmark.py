@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,18 @@ def _labelled(folder: Path, limit: int) -> list[tuple[Path, str]]:
     return files
 
 
+def timed_ms(call: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
+    """Milliseconds of `runs` calls of `call` after `warmup` untimed ones."""
+    for _ in range(warmup):
+        call()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
 def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int | None,
             backend: str | None) -> dict[str, Any]:
     """Run inside the child process: everything about one artifact."""
@@ -61,13 +74,7 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
     h, w = rec.size[1], rec.size[0]
     rng = np.random.default_rng(0)
     one = rng.integers(0, 256, (1, h, w, 3), dtype=np.uint8)
-    for _ in range(5):
-        rec.probabilities(one)
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        rec.probabilities(one)
-        times.append((time.perf_counter() - t) * 1000)
+    times = timed_ms(lambda: rec.probabilities(one), runs)
     best_ips, best_batch = 1000 / float(np.median(times)), 1
     for b in BATCH_SIZES[1:] if rec.backend.batchable else ():
         x = rng.integers(0, 256, (b, h, w, 3), dtype=np.uint8)
