@@ -296,7 +296,8 @@ class Exporter:
         from fingerspell_export.tflite_static import quantize_static
 
         path = self.opts.out_dir / f"{self.stem}-int8.tflite"
-        present = {layer.name for layer in flat_layers(self.model)}
+        layers = flat_layers(self.model)
+        present = {layer.name for layer in layers}
         floats = tuple(n for n in dict.fromkeys(TFLITE_FLOAT_LAYERS + self.float_layers)
                        if n in present)
         path.write_bytes(quantize_static(self._tflite("none"), self.calib, floats))
@@ -305,7 +306,7 @@ class Exporter:
                               "weights in the convolutions and pools, "
                               + (f"float arithmetic with int8 weights in {','.join(floats)}, "
                                  if floats else "") + "float dense layer, uint8 pixel input")
-        dense = [la.name for la in flat_layers(self.model) if type(la).__name__ == "Dense"]
+        dense = [la.name for la in layers if type(la).__name__ == "Dense"]
         meta.artifact["float_layers"] = list(dict.fromkeys([*floats, *dense]))
         write_sidecar(path, meta)
         return path
