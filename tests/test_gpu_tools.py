@@ -1,0 +1,170 @@
+"""tools/gpu: the pack that travels to a GPU machine, and the way its weights come back to Keras."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("tensorflow", reason="needs the train extra")
+
+from fingerspell_train.dataset import discover, mask_of
+from fingerspell_train.split import make_split
+from synth import make_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = ROOT / "tools" / "gpu"
+CONVS = [f"block{b}_conv{c}" for b, n in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3))
+         for c in range(1, n + 1)]
+
+
+def _run(script: str, *args: object) -> None:
+    r = subprocess.run([sys.executable, str(TOOLS / script), *map(str, args)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    import keras
+
+    from fingerspell_train.presets import build_vgg, get_preset
+
+    tmp = tmp_path_factory.mktemp("gpu")
+    data = make_dataset(tmp / "data", per_class=8, classes=("A", "B", "C"))
+    masked = []
+    for path in sorted((data / "A").iterdir())[:3]:  # hand masks for three images
+        m = mask_of(path)
+        m.parent.mkdir(parents=True, exist_ok=True)
+        mask = np.zeros((48, 48), np.uint8)
+        mask[8:40, 12:36] = 255
+        Image.fromarray(mask).save(m)
+        masked.append(str(path))
+    keras.utils.set_random_seed(0)
+    model = build_vgg(get_preset("vgg16-ft")).full
+    model.save(tmp / "start.keras")
+    out = tmp / "pack"
+    _run("pack.py", data, "--start", tmp / "start.keras", "--out", out, "--gap", 1,
+         "--workers", 1, "--thin", "bob:2")
+    return {"tmp": tmp, "data": data, "model": model, "out": out, "masked": masked}
+
+
+def test_pack_holds_every_image_the_split_and_the_masks(packed: dict) -> None:
+    pack = np.load(packed["out"] / "pack.npz")
+    samples = discover(packed["data"])
+    split = make_split(samples, "block", 0.2, 1, seed=0)
+    val = {str(s.path) for s in split.val}
+    bob_train = [s for s in split.train if s.source == "bob"]
+    expect = len(split.val) + len(split.train) - len(bob_train) + len(bob_train[::2])
+    paths = [str(p) for p in pack["paths"]]
+    assert len(paths) == expect == len(pack["label"]) == len(pack["offsets"]) - 1
+    assert {p for p, v in zip(paths, pack["is_val"], strict=True) if v} == val  # thinning spares it
+    masked = sorted(set(packed["masked"]) & set(paths))  # a split's gap may drop one
+    assert masked and sorted(p for p, m in zip(paths, pack["has_mask"], strict=True) if m) == masked
+    i = paths.index(masked[0])
+    img = Image.open(io.BytesIO(pack["blob"][pack["offsets"][i]:pack["offsets"][i + 1]].tobytes()))
+    rgba = np.asarray(img.convert("RGBA"))
+    assert rgba.shape == (150, 150, 4)
+    alpha = rgba[..., 3].astype(float)
+    assert alpha[40:110, 50:100].mean() > 200 and alpha[:20].mean() < 50  # the mask, as alpha
+    labels = {str(s.path): s.label for s in samples}
+    assert [labels[p] for p in paths] == pack["label"].tolist()
+
+
+def test_pack_start_weights_are_the_models_convs(packed: dict) -> None:
+    init = np.load(packed["out"] / "init.npz")
+    for name in CONVS:
+        kernel, bias = packed["model"].get_layer(name).get_weights()
+        scale = init[f"{name}/scale"]
+        back = init[f"{name}/q"].astype(np.float32) * scale
+        assert np.all(np.abs(back - kernel) <= scale / 2 + 1e-7), name
+        np.testing.assert_array_equal(init[f"{name}/bias"], bias)
+
+
+def _write_gpu_output(model: object, out: Path) -> None:
+    """What finetune.py writes: HWIO float16 convs in two files, the head in the second, a log."""
+    out.mkdir(parents=True, exist_ok=True)
+    a: dict[str, np.ndarray] = {}
+    b: dict[str, np.ndarray] = {}
+    for name in CONVS:
+        kernel, bias = model.get_layer(name).get_weights()  # type: ignore[attr-defined]
+        part = b if name.startswith("block5") else a
+        part[f"{name}/kernel"] = kernel.astype(np.float16)
+        part[f"{name}/bias"] = bias
+    gamma, beta, mean, var = model.get_layer("head_norm").get_weights()  # type: ignore[attr-defined]
+    b.update({"head_norm/gamma": gamma, "head_norm/beta": beta, "head_norm/mean": mean,
+              "head_norm/var": var})
+    kernel, bias = model.get_layer("predictions").get_weights()  # type: ignore[attr-defined]
+    b.update({"predictions/kernel": kernel, "predictions/bias": bias,
+              "meta": np.array(json.dumps({"epoch": 1, "val_acc": 0.5, "val_acc_flip_tta": 0.5}))})
+    np.savez(out / "weights_a.npz", **a)
+    np.savez(out / "weights_b.npz", **b)
+    log = {"device": "test", "torch": "none", "augment": {"background": 0.5},
+           "args": {"batch": "8", "lr": "0.0001"}, "train_seconds": 1.0, "train": 10, "val": 5,
+           "history": [{"loss": 1.0, "train_acc_aug": 0.5, "val_acc": 0.5}]}
+    (out / "log.json").write_text(json.dumps(log))
+
+
+def test_unpack_rebuilds_the_model_and_a_run_folder(packed: dict) -> None:
+    import keras
+
+    gpu_out = packed["tmp"] / "gpu_out"
+    _write_gpu_output(packed["model"], gpu_out)
+    run = packed["tmp"] / "run"
+    _run("unpack.py", gpu_out, "--pack", packed["out"], "--out", run, "--eval", packed["data"],
+         "--command", "test command")
+    for name in ("model.keras", "config.json", "metadata.json", "summary.json", "val_report.json",
+                 "eval_data.json", "curves.png", "gpu_log.json"):
+        assert (run / name).is_file(), name
+    back = keras.models.load_model(run / "model.keras")
+    for name in CONVS:
+        want = packed["model"].get_layer(name).get_weights()[0].astype(np.float16)
+        np.testing.assert_array_equal(back.get_layer(name).get_weights()[0], want.astype(np.float32))
+    x = np.random.default_rng(0).integers(0, 256, (4, 150, 150, 3)).astype(np.float32)
+    np.testing.assert_allclose(back.predict(x, verbose=0), packed["model"].predict(x, verbose=0),
+                               atol=2e-3)
+    config = json.loads((run / "config.json").read_text())
+    assert config["preset"]["trainable_from"] == "block1_conv1"
+    assert config["command"] == "test command"
+    assert config["split"]["method"] == "block" and config["class_counts"]["A"] == 8
+    assert json.loads((run / "metadata.json").read_text())["labels"][0] == "A"
+
+
+def test_finetune_matches_keras_exactly(packed: dict) -> None:
+    """Where PyTorch is installed: one real epoch on the CPU, and the weights it writes give the
+    Keras model the same outputs as the PyTorch model (the layout contract, end to end)."""
+    torch = pytest.importorskip("torch", reason="no PyTorch here (only tools/gpu/finetune.py uses it)")
+    import keras
+
+    out = packed["tmp"] / "ft"
+    _run("finetune.py", "--pack", packed["out"], "--out", out, "--budget", 1, "--max-epochs", 1,
+         "--batch", 4, "--workers", 1)
+    run = packed["tmp"] / "ft_run"
+    _run("unpack.py", out, "--pack", packed["out"], "--out", run, "--command", "t")
+    sys.path.insert(0, str(TOOLS))
+    import finetune
+
+    model = finetune.VGG()
+    w = {**np.load(out / "weights_a.npz"), **np.load(out / "weights_b.npz")}
+    for conv, name in zip(model.convs, model.names, strict=True):
+        conv.weight.data = torch.from_numpy(
+            w[f"{name}/kernel"].astype(np.float32).transpose(3, 2, 0, 1).copy())
+        conv.bias.data = torch.from_numpy(w[f"{name}/bias"])
+    model.norm.weight.data = torch.from_numpy(w["head_norm/gamma"])
+    model.norm.bias.data = torch.from_numpy(w["head_norm/beta"])
+    model.norm.running_mean.data = torch.from_numpy(w["head_norm/mean"])
+    model.norm.running_var.data = torch.from_numpy(w["head_norm/var"])
+    model.fc.weight.data = torch.from_numpy(w["predictions/kernel"].T.copy())
+    model.fc.bias.data = torch.from_numpy(w["predictions/bias"])
+    model.eval()
+    x = np.random.default_rng(1).integers(0, 256, (4, 150, 150, 3)).astype(np.float32)
+    with torch.no_grad():
+        p_torch = torch.softmax(model(torch.from_numpy(x).permute(0, 3, 1, 2)), 1).numpy()
+    p_keras = keras.models.load_model(run / "model.keras").predict(x, verbose=0)
+    np.testing.assert_allclose(p_keras, p_torch, atol=1e-4)

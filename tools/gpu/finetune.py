@@ -1,0 +1,384 @@
+"""Fine-tune all of VGG16 (13 convs + head) with PyTorch on a GPU, from `tools/gpu/pack.py`'s files.
+
+The GPU machine has PyTorch and no TensorFlow, so this mirrors the Keras model exactly (RGB 0–255
+in, mean subtracted, the 13 convs with RGB→BGR folded into conv1, NHWC flatten, BatchNorm,
+dropout, Dense(29)) and writes its weights back for `tools/gpu/unpack.py`. Augmentation runs on
+the GPU, a fresh draw every epoch, modelled on `fingerspell_train.augment`: a new background behind
+masked hands, random resized crops, tilts, mirror images, colour jitter, blur, JPEG artefacts.
+The checkpoint kept is the best on the pack's leak-free validation split (never the dev set).
+
+    python3 tools/gpu/finetune.py --pack .gpu --out OUT --budget 360
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MEAN_RGB = (123.68, 116.779, 103.939)  # VGG16's caffe mean, in the model's RGB input order
+BLOCKS = ((1, 2, 3, 64), (2, 2, 64, 128), (3, 3, 128, 256), (4, 3, 256, 512), (5, 3, 512, 512))
+NUM_CLASSES = 29
+
+
+class VGG(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+        convs = []
+        for b, n, cin, cout in BLOCKS:
+            for c in range(n):
+                convs.append(nn.Conv2d(cin if c == 0 else cout, cout, 3, padding=1))
+                self.names.append(f"block{b}_conv{c + 1}")
+        self.convs = nn.ModuleList(convs)
+        self.norm = nn.BatchNorm1d(4 * 4 * 512, eps=1e-3, momentum=0.01)  # Keras' defaults
+        self.drop = nn.Dropout(0.5)
+        self.fc = nn.Linear(4 * 4 * 512, NUM_CLASSES)
+        self.register_buffer("mean", torch.tensor(MEAN_RGB).view(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x - self.mean
+        i = 0
+        for _, n, _, _ in BLOCKS:
+            for _ in range(n):
+                x = F.relu(self.convs[i](x))
+                i += 1
+            x = F.max_pool2d(x, 2)
+        x = x.permute(0, 2, 3, 1).flatten(1)  # Keras flattens height, width, channels
+        return self.fc(self.drop(self.norm(x.float())))
+
+
+def load_init(model: VGG, path: Path) -> None:
+    w = np.load(path)
+    for conv, name in zip(model.convs, model.names, strict=True):
+        kernel = w[f"{name}/q"].astype(np.float32) * w[f"{name}/scale"]  # HWIO
+        conv.weight.data = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy())
+        conv.bias.data = torch.from_numpy(w[f"{name}/bias"])
+    if "predictions/kernel" in w:  # a start model with a head; otherwise the head starts afresh
+        model.norm.weight.data = torch.from_numpy(w["head_norm/gamma"])
+        model.norm.bias.data = torch.from_numpy(w["head_norm/beta"])
+        model.norm.running_mean.data = torch.from_numpy(w["head_norm/mean"])
+        model.norm.running_var.data = torch.from_numpy(w["head_norm/var"])
+        model.fc.weight.data = torch.from_numpy(w["predictions/kernel"].T.copy())
+        model.fc.bias.data = torch.from_numpy(w["predictions/bias"])
+
+
+def save_weights(model: VGG, out: Path, meta: dict) -> None:
+    """Two files under 16 MiB each: blocks 1–4 and block 5 + head (float16 convs, float32 head)."""
+    parts: dict[str, dict[str, np.ndarray]] = {"weights_a.npz": {}, "weights_b.npz": {}}
+    for conv, name in zip(model.convs, model.names, strict=True):
+        part = parts["weights_b.npz" if name.startswith("block5") else "weights_a.npz"]
+        part[f"{name}/kernel"] = conv.weight.detach().float().cpu().numpy().transpose(
+            2, 3, 1, 0).astype(np.float16)
+        part[f"{name}/bias"] = conv.bias.detach().float().cpu().numpy()
+    head = parts["weights_b.npz"]
+    head["head_norm/gamma"] = model.norm.weight.detach().cpu().numpy()
+    head["head_norm/beta"] = model.norm.bias.detach().cpu().numpy()
+    head["head_norm/mean"] = model.norm.running_mean.detach().cpu().numpy()
+    head["head_norm/var"] = model.norm.running_var.detach().cpu().numpy()
+    head["predictions/kernel"] = model.fc.weight.detach().cpu().numpy().T.copy()
+    head["predictions/bias"] = model.fc.bias.detach().cpu().numpy()
+    head["meta"] = np.array(json.dumps(meta))
+    for name, arrays in parts.items():
+        tmp = out / f"tmp-{name}"
+        np.savez(tmp, **arrays)
+        tmp.replace(out / name)
+
+
+def _decode(chunk: list[bytes]) -> np.ndarray:
+    from PIL import Image
+
+    out = []
+    for b in chunk:
+        with Image.open(io.BytesIO(b)) as im:
+            out.append(np.asarray(im.convert("RGBA"), np.uint8))
+    return np.stack(out)
+
+
+def decode_all(pack: dict, workers: int) -> np.ndarray:
+    blob, off = pack["blob"], pack["offsets"]
+    items = [blob[off[i]:off[i + 1]].tobytes() for i in range(len(off) - 1)]
+    chunks = [items[i:i + 256] for i in range(0, len(items), 256)]
+    with ProcessPoolExecutor(workers) as pool:
+        return np.concatenate(list(pool.map(_decode, chunks)))
+
+
+# ---- augmentation on the GPU (batch float NCHW, 0–255) ----
+
+def backgrounds(n: int, h: int, w: int, dev: torch.device) -> torch.Tensor:
+    """Scenes without a hand: dark, one colour, a gradient, or smooth blotches."""
+    kind = torch.multinomial(torch.tensor([0.25, 0.25, 0.2, 0.3]), n, replacement=True).to(dev)
+    dark = torch.randint(0, 30, (n, 3, 1, 1), device=dev).float().expand(n, 3, h, w)
+    solid = torch.randint(0, 256, (n, 3, 1, 1), device=dev).float().expand(n, 3, h, w)
+    a = torch.randint(0, 256, (n, 3, 1, 1), device=dev).float()
+    b = torch.randint(0, 256, (n, 3, 1, 1), device=dev).float()
+    ang = torch.rand(n, 1, 1, device=dev) * 2 * math.pi
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, h, device=dev), torch.linspace(0, 1, w, device=dev),
+                            indexing="ij")
+    t = torch.cos(ang) * xx + torch.sin(ang) * yy
+    lo = t.amin((1, 2), keepdim=True)
+    t = (t - lo) / (t.amax((1, 2), keepdim=True) - lo).clamp_min(1e-6)
+    grad = a + (b - a) * t[:, None]
+    cells = int(torch.randint(2, 12, (1,)))
+    low = torch.randint(0, 256, (n, 3, cells, cells), device=dev).float()
+    blot = F.interpolate(low, size=(h, w), mode="bicubic", align_corners=False)
+    blot = (blot + torch.randn_like(blot) * 8).clamp(0, 255)
+    out = torch.stack([dark, solid, grad, blot], 1)  # n, 4, 3, h, w
+    return out[torch.arange(n, device=dev), kind]
+
+
+def augment(x: torch.Tensor, alpha: torch.Tensor, has_mask: torch.Tensor, cfg: dict) -> torch.Tensor:
+    n, _, h, w = x.shape
+    dev = x.device
+    clean = torch.rand(n, device=dev) < cfg["clean"]
+    # a new background behind masked hands
+    swap = has_mask & (torch.rand(n, device=dev) < cfg["background"]) & ~clean
+    if swap.any():
+        idx = swap.nonzero().squeeze(1)
+        bg = backgrounds(len(idx), h, w, dev)
+        a = alpha[idx]
+        x[idx] = x[idx] * a + bg * (1 - a)
+    # random resized crop, tilt and mirror in one resampling
+    area = torch.empty(n, device=dev).uniform_(*cfg["crop_scale"])
+    logr = torch.empty(n, device=dev).uniform_(math.log(0.8), math.log(1.25))
+    cw = torch.sqrt(area * logr.exp()).clamp(max=1)
+    ch = torch.sqrt(area / logr.exp()).clamp(max=1)
+    cx = (torch.rand(n, device=dev) * 2 - 1) * (1 - cw)
+    cy = (torch.rand(n, device=dev) * 2 - 1) * (1 - ch)
+    ang = torch.empty(n, device=dev).uniform_(-1, 1) * math.radians(cfg["rotate_deg"])
+    flip = torch.where(torch.rand(n, device=dev) < cfg["hflip"], -1.0, 1.0)
+    cw, ch, cx, cy, ang = (torch.where(clean, v0, v) for v, v0 in
+                           ((cw, 1.0), (ch, 1.0), (cx, 0.0), (cy, 0.0), (ang, 0.0)))
+    flip = torch.where(clean, 1.0, flip)
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    theta = torch.stack([torch.stack([cw * cos * flip, -cw * sin, cx], 1),
+                         torch.stack([ch * sin * flip, ch * cos, cy], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    # brightness, contrast, saturation (PIL's order)
+    c = cfg["color"]
+
+    def jitter() -> torch.Tensor:
+        f = torch.empty(n, 1, 1, 1, device=dev).uniform_(1 - c, 1 + c)
+        return torch.where(clean.view(n, 1, 1, 1), 1.0, f)
+
+    x = x * jitter()
+    gray = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
+    x = gray.mean((2, 3), keepdim=True) + (x - gray.mean((2, 3), keepdim=True)) * jitter()
+    gray = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
+    x = (gray + (x - gray) * jitter()).clamp(0, 255)
+    # slight blur: a per-image Gaussian (a delta kernel for the rest)
+    blur = (torch.rand(n, device=dev) < cfg["blur"]) & ~clean
+    if blur.any():
+        sigma = torch.empty(n, 1, device=dev).uniform_(0.3, 1.2)
+        r = torch.arange(-2, 3, device=dev).float()[None]
+        k = torch.exp(-r**2 / (2 * sigma**2))
+        k = k / k.sum(1, keepdim=True)
+        k = torch.where(blur[:, None], k, (r == 0).float())
+        k = k.repeat_interleave(3, 0)  # one kernel per channel of each image
+        y = x.reshape(1, n * 3, h, w)
+        y = F.conv2d(F.pad(y, (2, 2, 0, 0), mode="replicate"), k[:, None, None, :], groups=n * 3)
+        y = F.conv2d(F.pad(y, (0, 0, 2, 2), mode="replicate"), k[:, None, :, None], groups=n * 3)
+        x = y.reshape(n, 3, h, w)
+    return jpeg(x, (torch.rand(n, device=dev) < cfg["jpeg"]) & ~clean)
+
+
+_JPEG_OK = [True]
+
+
+def jpeg(x: torch.Tensor, sel: torch.Tensor) -> torch.Tensor:
+    """Low-quality JPEG round trip on the GPU (torchvision); sensor noise where that is missing."""
+    if not sel.any():
+        return x
+    idx = sel.nonzero().squeeze(1)
+    if _JPEG_OK[0]:
+        try:
+            from torchvision.io import decode_jpeg, encode_jpeg
+
+            q = int(torch.randint(30, 75, (1,)))
+            imgs = [t for t in x[idx].round().clamp(0, 255).to(torch.uint8)]
+            enc = [e.cpu() for e in encode_jpeg(imgs, quality=q)]
+            dec = decode_jpeg(enc, device=x.device)
+            x[idx] = torch.stack(dec).float()
+            return x
+        except Exception as exc:  # any failure: fall back to noise for the rest of the run
+            print(f"jpeg augmentation unavailable ({type(exc).__name__}: {exc}); using noise")
+            _JPEG_OK[0] = False
+    noise = torch.randn_like(x[idx]) * torch.empty(len(idx), 1, 1, 1, device=x.device).uniform_(2, 8)
+    x[idx] = (x[idx] + noise).clamp(0, 255)
+    return x
+
+
+def class_weights(labels: np.ndarray) -> np.ndarray:
+    """Inverse frequency, mean 1 over the classes present (as `fingerspell train --balance`)."""
+    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
+    return np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / (counts > 0).sum(), 0.0)
+
+
+@torch.no_grad()
+def evaluate(model: VGG, images: torch.Tensor, labels: torch.Tensor, bs: int) -> dict:
+    model.eval()
+    plain, tta = [], []
+    for i in range(0, len(images), bs):
+        x = images[i:i + bs, :3].float().contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cuda", torch.bfloat16, enabled=x.is_cuda):
+            p = F.softmax(model(x).float(), 1)
+            pf = F.softmax(model(torch.flip(x, (3,))).float(), 1)
+        plain.append(p.argmax(1))
+        tta.append(((p + pf) / 2).argmax(1))
+    model.train()
+    plain_t, tta_t = torch.cat(plain), torch.cat(tta)
+    return {"acc": float((plain_t == labels).float().mean()),
+            "acc_flip_tta": float((tta_t == labels).float().mean()), "pred_tta": tta_t}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pack", type=Path, required=True, help="folder with pack.npz and init.npz")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--budget", type=float, default=360, help="seconds of training")
+    ap.add_argument("--max-epochs", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-4, help="blocks 4–5; lower blocks get less")
+    ap.add_argument("--limit", type=int, default=0, help="use only N images (a smoke test)")
+    ap.add_argument("--workers", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--holdout", action="append", default=[],
+                    help="validate on this whole source instead of the block split (repeatable); "
+                         "its images never train")
+    args = ap.parse_args()
+    t0 = time.time()
+    torch.manual_seed(args.seed)
+    dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    pack = dict(np.load(args.pack / "pack.npz"))
+    n = len(pack["label"])
+    keep = np.arange(n)
+    if args.limit:
+        keep = np.random.default_rng(0).permutation(n)[:args.limit]
+        pack["offsets"] = np.concatenate([pack["offsets"][keep, None],
+                                          pack["offsets"][keep + 1, None]], 1)
+        pack["blob"] = np.concatenate([pack["blob"][a:b] for a, b in pack["offsets"]])
+        pack["offsets"] = np.cumsum([0] + [b - a for a, b in pack["offsets"]])
+    pixels = decode_all(pack, args.workers)  # N, H, W, 4
+    labels = pack["label"][keep].astype(np.int64)
+    is_val = pack["is_val"][keep]
+    held = np.zeros(len(keep), bool)
+    if args.holdout:
+        names = [str(x) for x in pack["sources"]]
+        missing = [h for h in args.holdout if h not in names]
+        if missing:
+            raise SystemExit(f"unknown source(s) {missing}; the pack has {names}")
+        held = np.isin(pack["source"][keep], [names.index(h) for h in args.holdout])
+        is_val = held
+    has_mask = pack["has_mask"][keep]
+    source = pack["source"][keep]
+    t_decode = time.time() - t0
+    print(f"{len(labels)} images decoded in {t_decode:.1f} s on {dev} "
+          f"({torch.cuda.get_device_name() if dev.type == 'cuda' else 'cpu'})", flush=True)
+
+    images = torch.from_numpy(pixels).to(dev).permute(0, 3, 1, 2)  # uint8 N,4,H,W
+    tr = np.flatnonzero(~is_val)
+    va = np.flatnonzero(is_val)
+    val_x = images[torch.from_numpy(va).to(dev)]
+    val_y = torch.from_numpy(labels[va]).to(dev)
+    tr_idx = torch.from_numpy(tr).to(dev)
+    y_all = torch.from_numpy(labels).to(dev)
+    mask_all = torch.from_numpy(has_mask).to(dev)
+    cw = torch.tensor(class_weights(labels[tr]), dtype=torch.float32, device=dev)
+
+    model = VGG()
+    load_init(model, args.pack / "init.npz")
+    model = model.to(dev).to(memory_format=torch.channels_last)
+    block = {name: int(name[5]) for name in model.names}
+    scale = {1: 0.2, 2: 0.2, 3: 0.5, 4: 1.0, 5: 1.0}
+    groups = [{"params": list(c.parameters()), "lr_scale": scale[block[nm]]}
+              for c, nm in zip(model.convs, model.names, strict=True)]
+    groups.append({"params": [*model.norm.parameters(), *model.fc.parameters()], "lr_scale": 10.0})
+    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
+    cfg = {"clean": 0.2, "background": 0.5, "crop_scale": (0.6, 1.0), "rotate_deg": 12.0,
+           "hflip": 0.5, "color": 0.3, "blur": 0.2, "jpeg": 0.3}
+
+    start = evaluate(model, val_x, val_y, 512)
+    print(f"start: val {start['acc']:.4f} (flip TTA {start['acc_flip_tta']:.4f})", flush=True)
+    steps_per_epoch = max(1, len(tr) // args.batch)  # whole batches only (BatchNorm needs 2+)
+    history: list[dict] = []
+    best = -1.0
+    total_epochs = args.max_epochs
+    step = 0
+    t_train = time.time()
+    for epoch in range(1, args.max_epochs + 1):
+        if epoch > total_epochs:
+            break
+        te = time.time()
+        perm = tr_idx[torch.randperm(len(tr_idx), device=dev)]
+        run_loss, run_ok, seen = torch.zeros((), device=dev), torch.zeros((), device=dev), 0
+        for i in range(steps_per_epoch):
+            idx = perm[i * args.batch:(i + 1) * args.batch]
+            raw = images[idx].float()
+            x = augment(raw[:, :3].contiguous(), raw[:, 3:] / 255.0, mask_all[idx], cfg)
+            y = y_all[idx]
+            # warm-up over epoch 1, then cosine to zero over the epochs the budget allows
+            if epoch == 1:
+                f = 0.1 + 0.9 * i / steps_per_epoch
+            else:
+                done = (step - steps_per_epoch) / max(1, (total_epochs - 1) * steps_per_epoch)
+                f = 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
+            for g in opt.param_groups:
+                g["lr"] = args.lr * g["lr_scale"] * f
+            with torch.autocast(dev.type, torch.bfloat16, enabled=dev.type == "cuda"):
+                logits = model(x.contiguous(memory_format=torch.channels_last))
+            loss = (F.cross_entropy(logits.float(), y, reduction="none", label_smoothing=0.1)
+                    * cw[y]).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            run_loss += loss.detach() * len(idx)  # summed on the GPU: no sync per step
+            run_ok += (logits.argmax(1) == y).sum()
+            seen += len(idx)
+        ev = evaluate(model, val_x, val_y, 512)
+        t_epoch = time.time() - te
+        if epoch == 1:  # the budget decides how many epochs the cosine schedule spans
+            total_epochs = max(2, min(args.max_epochs, int(args.budget // t_epoch)))
+        row = {"epoch": epoch, "loss": float(run_loss) / seen, "train_acc_aug": float(run_ok) / seen,
+               "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
+               "seconds": round(t_epoch, 1), "of_epochs": total_epochs}
+        history.append(row)
+        print(json.dumps(row), flush=True)
+        if ev["acc_flip_tta"] > best:
+            best = ev["acc_flip_tta"]
+            pred = ev["pred_tta"].cpu().numpy()
+            per_source = {str(pack["sources"][s]): float((pred[source[va] == s]
+                                                          == labels[va][source[va] == s]).mean())
+                          for s in np.unique(source[va])}
+            meta = {"epoch": epoch, "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
+                    "val_per_source_flip_tta": per_source}
+            save_weights(model, args.out, meta)
+        log = {"args": {k: str(v) for k, v in vars(args).items()}, "augment": cfg,
+               "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
+               "torch": torch.__version__, "images": len(labels), "train": len(tr), "val": len(va),
+               "holdout": args.holdout,
+               "decode_seconds": round(t_decode, 1), "start": {k: start[k] for k in
+                                                              ("acc", "acc_flip_tta")},
+               "history": history, "best_val_acc_flip_tta": best,
+               "train_seconds": round(time.time() - t_train, 1)}
+        (args.out / "log.json").write_text(json.dumps(log, indent=1))
+    print(f"done in {time.time() - t0:.0f} s; best val (flip TTA) {best:.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
