@@ -151,17 +151,7 @@ def test_finetune_matches_keras_exactly(packed: dict) -> None:
     import finetune
 
     model = finetune.VGG()
-    w = {**np.load(out / "weights_a.npz"), **np.load(out / "weights_b.npz")}
-    for conv, name in zip(model.convs, model.names, strict=True):
-        conv.weight.data = torch.from_numpy(
-            w[f"{name}/kernel"].astype(np.float32).transpose(3, 2, 0, 1).copy())
-        conv.bias.data = torch.from_numpy(w[f"{name}/bias"])
-    model.norm.weight.data = torch.from_numpy(w["head_norm/gamma"])
-    model.norm.bias.data = torch.from_numpy(w["head_norm/beta"])
-    model.norm.running_mean.data = torch.from_numpy(w["head_norm/mean"])
-    model.norm.running_var.data = torch.from_numpy(w["head_norm/var"])
-    model.fc.weight.data = torch.from_numpy(w["predictions/kernel"].T.copy())
-    model.fc.bias.data = torch.from_numpy(w["predictions/bias"])
+    finetune.load_saved(model, out)
     model.eval()
     x = np.random.default_rng(1).integers(0, 256, (4, 150, 150, 3)).astype(np.float32)
     with torch.no_grad():

@@ -19,6 +19,7 @@ import math
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,12 +65,26 @@ def load_init(model: VGG, path: Path) -> None:
         conv.weight.data = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy())
         conv.bias.data = torch.from_numpy(w[f"{name}/bias"])
     if "predictions/kernel" in w:  # a start model with a head; otherwise the head starts afresh
-        model.norm.weight.data = torch.from_numpy(w["head_norm/gamma"])
-        model.norm.bias.data = torch.from_numpy(w["head_norm/beta"])
-        model.norm.running_mean.data = torch.from_numpy(w["head_norm/mean"])
-        model.norm.running_var.data = torch.from_numpy(w["head_norm/var"])
-        model.fc.weight.data = torch.from_numpy(w["predictions/kernel"].T.copy())
-        model.fc.bias.data = torch.from_numpy(w["predictions/bias"])
+        set_head(model, w)
+
+
+def set_head(model: VGG, w: Any) -> None:
+    model.norm.weight.data = torch.from_numpy(w["head_norm/gamma"])
+    model.norm.bias.data = torch.from_numpy(w["head_norm/beta"])
+    model.norm.running_mean.data = torch.from_numpy(w["head_norm/mean"])
+    model.norm.running_var.data = torch.from_numpy(w["head_norm/var"])
+    model.fc.weight.data = torch.from_numpy(w["predictions/kernel"].T.copy())
+    model.fc.bias.data = torch.from_numpy(w["predictions/bias"])
+
+
+def load_saved(model: VGG, folder: Path) -> None:
+    """Weights as `save_weights` wrote them (HWIO float16 convs, the head in float32)."""
+    w = {**np.load(folder / "weights_a.npz"), **np.load(folder / "weights_b.npz")}
+    for conv, name in zip(model.convs, model.names, strict=True):
+        kernel = w[f"{name}/kernel"].astype(np.float32)
+        conv.weight.data = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy())
+        conv.bias.data = torch.from_numpy(w[f"{name}/bias"])
+    set_head(model, w)
 
 
 def save_weights(model: VGG, out: Path, meta: dict) -> None:
