@@ -291,14 +291,12 @@ def main() -> None:
     pixels = decode_all(pack, args.workers)  # N, H, W, 4
     labels = pack["label"][keep].astype(np.int64)
     is_val = pack["is_val"][keep]
-    held = np.zeros(len(keep), bool)
-    if args.holdout:
+    if args.holdout:  # whole sources replace the block split's validation frames
         names = [str(x) for x in pack["sources"]]
         missing = [h for h in args.holdout if h not in names]
         if missing:
             raise SystemExit(f"unknown source(s) {missing}; the pack has {names}")
-        held = np.isin(pack["source"][keep], [names.index(h) for h in args.holdout])
-        is_val = held
+        is_val = np.isin(pack["source"][keep], [names.index(h) for h in args.holdout])
     has_mask = pack["has_mask"][keep]
     source = pack["source"][keep]
     t_decode = time.time() - t0
@@ -308,6 +306,8 @@ def main() -> None:
     images = torch.from_numpy(pixels).to(dev).permute(0, 3, 1, 2)  # uint8 N,4,H,W
     tr = np.flatnonzero(~is_val)
     va = np.flatnonzero(is_val)
+    if len(tr) < 2 or len(va) == 0:
+        raise SystemExit(f"{len(tr)} training and {len(va)} validation images: nothing to train on")
     val_x = images[torch.from_numpy(va).to(dev)]
     val_y = torch.from_numpy(labels[va]).to(dev)
     tr_idx = torch.from_numpy(tr).to(dev)
