@@ -14,14 +14,13 @@ from PIL import Image
 
 pytest.importorskip("tensorflow", reason="needs the train extra")
 
+from fingerspell_train.backbone import CONV_NAMES as CONVS
 from fingerspell_train.dataset import discover, mask_of
 from fingerspell_train.split import make_split
 from synth import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tools" / "gpu"
-CONVS = [f"block{b}_conv{c}" for b, n in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3))
-         for c in range(1, n + 1)]
 
 
 def _run(script: str, *args: object) -> None:

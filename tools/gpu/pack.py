@@ -2,7 +2,7 @@
 
 Writes two files into OUT (small enough to travel with the repository, under 64 MiB together):
 - `init.npz`: the 13 VGG16 convs to start from (int8 per output channel + scales: a start point,
-  fine-tuning moves far past the rounding), by default the HED trunk (`--backbone-weights hed`);
+  fine-tuning moves far past the rounding), by default the HED trunk (`--start hed`);
 - `pack.npz`: every training image at the model's input size as WebP (stretched with bilinear,
   as in training), the hand mask as its alpha channel where one exists, with labels, sources and
   the same leak-free validation split that `fingerspell train` makes.
@@ -23,13 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-CONV_NAMES = [f"block{b}_conv{c}" for b, n in ((1, 2), (2, 2), (3, 3), (4, 3), (5, 3))
-              for c in range(1, n + 1)]
-
 
 def export_weights(start: str, out: Path) -> dict:
     """The 13 convs to start from: the HED trunk ('hed'), a .h5 file, or a `.keras` model's."""
-    from fingerspell_train.backbone import find_hed_weights, read_conv_weights, sha256_file
+    from fingerspell_train.backbone import (
+        CONV_NAMES,
+        find_hed_weights,
+        read_conv_weights,
+        sha256_file,
+    )
 
     if start.endswith(".keras"):
         import keras
@@ -109,8 +111,9 @@ def main() -> None:
         if n % thin.get(s.source, 1) == 0:
             train_set.add(s)
     keep = [s for s in samples if s.path in val or s in train_set]
-    jobs = [(str(s.path), str(mask_of(s.path)) if mask_of(s.path).is_file() else "", size,
-             args.quality) for s in keep]
+    masks = [mask_of(s.path) for s in keep]
+    jobs = [(str(s.path), str(m) if m.is_file() else "", size, args.quality)
+            for s, m in zip(keep, masks, strict=True)]
     with ProcessPoolExecutor(args.workers) as pool:
         blobs = list(pool.map(_encode, jobs, chunksize=64))
     ok = [i for i, b in enumerate(blobs) if b is not None]

@@ -53,15 +53,8 @@ def main() -> None:
     ap.add_argument("--command", required=True, help="the commands that made this run, recorded")
     args = ap.parse_args()
 
-
-    from fingerspell_train.dataset import (
-        class_counts,
-        crop_of,
-        discover,
-        discover_all,
-        person_of,
-        source_counts,
-    )
+    from fingerspell_train.dataset import Sample, class_counts, crop_of, discover_all, source_counts
+    from fingerspell_train.evaluate import evaluate_model
     from fingerspell_train.features import load_pixel_arrays
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -77,8 +70,6 @@ def main() -> None:
     sources = [str(pack["sources"][s]) for s, v in zip(pack["source"], pack["is_val"],
                                                         strict=True) if v]
     labels = np.array([int(y) for y, v in zip(pack["label"], pack["is_val"], strict=True) if v])
-    from fingerspell_train.dataset import Sample
-
     x, ok = load_pixel_arrays([Sample(p, int(y), s) for p, y, s in
                                zip(val_paths, labels, sources, strict=True)], size)
     idx = np.flatnonzero(ok)
@@ -87,18 +78,12 @@ def main() -> None:
     write_report(rep, args.out, "val_report", "GPU fine-tune, validation (block split)")
     summary = {"preset": "vgg16-ft", "best_epoch": meta["epoch"],
                "val_accuracy": rep["accuracy"], "gpu_val_acc": meta["val_acc"],
-               "gpu_val_acc_flip_tta": meta["val_acc_flip_tta"], "unreadable": 0}
-    for folder in args.eval:
-        samples = discover(folder)
-        xe, oke = load_pixel_arrays(samples, size)
-        ie = np.flatnonzero(oke)
-        pe = predict_batches(model, xe[ie], batch=64).argmax(1)
-        r = classification_report(np.array([samples[i].label for i in ie]), pe,
-                                  [person_of(samples[i]) for i in ie])
-        write_report(r, args.out, f"eval_{folder.name}", f"GPU fine-tune on {folder}")
+               "gpu_val_acc_flip_tta": meta["val_acc_flip_tta"], "unreadable": int((~ok).sum())}
+    model.save(args.out / "model.keras")
+    for folder in args.eval:  # scored from the saved file, as `fingerspell evaluate` does
+        r = evaluate_model(args.out / "model.keras", folder, args.out)
         summary[f"eval_{folder.name}_accuracy"] = r["accuracy"]
 
-    model.save(args.out / "model.keras")
     hist = {"loss": [h["loss"] for h in log["history"]],
             "accuracy": [h["train_acc_aug"] for h in log["history"]],
             "val_accuracy": [h["val_acc"] for h in log["history"]]}
