@@ -191,6 +191,10 @@ def augment(x: torch.Tensor, alpha: torch.Tensor, has_mask: torch.Tensor, cfg: d
     x = gray.mean((2, 3), keepdim=True) + (x - gray.mean((2, 3), keepdim=True)) * jitter()
     gray = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
     x = (gray + (x - gray) * jitter()).clamp(0, 255)
+    grey = (torch.rand(n, device=dev) < cfg.get("gray", 0.0)) & ~clean
+    if grey.any():  # skin colour and lighting vary; the hand's shape is what reads the letter
+        g = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+        x = torch.where(grey.view(n, 1, 1, 1), g[:, None].expand_as(x), x)
     # slight blur: a per-image Gaussian (a delta kernel for the rest)
     blur = (torch.rand(n, device=dev) < cfg["blur"]) & ~clean
     if blur.any():
@@ -267,6 +271,12 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="use only N images (a smoke test)")
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--crop-min", type=float, default=0.6,
+                    help="smallest random crop, as a share of the image area")
+    ap.add_argument("--rotate", type=float, default=12.0, help="largest tilt in degrees")
+    ap.add_argument("--gray", type=float, default=0.0, help="share of images turned grey")
+    ap.add_argument("--mixup", type=float, default=0.0,
+                    help="share of batches mixed with a shuffled copy of themselves (Beta(0.4, 0.4))")
     ap.add_argument("--holdout", action="append", default=[],
                     help="validate on this whole source instead of the block split (repeatable); "
                          "its images never train")
@@ -324,8 +334,9 @@ def main() -> None:
               for c, nm in zip(model.convs, model.names, strict=True)]
     groups.append({"params": [*model.norm.parameters(), *model.fc.parameters()], "lr_scale": 10.0})
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
-    cfg = {"clean": 0.2, "background": 0.5, "crop_scale": (0.6, 1.0), "rotate_deg": 12.0,
-           "hflip": 0.5, "color": 0.3, "blur": 0.2, "jpeg": 0.3}
+    cfg = {"clean": 0.2, "background": 0.5, "crop_scale": (args.crop_min, 1.0),
+           "rotate_deg": args.rotate, "hflip": 0.5, "color": 0.3, "gray": args.gray, "blur": 0.2,
+           "jpeg": 0.3, "mixup": args.mixup}
 
     start = evaluate(model, val_x, val_y, 512)
     print(f"start: val {start['acc']:.4f} (flip TTA {start['acc_flip_tta']:.4f})", flush=True)
@@ -354,10 +365,22 @@ def main() -> None:
                 f = 0.5 * (1 + math.cos(math.pi * min(1.0, done)))
             for g in opt.param_groups:
                 g["lr"] = args.lr * g["lr_scale"] * f
+            # mixup: a blend of two hands teaches the model to hedge between them (for people
+            # whose letters look like two of our signers' letters)
+            lam, other = 1.0, torch.arange(len(idx), device=dev)
+            if cfg["mixup"] and float(torch.rand(())) < cfg["mixup"]:
+                lam = float(torch.distributions.Beta(0.4, 0.4).sample())
+                lam = max(lam, 1 - lam)  # the first image stays the main one
+                other = torch.randperm(len(idx), device=dev)
+                x = lam * x + (1 - lam) * x[other]
             with torch.autocast(dev.type, torch.bfloat16, enabled=dev.type == "cuda"):
                 logits = model(x.contiguous(memory_format=torch.channels_last))
-            loss = (F.cross_entropy(logits.float(), y, reduction="none", label_smoothing=0.1)
-                    * cw[y]).mean()
+            per = F.cross_entropy(logits.float(), y, reduction="none", label_smoothing=0.1) * cw[y]
+            if lam < 1.0:
+                y2 = y[other]
+                per = lam * per + (1 - lam) * F.cross_entropy(
+                    logits.float(), y2, reduction="none", label_smoothing=0.1) * cw[y2]
+            loss = per.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
