@@ -261,3 +261,45 @@ def test_flip_tta_is_inside_every_artifact(tiny_run: Path, tiny_dataset: Path, e
         assert rec.metadata.artifact["tta"].startswith("flip"), name
     # the network is stored once: no bigger than the artifact without the mirror
     assert (tmp_path / "t-fp32.onnx").stat().st_size < 1.05 * (exported / "tiny-fp32.onnx").stat().st_size
+
+
+def test_static_tflite_takes_the_int8_onnx_activation_ranges(tiny_run: Path, tiny_dataset: Path,
+                                                             tmp_path: Path) -> None:
+    """Same integers at every quantized tensor, so the shipped pair reads near-ties alike. (The
+    static TFLite keeps dense layers float, so the ONNX gets a float head here, as shipped.)"""
+    import onnxruntime as ort
+    from ai_edge_litert.interpreter import Interpreter
+
+    from fingerspell_export.exporter import ExportOptions, export, sample_images
+    from fingerspell_export.tflite_static import onnx_activation_ranges, tensor_key
+
+    export(tiny_run / "model.keras", ExportOptions(
+        out_dir=tmp_path, calib_dirs=[tiny_dataset], parity_dirs=[tiny_dataset],
+        formats=("onnx-int8", "tflite-int8"), calib_images=60, parity_images=40, stem="p",
+        float_layers=("flatten", "predictions"), allow_low_agreement=True))  # the pair, not Keras
+    ranges = onnx_activation_ranges(tmp_path / "p-int8.onnx")
+    it = Interpreter(model_path=str(tmp_path / "p-int8.tflite"))
+    matched = 0
+    for d in it.get_tensor_details():
+        qp = d["quantization_parameters"]
+        hit = ranges.get(tensor_key(d["name"]))
+        if d["dtype"] != np.int8 or len(qp["scales"]) != 1 or hit is None:
+            continue
+        lo, hi = hit
+        assert qp["scales"][0] == pytest.approx((hi - lo) / 255, rel=1e-5), d["name"]
+        assert qp["zero_points"][0] == round(-128 - lo / qp["scales"][0]), d["name"]
+        matched += 1
+    assert matched >= 5  # the input, the convolutions, the pools
+
+    x, _ = sample_images([tiny_dataset], 40, 32, 3)
+    sess = ort.InferenceSession(str(tmp_path / "p-int8.onnx"), providers=["CPUExecutionProvider"])
+    it.allocate_tensors()
+    worst = 0.0
+    for i in range(len(x)):
+        it.set_tensor(it.get_input_details()[0]["index"], x[i:i + 1])
+        it.invoke()
+        p_tfl = it.get_tensor(it.get_output_details()[0]["index"])
+        p_onnx = sess.run(None, {"pixels": x[i:i + 1]})[0]
+        worst = max(worst, float(np.abs(p_tfl - p_onnx).max()))
+    print("max |dp| int8 ONNX vs static TFLite:", worst)
+    assert worst < 0.01  # 0.066 with separate calibrations (measured)

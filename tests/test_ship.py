@@ -27,7 +27,7 @@ def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, t
 
     dest = tmp_path / "artifacts"
     scores = ship(exported, tiny_run, dest, tiny_dataset)
-    assert set(scores) == {"tiny-int8.onnx", "tiny-int8-weights.tflite"}
+    assert set(scores) == {"tiny-int8.onnx", "tiny-int8.tflite"}
     parity = json.loads((exported / "parity.json").read_text())["artifacts"]
     saved = json.loads((dest / "dev_scores.json").read_text())
     assert set(saved["not_shipped"]) == {r["artifact"] for r in parity} - set(scores)

@@ -35,6 +35,9 @@ OPSET = 17
 # moved 2.3 % of top-1 answers (97.7 % agreement with Keras on 300 photos; blocks 2-4 alone:
 # 99.7 %, block 4 alone: 100 %; measured 2026-11-26 on run bg-v3e9). Absent layers are ignored.
 TFLITE_FLOAT_LAYERS = ("block1_conv1", "block1_conv2", "block1_pool")
+# With the int8 ONNX's ranges (tflite_static), block 1 in int8 is bit-exact with the ONNX, so
+# TFLITE_FLOAT_LAYERS applies only to a TFLite calibrated on its own.
+PREPROCESS_LAYER = "preprocess"  # fingerspell_train.backbone: mean subtraction or 1/255
 
 
 class ExportError(RuntimeError):
@@ -120,9 +123,11 @@ def quantize_onnx_int8(src: Path, dst: Path, calib: np.ndarray, float_layers: tu
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
-        # tf2onnx keeps Keras layer names in node names
+        # tf2onnx keeps Keras layer names in node names. The mean subtraction stays float: as a
+        # QLinearAdd its constant is quantized too, which moved 6.5 % of conv1's inputs by one
+        # step (measured); float, then one QuantizeLinear, is exact and what TFLite does.
         keep = [n.name for n in onnx.load(str(pre)).graph.node
-                if any(f"/{layer}" in n.name for layer in float_layers)]
+                if any(f"/{layer}" in n.name for layer in (PREPROCESS_LAYER, *float_layers))]
         quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8,
                         weight_type=QuantType.QInt8, nodes_to_exclude=keep,
@@ -182,6 +187,7 @@ class Exporter:
             np.asarray(self.model.predict_on_batch(self.parity_x[i:i + 32].astype(np.float32)))
             for i in range(0, len(self.parity_x), 32)])
         self.fp32_onnx: Path | None = None
+        self.int8_onnx: Path | None = None  # its activation ranges calibrate the static TFLite
         self.stem = opts.stem or meta.name
         self.float_layers = tuple(dict.fromkeys(
             opts.float_layers + layers_from(self.model, self._float_from())))
@@ -257,6 +263,7 @@ class Exporter:
                               f"calibration on {len(self.calib)} real images{floats}")
         meta.artifact["float_layers"] = list(self.float_layers)  # benchmarks count their cost
         self._embed_onnx(path, meta)
+        self.int8_onnx = path
         return path
 
     def _tflite(self, quantize: str) -> bytes:
@@ -293,15 +300,24 @@ class Exporter:
         pools, except the float layers, whose convolutions keep int8 weights and float arithmetic;
         the dense head stays float (the converter folds the head's BatchNorm into it, see
         tflite_int8_weights). The converter's full-integer mode is tflite-int8-full."""
-        from fingerspell_export.tflite_static import quantize_static
+        from fingerspell_export.tflite_static import onnx_activation_ranges, quantize_static
 
         path = self.opts.out_dir / f"{self.stem}-int8.tflite"
         layers = flat_layers(self.model)
         present = {layer.name for layer in layers}
-        floats = tuple(n for n in dict.fromkeys(TFLITE_FLOAT_LAYERS + self.float_layers)
-                       if n in present)
-        path.write_bytes(quantize_static(self._tflite("none"), self.calib, floats))
-        meta = self._meta_for("tflite", "int8 static (AI Edge Quantizer, MinMax calibration on "
+        shared = self.int8_onnx is not None  # onnx-int8 came first in this export's formats
+        own = () if shared else TFLITE_FLOAT_LAYERS
+        floats = tuple(n for n in dict.fromkeys(own + self.float_layers) if n in present)
+        # The uint8 pixels cast to float (_uint8_model's cast, where the converter folds the
+        # preprocessing into conv1) span exactly 0..255: scale 1, raw pixels pass unchanged.
+        # AI Edge Quantizer's calibration averages per-image ranges and gave 0..213.
+        ranges = {"Cast": (0.0, 255.0)}
+        if self.int8_onnx:
+            ranges.update(onnx_activation_ranges(self.int8_onnx))
+        path.write_bytes(quantize_static(self._tflite("none"), self.calib, floats, ranges))
+        calibration = (f"the activation ranges of {self.int8_onnx.name}, MinMax on "
+                       if self.int8_onnx else "MinMax calibration on ")
+        meta = self._meta_for("tflite", f"int8 static (AI Edge Quantizer, {calibration}"
                               f"{len(self.calib)} real images): int8 activations and per-channel "
                               "weights in the convolutions and pools, "
                               + (f"float arithmetic with int8 weights in {','.join(floats)}, "
