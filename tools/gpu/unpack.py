@@ -3,7 +3,8 @@
     python tools/gpu/unpack.py WEIGHTS_DIR --pack .gpu --out runs/gpu-ft \
         --eval ../shared/data/dev/massey --command "..."
 
-WEIGHTS_DIR holds `weights_a.npz`, `weights_b.npz` and `log.json` as the GPU run wrote them. The
+WEIGHTS_DIR holds `weights_a.npz`, `weights_b.npz` and `log.json` as the GPU run wrote them
+(or device_job.sh's `chosen.txt` and `log_<run>.json`). The
 `vgg16-ft` preset gives the architecture; its 13 convs and head are set, every layer checked.
 The validation split (in the pack) and any --eval folder are scored here, with Keras on the CPU,
 so the run folder's numbers come from the model that gets exported, not from the GPU's bf16 run.
@@ -61,8 +62,12 @@ def main() -> None:
     preset = get_preset("vgg16-ft")
     model = build_vgg(preset).full
     meta = load_weights(model, args.weights_dir)
-    log = json.loads((args.weights_dir / "log.json").read_text())
-    shutil.copy(args.weights_dir / "log.json", args.out / "gpu_log.json")
+    log_path = args.weights_dir / "log.json"
+    chosen = args.weights_dir / "chosen.txt"
+    if not log_path.is_file() and chosen.is_file():  # device_job.sh's files: log_<chosen run>.json
+        log_path = args.weights_dir / f"log_{chosen.read_text().strip()}.json"
+    log = json.loads(log_path.read_text())
+    shutil.copy(log_path, args.out / "gpu_log.json")
 
     size = int(model.input_shape[1])
     pack = np.load(args.pack / "pack.npz")
