@@ -312,11 +312,11 @@ class Exporter:
         # preprocessing into conv1) span exactly 0..255: scale 1, raw pixels pass unchanged.
         # AI Edge Quantizer's calibration averages per-image ranges and gave 0..213.
         ranges = {"Cast": (0.0, 255.0)}
-        if self.int8_onnx:
+        if shared:
             ranges.update(onnx_activation_ranges(self.int8_onnx))
         path.write_bytes(quantize_static(self._tflite("none"), self.calib, floats, ranges))
         calibration = (f"the activation ranges of {self.int8_onnx.name}, MinMax on "
-                       if self.int8_onnx else "MinMax calibration on ")
+                       if shared else "MinMax calibration on ")
         meta = self._meta_for("tflite", f"int8 static (AI Edge Quantizer, {calibration}"
                               f"{len(self.calib)} real images): int8 activations and per-channel "
                               "weights in the convolutions and pools, "

@@ -52,13 +52,13 @@ def onnx_activation_ranges(path: Path) -> dict[str, tuple[float, float]]:
             continue  # per-channel: weights, not activations
         info = np.iinfo(zero.dtype)
         s, z = float(scale), int(zero)
-        tensor = node.input[0]
-        out.setdefault(tensor_key(tensor), ((info.min - z) * s, (info.max - z) * s))
+        tensor, span = node.input[0], ((info.min - z) * s, (info.max - z) * s)
+        out.setdefault(tensor_key(tensor), span)
         # tf2onnx's NHWC→NCHW transposes have no TFLite counterpart: the range also belongs to
         # the tensor before them (e.g. the mean subtraction's output feeding conv1)
         while tensor in producer and producer[tensor].op_type in LAYOUT_OPS:
             tensor = producer[tensor].input[0]
-            out.setdefault(tensor_key(tensor), out[tensor_key(node.input[0])])
+            out.setdefault(tensor_key(tensor), span)
     return out
 
 
@@ -83,8 +83,9 @@ def quantize_static(float_model: bytes, calib: np.ndarray, float_layers: tuple[s
     name = sig["inputs"][0]
     q = quantizer.Quantizer(bytearray(float_model), rm.get_quantization_recipe())
     stats = q.calibrate({key: [{name: calib[i:i + 1]} for i in range(len(calib))]})
+    ranges = ranges or {}
     for tensor, qsv in stats.items():
-        hit = (ranges or {}).get(tensor_key(tensor))
+        hit = ranges.get(tensor_key(tensor))
         if hit is not None:
             qsv["min"] = np.full(np.shape(qsv["min"]), hit[0], np.float32)
             qsv["max"] = np.full(np.shape(qsv["max"]), hit[1], np.float32)

@@ -191,7 +191,7 @@ def augment(x: torch.Tensor, alpha: torch.Tensor, has_mask: torch.Tensor, cfg: d
     x = gray.mean((2, 3), keepdim=True) + (x - gray.mean((2, 3), keepdim=True)) * jitter()
     gray = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
     x = (gray + (x - gray) * jitter()).clamp(0, 255)
-    grey = (torch.rand(n, device=dev) < cfg.get("gray", 0.0)) & ~clean
+    grey = (torch.rand(n, device=dev) < cfg["gray"]) & ~clean
     if grey.any():  # skin colour and lighting vary; the hand's shape is what reads the letter
         g = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
         x = torch.where(grey.view(n, 1, 1, 1), g[:, None].expand_as(x), x)
@@ -367,7 +367,7 @@ def main() -> None:
                 g["lr"] = args.lr * g["lr_scale"] * f
             # mixup: a blend of two hands teaches the model to hedge between them (for people
             # whose letters look like two of our signers' letters)
-            lam, other = 1.0, torch.arange(len(idx), device=dev)
+            lam = 1.0
             if cfg["mixup"] and float(torch.rand(())) < cfg["mixup"]:
                 lam = float(torch.distributions.Beta(0.4, 0.4).sample())
                 lam = max(lam, 1 - lam)  # the first image stays the main one
