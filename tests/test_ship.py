@@ -31,7 +31,14 @@ def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, t
     parity = json.loads((exported / "parity.json").read_text())["artifacts"]
     saved = json.loads((dest / "dev_scores.json").read_text())
     assert set(saved["not_shipped"]) == {r["artifact"] for r in parity} - set(scores)
+    for name, sc in scores.items():  # the --threshold table: everything at 0, less above
+        rows_c = sc["by_confidence"]
+        assert rows_c[0]["threshold"] == 0.0 and rows_c[0]["answered"] == 1.0, name
+        assert rows_c[0]["accuracy"] == pytest.approx(sc["accuracy"]), name
+        answered = [r["answered"] for r in rows_c]
+        assert answered == sorted(answered, reverse=True), name
     card = (dest / "MODEL_CARD.md").read_text()
+    assert "| threshold | photos answered | of those, right |" in card
     rows = [line for line in card.splitlines() if line.startswith("| tiny-")]
     assert len(rows) == len(parity) and all(not row.endswith("| – |") for row in rows)
     for line in (dest / "SHA256SUMS").read_text().splitlines():

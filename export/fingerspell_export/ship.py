@@ -31,6 +31,7 @@ from fingerspell.schema import CLASSES
 SHIP = (("-int8.onnx",),
         ("-int8.tflite", "-int8-weights.tflite", "-int8-dynamic.tflite", "-fp16.tflite"))
 FLOOR_MARGIN = 0.05  # the card's accuracy floor sits this far below the measured dev accuracy
+THRESHOLDS = (0.0, 0.3, 0.5, 0.7, 0.9)  # `predict --threshold`: below it the answer is "unsure"
 
 
 def score(path: Path, dev: Path) -> dict[str, Any]:
@@ -47,6 +48,12 @@ def score(path: Path, dev: Path) -> dict[str, Any]:
     yhat = np.array([CLASSES.index(preds[i].label) for i in ok])
     rep = classification_report(y, yhat, [person_of(samples[i]) for i in ok])
     rep["failed"] = len(samples) - len(ok)
+    # what `--threshold` buys on these people: the share still answered and how often it is right
+    conf = np.array([preds[i].confidence for i in ok])
+    rep["by_confidence"] = [
+        {"threshold": t, "answered": float((conf >= t).mean()),
+         "accuracy": float((y == yhat)[conf >= t].mean()) if (conf >= t).any() else None}
+        for t in THRESHOLDS]
     rep["images_per_second"] = len(samples) / seconds
     # per image (None where unreadable), to compare the shipped artifacts with each other
     rep["labels"] = [p.label if p.ok else None for p in preds]
@@ -174,6 +181,13 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
                       f"{_pct(x['agreement'])} of the {x['n']} {dev.name} images, and on "
                       f"{_pct(x['clear_agreement'])} of the {_pct(x['clear_fraction'])} where the "
                       "first has a margin of at least 0.1 between its two best classes.", ""]
+        if "by_confidence" in first:
+            lines += [f"Confidence on {dev.name} ({shipped[0].name}): with `fingerspell predict "
+                      "--threshold T` answers below T read `unsure`.", "",
+                      "| threshold | photos answered | of those, right |", "|---|---|---|"]
+            lines += [f"| {r['threshold']:.1f} | {_pct(r['answered'])} | {_pct(r['accuracy'])} |"
+                      for r in first["by_confidence"]]
+            lines.append("")
         lines += [f"Per person on {dev.name} ({shipped[0].name}): " + ", ".join(
             f"{g} {_pct(v['accuracy'])}" for g, v in first.get("per_group", {}).items()), "",
             f"Most confused on {dev.name} (true->read: images): "
