@@ -343,6 +343,7 @@ def main() -> None:
     steps_per_epoch = max(1, len(tr) // args.batch)  # whole batches only (BatchNorm needs 2+)
     history: list[dict] = []
     best = -1.0
+    best_meta: dict = {}
     total_epochs = args.max_epochs
     step = 0
     t_train = time.time()
@@ -406,13 +407,14 @@ def main() -> None:
             meta = {"epoch": epoch, "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
                     "val_per_source_flip_tta": per_source}
             save_weights(model, args.out, meta)
+            best_meta = meta
         log = {"args": {k: str(v) for k, v in vars(args).items()}, "augment": cfg,
                "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
                "torch": torch.__version__, "images": len(labels), "train": len(tr), "val": len(va),
                "holdout": args.holdout,
                "decode_seconds": round(t_decode, 1), "start": {k: start[k] for k in
                                                               ("acc", "acc_flip_tta")},
-               "history": history, "best_val_acc_flip_tta": best,
+               "history": history, "best_val_acc_flip_tta": best, "best": best_meta,
                "train_seconds": round(time.time() - t_train, 1)}
         (args.out / "log.json").write_text(json.dumps(log, indent=1))
     print(f"done in {time.time() - t0:.0f} s; best val (flip TTA) {best:.4f}", flush=True)
