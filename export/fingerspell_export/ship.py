@@ -50,10 +50,12 @@ def score(path: Path, dev: Path) -> dict[str, Any]:
     rep["failed"] = len(samples) - len(ok)
     # what `--threshold` buys on these people: the share still answered and how often it is right
     conf = np.array([preds[i].confidence for i in ok])
-    rep["by_confidence"] = [
-        {"threshold": t, "answered": float((conf >= t).mean()),
-         "accuracy": float((y == yhat)[conf >= t].mean()) if (conf >= t).any() else None}
-        for t in THRESHOLDS]
+    right = y == yhat
+    rep["by_confidence"] = []
+    for t in THRESHOLDS:
+        kept = conf >= t
+        rep["by_confidence"].append({"threshold": t, "answered": float(kept.mean()),
+                                     "accuracy": float(right[kept].mean()) if kept.any() else None})
     rep["images_per_second"] = len(samples) / seconds
     # per image (None where unreadable), to compare the shipped artifacts with each other
     rep["labels"] = [p.label if p.ok else None for p in preds]

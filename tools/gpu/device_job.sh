@@ -37,35 +37,28 @@ for r in $runs; do
 done
 wait  # each run stops itself at its budget; timeout is the backstop that keeps the copy below
 for r in $runs; do echo "== $r"; cat $work/$r.log; cp $work/$r/log.json "$out/log_$r.json" 2>/dev/null; done
+# one read of the logs: the held-out runs' per-source scores (at each run's best epoch, mirror
+# averaged) and their mean go to the job log; the best block-split run is the answer
 best=$(python3 - "$work" $runs <<'PY'
 import json, sys
-scores = {}
+scores, per_source = {}, {}
 for r in sys.argv[2:]:
-    try:
-        log = json.load(open(f"{sys.argv[1]}/{r}/log.json"))
-    except (OSError, ValueError):
-        continue
-    if not log.get("holdout"):
-        scores[r] = log["best_val_acc_flip_tta"]
-print(max(scores, key=scores.get) if scores else "")
-PY
-)
-python3 - "$work" $runs <<'PY'
-import json, sys
-per_source = {}
-for r in sys.argv[2:]:  # held-out runs: each source at the run's best epoch (mirror averaged)
     try:
         log = json.load(open(f"{sys.argv[1]}/{r}/log.json"))
     except (OSError, ValueError):
         continue
     if log.get("holdout"):
         got = log.get("best", {}).get("val_per_source_flip_tta", {})
-        print(f"held out in {r}: " + ", ".join(f"{k} {v:.3f}" for k, v in got.items()))
+        print(f"held out in {r}: " + ", ".join(f"{k} {v:.3f}" for k, v in got.items()), file=sys.stderr)
         per_source.update(got)
+    else:
+        scores[r] = log["best_val_acc_flip_tta"]
 if per_source:
     print(f"mean over {len(per_source)} held-out sources: "
-          f"{sum(per_source.values()) / len(per_source):.4f}")
+          f"{sum(per_source.values()) / len(per_source):.4f}", file=sys.stderr)
+print(max(scores, key=scores.get) if scores else "")
 PY
+)
 echo "chosen on validation: ${best:-none}"
 [ -n "$best" ] && cp $work/$best/weights_a.npz $work/$best/weights_b.npz "$out/" && echo "$best" >"$out/chosen.txt"
 ls -la "$out"
