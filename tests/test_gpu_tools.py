@@ -157,3 +157,34 @@ def test_finetune_matches_keras_exactly(packed: dict) -> None:
         p_torch = torch.softmax(model(torch.from_numpy(x).permute(0, 3, 1, 2)), 1).numpy()
     p_keras = keras.models.load_model(run / "model.keras").predict(x, verbose=0)
     np.testing.assert_allclose(p_keras, p_torch, atol=1e-4)
+
+
+def test_soup_is_the_weighted_mean_and_unpacks(packed: dict) -> None:
+    """soup.py averages two runs array by array (float16 convs stay float16) and the result is a
+    weights folder unpack.py takes like any GPU run."""
+    one, two = packed["tmp"] / "soup_1", packed["tmp"] / "soup_2"
+    _write_gpu_output(packed["model"], one)
+    _write_gpu_output(packed["model"], two)
+    b = dict(np.load(two / "weights_b.npz"))
+    b["predictions/bias"] = b["predictions/bias"] + 3.0  # the second run differs in one array
+    b["block5_conv3/kernel"] = (b["block5_conv3/kernel"].astype(np.float32) * 3).astype(np.float16)
+    np.savez(two / "weights_b.npz", **b)
+    soup = packed["tmp"] / "soup"
+    _run("soup.py", one, two, "--weights", 3, 1, "--out", soup)
+    got = dict(np.load(soup / "weights_b.npz"))
+    first = dict(np.load(one / "weights_b.npz"))
+    np.testing.assert_allclose(got["predictions/bias"], first["predictions/bias"] + 0.75, atol=1e-6)
+    assert got["block5_conv3/kernel"].dtype == np.float16
+    want = (0.75 * first["block5_conv3/kernel"].astype(np.float32)
+            + 0.25 * b["block5_conv3/kernel"].astype(np.float32)).astype(np.float16)
+    np.testing.assert_array_equal(got["block5_conv3/kernel"], want)
+    for name in ("weights_a.npz",):  # untouched arrays come back unchanged
+        a_got, a_one = np.load(soup / name), np.load(one / name)
+        for k in a_one.files:
+            np.testing.assert_array_equal(a_got[k], a_one[k])
+    meta = json.loads(str(got["meta"]))
+    assert meta["soup"]["weights"] == [3.0, 1.0] and meta["epoch"] is None
+    run = packed["tmp"] / "soup_run"
+    _run("unpack.py", soup, "--pack", packed["out"], "--out", run, "--command", "soup test")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["soup"]["runs"] == [str(one), str(two)] and summary["gpu_val_acc"] is None

@@ -81,9 +81,9 @@ def main() -> None:
     pred = predict_batches(model, x[idx], batch=64).argmax(1)
     rep = classification_report(labels[idx], pred, [sources[i] for i in idx])
     write_report(rep, args.out, "val_report", "GPU fine-tune, validation (block split)")
-    summary = {"preset": "vgg16-ft", "best_epoch": meta["epoch"],
-               "val_accuracy": rep["accuracy"], "gpu_val_acc": meta["val_acc"],
-               "gpu_val_acc_flip_tta": meta["val_acc_flip_tta"], "unreadable": int((~ok).sum())}
+    summary = {"preset": "vgg16-ft", "best_epoch": meta["epoch"], "soup": meta.get("soup"),
+               "val_accuracy": rep["accuracy"], "gpu_val_acc": meta.get("val_acc"),
+               "gpu_val_acc_flip_tta": meta.get("val_acc_flip_tta"), "unreadable": int((~ok).sum())}
     model.save(args.out / "model.keras")
     for folder in args.eval:  # scored from the saved file, as `fingerspell evaluate` does
         r = evaluate_model(args.out / "model.keras", folder, args.out)
