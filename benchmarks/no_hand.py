@@ -4,7 +4,7 @@ Three sets of hand-free scenes: Kaggle's own `nothing` frames (the only empty sc
 patches of real training rooms cut beside the hand (`train/multi` photos, outside the box
 MediaPipe found, `tools/handcrop_dataset.py`'s handcrop.json), and plain synthetic images
 (one colour, a gradient, noise). For each: how often the answer is `nothing`, and how often the
-answer is a letter with a confidence at or above each `--threshold` the model card lists.
+answer is another class with a confidence at or above each `--threshold` the model card lists.
 
     python benchmarks/no_hand.py --kaggle ../shared/data/train/kaggle \
         --multi ../shared/data/train/multi --boxes ~/.cache/fingerspell/handcrops/multi/handcrop.json
@@ -82,10 +82,10 @@ def synthetic(n: int, seed: int) -> list[np.ndarray]:
 
 def summarise(rec: Recognizer, images: list[np.ndarray]) -> dict:
     preds = [rec.predict(im) for im in images]
-    letters = [p for p in preds if p.label != "nothing"]
+    others = [p for p in preds if p.label != "nothing"]
     return {"images": len(preds),
             "nothing": round(sum(p.label == "nothing" for p in preds) / len(preds), 4),
-            **{f"letter_at_{t}": round(sum(p.confidence >= t for p in letters) / len(preds), 4)
+            **{f"other_at_{t}": round(sum(p.confidence >= t for p in others) / len(preds), 4)
                for t in THRESHOLDS},
             "most_said": Counter(p.label for p in preds).most_common(4)}
 
@@ -113,7 +113,7 @@ def main() -> None:
           + " | ".join(f"another class, confidence ≥ {t}" for t in THRESHOLDS) + " | said most |")
     print("|---|---|---|" + "---|" * len(THRESHOLDS) + "---|")
     for name, r in rows.items():
-        cells = " | ".join(f"{100 * r[f'letter_at_{t}']:.1f} %" for t in THRESHOLDS)
+        cells = " | ".join(f"{100 * r[f'other_at_{t}']:.1f} %" for t in THRESHOLDS)
         said = ", ".join(f"{lab} {n}" for lab, n in r["most_said"])
         print(f"| {name} | {r['images']} | {100 * r['nothing']:.1f} % | {cells} | {said} |")
     if args.json:

@@ -188,3 +188,10 @@ def test_soup_is_the_weighted_mean_and_unpacks(packed: dict) -> None:
     _run("unpack.py", soup, "--pack", packed["out"], "--out", run, "--command", "soup test")
     summary = json.loads((run / "summary.json").read_text())
     assert summary["soup"]["runs"] == [str(one), str(two)] and summary["gpu_val_acc"] is None
+    try:  # where PyTorch is installed: --score puts the soup's validation accuracy in its meta
+        import torch  # noqa: F401
+    except ImportError:
+        return
+    _run("soup.py", one, two, "--out", soup, "--score", packed["out"])
+    meta = json.loads(str(np.load(soup / "weights_b.npz")["meta"]))
+    assert 0.0 <= meta["val_acc"] <= 1.0 and 0.0 <= meta["val_acc_flip_tta"] <= 1.0

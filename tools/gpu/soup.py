@@ -1,14 +1,15 @@
 """Average the weights of several `tools/gpu/finetune.py` runs into one model (a "model soup").
 
-Runs fine-tuned from the same start (the HED trunk and the same seeded head) land in one basin,
-so their mean is itself a model, often more robust off-distribution than any of them, at the
-cost of nothing at inference (Wortsman et al. 2022). The result has finetune.py's file format, so
+Runs fine-tuned from the same start (the HED trunk and the same seeded head) may land in one
+basin; then their mean is itself a model, often more robust off-distribution than any of them, at
+no cost at inference (Wortsman et al. 2022). Whether they did shows on validation: for our runs
+they did not (README, "Model soups"). The result has finetune.py's file format, so
 `tools/gpu/unpack.py` turns it into a Keras run folder like any GPU run.
 
     python tools/gpu/soup.py runs/gpu-a1 runs/gpu-a2 --out runs/soup-a12 [--score .gpu]
 
 --score evaluates the soup on the pack's validation split (PyTorch on the CPU, as finetune.py does
-on the GPU; about 15 minutes on two cores) and prints the ingredients' scores from their logs, so
+on the GPU; about 15 minutes on two cores) and prints the ingredients' scores as they were saved, so
 a soup is chosen on validation, never on a dev set.
 """
 
@@ -61,23 +62,21 @@ def write(parts: list[dict[str, np.ndarray]], out: Path, meta: dict, log: dict) 
     (out / "log.json").write_text(json.dumps(log, indent=1))
 
 
-def score(folder: Path, pack_dir: Path, cache: dict) -> dict:
+def score(folder: Path, pack_dir: Path) -> dict:
     """Validation accuracy (plain and mirror averaged) of a weights folder, on the CPU."""
     import torch
     from finetune import VGG, _decode, evaluate, load_saved  # tools/gpu, on sys.path
 
-    if "x" not in cache:
-        pack = np.load(pack_dir / "pack.npz")
-        va = np.flatnonzero(pack["is_val"])
-        blob, off = pack["blob"], pack["offsets"]
-        pixels = np.concatenate([_decode([blob[off[i]:off[i + 1]].tobytes() for i in va[j:j + 256]])
-                                 for j in range(0, len(va), 256)])
-        cache["x"] = torch.from_numpy(pixels).permute(0, 3, 1, 2)
-        cache["y"] = torch.from_numpy(pack["label"][va].astype(np.int64))
+    pack = np.load(pack_dir / "pack.npz")
+    va = np.flatnonzero(pack["is_val"])  # decode only the validation images
+    blob, off = pack["blob"], pack["offsets"]
+    pixels = np.concatenate([_decode([blob[off[i]:off[i + 1]].tobytes() for i in va[j:j + 256]])
+                             for j in range(0, len(va), 256)])
     model = VGG()
     load_saved(model, folder)
     model = model.to(memory_format=torch.channels_last)
-    r = evaluate(model, cache["x"], cache["y"], 64)
+    r = evaluate(model, torch.from_numpy(pixels).permute(0, 3, 1, 2),
+                 torch.from_numpy(pack["label"][va].astype(np.int64)), 64)
     return {"val_acc": r["acc"], "val_acc_flip_tta": r["acc_flip_tta"]}
 
 
@@ -103,16 +102,12 @@ def main() -> None:
         import sys
 
         sys.path.insert(0, str(Path(__file__).parent))
-        import torch
-
-        torch.manual_seed(0)
-        for folder in args.runs:  # the ingredients' own scores, from their GPU logs
-            best = max(json.loads(run_log(folder).read_text())["history"],
-                       key=lambda h: h["val_acc_flip_tta"])
-            print(f"{folder}: epoch {best['epoch']}, val_acc {best['val_acc']:.4f}, "
-                  f"val_acc_flip_tta {best['val_acc_flip_tta']:.4f} (GPU log)", flush=True)
+        for folder in args.runs:  # the ingredients' own scores, as finetune.py saved them
+            saved = json.loads(str(np.load(folder / PARTS[1])["meta"]))
+            print(f"{folder}: epoch {saved.get('epoch')}, val_acc {saved.get('val_acc')}, "
+                  f"val_acc_flip_tta {saved.get('val_acc_flip_tta')} (GPU)", flush=True)
         t = time.time()
-        meta.update(score(args.out, args.score, {}))
+        meta.update(score(args.out, args.score))
         print(f"{args.out}: {json.dumps({k: meta[k] for k in ('val_acc', 'val_acc_flip_tta')})} "
               f"({time.time() - t:.0f} s)", flush=True)
         write(parts, args.out, meta, log)

@@ -18,6 +18,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from soup import run_log  # tools/gpu, the script's own folder
 
 from fingerspell_train.fit import build_metadata, predict_batches
 from fingerspell_train.presets import build_vgg, get_preset
@@ -62,10 +63,7 @@ def main() -> None:
     preset = get_preset("vgg16-ft")
     model = build_vgg(preset).full
     meta = load_weights(model, args.weights_dir)
-    log_path = args.weights_dir / "log.json"
-    chosen = args.weights_dir / "chosen.txt"
-    if not log_path.is_file() and chosen.is_file():  # device_job.sh's files: log_<chosen run>.json
-        log_path = args.weights_dir / f"log_{chosen.read_text().strip()}.json"
+    log_path = run_log(args.weights_dir)
     log = json.loads(log_path.read_text())
     shutil.copy(log_path, args.out / "gpu_log.json")
 
