@@ -235,7 +235,9 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
     lines += [
               "- Single photos of a static hand shape: J and Z are motions, read from one frame only.",
               "- `del`, `nothing` and `space` come from one signer in one room (Kaggle); expect them to "
-              "be less reliable for other people. `nothing` has only 79 training frames.",
+              "be less reliable for other people. `nothing` has only 79 training frames, all of one "
+              "wall: a scene without a hand is often read as some sign, if rarely with confidence "
+              "(the README's \"With no hand in the picture\"); use `--threshold`.",
               ("- Without `fingerspell[hands]` the whole photo is read: the hand should then fill "
                "most of the frame, as in the crops it was trained on." if hand else
                "- The hand should fill a good part of the frame; no hand detector crops it first."),
