@@ -20,18 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from fingerspell import Recognizer
-from fingerspell.results import Prediction
+from fingerspell.benchmark import labelled
 
 
 def accuracy(rec: Recognizer, items: list[tuple[Path, str]]) -> float:
-    right = sum(isinstance(r, Prediction) and r.label == want
-                for r, (_, want) in zip(rec.predict_many([p for p, _ in items]), items, strict=True))
-    return right / max(1, len(items))
-
-
-def labelled(folder: Path) -> list[tuple[Path, str]]:
-    return [(p, p.parent.name) for p in sorted(folder.glob("*/*")) if p.suffix.lower() in
-            {".jpg", ".jpeg", ".png", ".webp"}]
+    if not items:
+        return 0.0
+    preds = rec.predict_many([p for p, _ in items])
+    return float(np.mean([r.ok and r.label == want for r, (_, want) in zip(preds, items, strict=True)]))
 
 
 def main() -> None:

@@ -37,7 +37,8 @@ class Row:
     error: str | None = None
 
 
-def _labelled(folder: Path, limit: int) -> list[tuple[Path, str]]:
+def labelled(folder: Path, limit: int = 0) -> list[tuple[Path, str]]:
+    """(image, class) for every image in a folder per class; `limit` spreads a sample evenly."""
     from fingerspell.files import IMAGE_SUFFIXES
     from fingerspell.schema import CLASSES
 
@@ -88,7 +89,7 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
             best_ips, best_batch = ips, b
     accuracy, n = None, 0
     if data is not None:
-        files = _labelled(data, limit)
+        files = labelled(data, limit)
         preds = rec.predict_many([f for f, _ in files], batch_size=best_batch)
         hits = [p.ok and p.label == want for p, (_, want) in zip(preds, files, strict=True)]
         accuracy, n = (float(np.mean(hits)) if hits else 0.0), len(hits)
