@@ -20,14 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from fingerspell import Recognizer
-from fingerspell.benchmark import labelled
-
-
-def accuracy(rec: Recognizer, items: list[tuple[Path, str]]) -> float:
-    if not items:
-        return 0.0
-    preds = rec.predict_many([p for p, _ in items])
-    return float(np.mean([r.ok and r.label == want for r, (_, want) in zip(preds, items, strict=True)]))
+from fingerspell.benchmark import accuracy_on, labelled
 
 
 def main() -> None:
@@ -49,11 +42,11 @@ def main() -> None:
             items = [(Path(p), Path(p).parent.name) for p, v in zip(pack["paths"], pack["is_val"],
                                                                     strict=True)
                      if v and Path(p).is_relative_to(root.expanduser())]
-            rows[f"validation {whole.name}, {name}"] = (len(items), accuracy(rec, items))
+            rows[f"validation {whole.name}, {name}"] = (len(items), accuracy_on(rec, items))
     for whole, crops in args.eval:
         for name, root in (("whole", whole), ("hand crop", crops)):
             items = labelled(root)
-            rows[f"{whole.name}, {name}"] = (len(items), accuracy(rec, items))
+            rows[f"{whole.name}, {name}"] = (len(items), accuracy_on(rec, items))
     print(f"model: {rec}")
     print("| images, framing | n | accuracy |\n|---|---|---|")
     for key, (n, acc) in rows.items():

@@ -80,7 +80,8 @@ def synthetic(n: int, seed: int) -> list[np.ndarray]:
     return out
 
 
-def summarise(rec: Recognizer, images: list[np.ndarray]) -> dict:
+def summarise(rec: Recognizer, images: list) -> dict:
+    """`images`: anything `Recognizer.predict` reads (paths, arrays)."""
     preds = [rec.predict(im) for im in images]
     others = [p for p in preds if p.label != "nothing"]
     return {"images": len(preds),
@@ -101,9 +102,7 @@ def main() -> None:
     args = ap.parse_args()
 
     rec = Recognizer(args.model)
-    nothing = [np.asarray(Image.open(p).convert("RGB"))
-               for p in sorted((args.kaggle / "nothing").glob("*.jpg"))]
-    sets = {"kaggle nothing frames (trained on)": nothing,
+    sets = {"kaggle nothing frames (trained on)": sorted((args.kaggle / "nothing").glob("*.jpg")),
             "room patches beside the hand (train/multi)": room_patches(
                 args.multi, args.boxes, args.per_source, seed=0),
             "synthetic: colour, gradient, noise": synthetic(60, seed=0)}

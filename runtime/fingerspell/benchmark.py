@@ -50,6 +50,13 @@ def labelled(folder: Path, limit: int = 0) -> list[tuple[Path, str]]:
     return files
 
 
+def accuracy_on(rec: Any, files: list[tuple[Path, str]], batch_size: int = 8) -> float:
+    """Share of (image, class) pairs the recognizer reads right; unreadable images count wrong."""
+    preds = rec.predict_many([f for f, _ in files], batch_size=batch_size)
+    hits = [p.ok and p.label == want for p, (_, want) in zip(preds, files, strict=True)]
+    return sum(hits) / len(hits) if hits else 0.0
+
+
 def timed_ms(call: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
     """Milliseconds of `runs` calls of `call` after `warmup` untimed ones."""
     for _ in range(warmup):
@@ -90,9 +97,7 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
     accuracy, n = None, 0
     if data is not None:
         files = labelled(data, limit)
-        preds = rec.predict_many([f for f, _ in files], batch_size=best_batch)
-        hits = [p.ok and p.label == want for p, (_, want) in zip(preds, files, strict=True)]
-        accuracy, n = (float(np.mean(hits)) if hits else 0.0), len(hits)
+        accuracy, n = accuracy_on(rec, files, best_batch), len(files)
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
