@@ -56,6 +56,32 @@ class Handler(BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", "/loop")
             self.end_headers()
+        elif path == "/short":  # promises more bytes than it sends, then hangs up
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(self.image) + 5000))
+            self.end_headers()
+            self.wfile.write(self.image)
+            self.close_connection = True
+        elif path == "/stall":  # a little of the body, then silence
+            self._send(200, b"", length=False)
+            self.wfile.write(b"\xff" * 100)
+            self.wfile.flush()
+            time.sleep(5)
+        elif path == "/slow-headers":  # a header line every 0.5 s: each read is quick enough
+            self.send_response(200)
+            for i in range(40):
+                self.send_header(f"X-Slow-{i}", "1")
+                self.flush_headers()
+                time.sleep(0.5)
+            self.end_headers()
+        elif path == "/bad-location":
+            self.send_response(302)
+            self.send_header("Location", "http://[::1")
+            self.end_headers()
+        elif path == "/no-location":
+            self.send_response(302)
+            self.end_headers()
         elif path == "/to-file":
             self.send_response(302)
             self.send_header("Location", "file:///etc/passwd")

@@ -44,6 +44,11 @@ def test_good_image_and_redirect(server: Server) -> None:
     ("/trickle", "longer than 3 s"),
     ("/loop", "too many redirects"),
     ("/to-file", "only http and https"),
+    ("/short", "download failed"),
+    ("/stall", "no data for 1 s"),
+    ("/slow-headers", "longer than 3 s"),
+    ("/bad-location", "malformed URL in the response's redirect"),
+    ("/no-location", "redirect without a Location"),
 ])
 def test_faults_are_clear_and_bounded(server: Server, path: str, match: str) -> None:
     start = time.monotonic()
@@ -89,3 +94,10 @@ def test_private_addresses_can_be_refused(server: Server) -> None:
 def test_redirect_hops_are_checked(server: Server) -> None:
     with pytest.raises(FetchError, match=r"redirected to file:///etc/passwd"):
         fetch(server.url + "/to-file", LIMITS)
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[zz]/x.jpg", "http://h:99999/x.jpg"])
+def test_malformed_urls_are_input_errors(url: str) -> None:
+    with pytest.raises(FetchError, match="malformed URL") as info:
+        fetch(url, LIMITS)
+    assert url in str(info.value)

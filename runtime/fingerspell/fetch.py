@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +33,32 @@ def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS, block_private: bool = 
 
     block_private refuses hosts that resolve to private, loopback, link-local or reserved
     addresses, at every redirect hop (for services that fetch URLs their users send).
+    The deadline covers everything, headers included: requests' timeouts only bound each read,
+    so a server sending a header byte every few seconds would otherwise hold the call forever.
+    The download runs in a daemon thread; past the deadline it is abandoned (its own read
+    timeout ends it once the server goes quiet) and the caller gets a FetchError.
     """
+    result: list[bytes | BaseException] = []
+
+    def work() -> None:
+        try:
+            result.append(_fetch(url, limits, block_private))
+        except BaseException as exc:  # handed to the caller's thread
+            result.append(exc)
+
+    worker = threading.Thread(target=work, name=f"fetch {url[:60]}", daemon=True)
+    worker.start()
+    worker.join(limits.deadline + 1)
+    if not result:
+        raise FetchError(f"{url}: download took longer than {limits.deadline:g} s")
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
+
+
+def _fetch(url: str, limits: FetchLimits, block_private: bool) -> bytes:
     import requests
+    import urllib3
 
     start = time.monotonic()
     session = requests.Session()
@@ -45,8 +70,11 @@ def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS, block_private: bool = 
                              timeout=(limits.connect_timeout, limits.read_timeout),
                              headers={"User-Agent": USER_AGENT, "Accept": "image/*"}) as resp:
                 if resp.is_redirect:
-                    current = urljoin(current, resp.headers.get("Location", ""))
+                    current = urljoin(current, resp.headers["Location"])
                     continue
+                if 300 <= resp.status_code < 400:
+                    raise FetchError(f"{url}: HTTP {resp.status_code} redirect without a Location "
+                                     "header")
                 return _read_body(url, resp, limits, start)
         raise FetchError(f"{url}: too many redirects (more than {limits.max_redirects})")
     except FetchError:
@@ -59,12 +87,23 @@ def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS, block_private: bool = 
         raise FetchError(f"{url}: connection failed ({_reason(exc)})") from None
     except requests.exceptions.RequestException as exc:
         raise FetchError(f"{url}: download failed ({_reason(exc)})") from None
+    except ValueError as exc:  # requests parses a redirect's Location even when not following it
+        raise FetchError(f"{url}: malformed URL in the response's redirect ({exc})") from None
+    except urllib3.exceptions.ReadTimeoutError:  # raised from the body, past requests' wrappers
+        raise FetchError(f"{url}: no data for {limits.read_timeout:g} s during the download") from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:  # e.g. a body cut short
+        raise FetchError(f"{url}: download failed ({_reason(exc)})") from None
     finally:
         session.close()
 
 
 def _check_url(original: str, current: str, block_private: bool) -> None:
-    parts = urlsplit(current)
+    try:
+        parts = urlsplit(current)
+        parts.port  # noqa: B018 - parses the port, which raises for 'http://h:99999'
+    except ValueError as exc:
+        via = "" if current == original else f" (redirected to {current})"
+        raise FetchError(f"{original}: malformed URL ({exc}){via}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         via = "" if current == original else f" (redirected to {current})"

@@ -14,6 +14,21 @@ if TYPE_CHECKING:
 
 Source = Any  # str | Path | bytes | BinaryIO | PIL.Image.Image | np.ndarray
 
+# Streams (stdin, file objects) are read whole: without a cap `- < /dev/zero` fills memory.
+MAX_STREAM_BYTES = 100_000_000
+
+
+class BadSource(str):
+    """A source known to be unusable before any decoding (a folder without images, an unreadable
+    folder): loading it raises InputError with `reason`, so it is reported like any bad input."""
+
+    reason: str
+
+    def __new__(cls, name: str, reason: str) -> BadSource:
+        obj = super().__new__(cls, name)
+        obj.reason = reason
+        return obj
+
 
 def describe(source: Source) -> str:
     """A short name for a source, used in results and error messages."""
@@ -41,9 +56,24 @@ def load_pixels(source: Source, size: tuple[int, int], *, fetcher: Any = None,
 
     crop: applied to the decoded RGB image before the resize (fingerspell.handcrop).
     """
+    name = describe(source)
+    if isinstance(source, BadSource):
+        raise InputError(f"{name or repr(name)}: {source.reason}")
+    try:
+        return _load(source, name, size, fetcher, crop)
+    except InputError:
+        raise
+    except Exception as exc:
+        # Anything else this one input does (a lazily opened PIL image that is truncated, a closed
+        # file, a NUL in a path) is still this input's failure, not the whole call's.
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{name}: cannot read ({text})") from None
+
+
+def _load(source: Source, name: str, size: tuple[int, int], fetcher: Any,
+          crop: Callable[[Any], Any] | None) -> np.ndarray:
     import numpy as np
 
-    name = describe(source)
     draft = (size[0] * CROP_DRAFT, size[1] * CROP_DRAFT) if crop is not None else size
     if isinstance(source, str) and is_url(source):
         from fingerspell.fetch import fetch
@@ -56,13 +86,17 @@ def load_pixels(source: Source, size: tuple[int, int], *, fetcher: Any = None,
         img = open_image(bytes(source), name, draft_size=draft)
     elif hasattr(source, "read"):
         try:
-            data = source.read()
+            data = source.read(MAX_STREAM_BYTES + 1)
         except OSError as exc:
             raise InputError(f"{name}: cannot read ({exc})") from None
         if not isinstance(data, (bytes, bytearray)):
             raise InputError(f"{name}: file object must be opened in binary mode")
+        if len(data) > MAX_STREAM_BYTES:
+            raise InputError(f"{name}: more than {MAX_STREAM_BYTES:,} bytes, not a photo")
         img = open_image(bytes(data), name, draft_size=draft)
     elif _is_pil(source):
+        if min(source.size) < 1:
+            raise InputError(f"{name}: image of size {source.size[0]}x{source.size[1]} is empty")
         img = to_rgb(source)
     elif isinstance(source, np.ndarray):
         img = _from_array(source, name)
@@ -82,7 +116,7 @@ def _is_pil(obj: Any) -> bool:
 
 
 def _from_array(arr: np.ndarray, name: str) -> Any:
-    """HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA) arrays; uint8 0–255 or float 0–1."""
+    """HxW (gray), HxWx3 (RGB) or HxWx4 (RGBA) arrays; uint8 0–255, uint16 0–65535 or float 0–1."""
     import numpy as np
     from PIL import Image
 
@@ -91,8 +125,14 @@ def _from_array(arr: np.ndarray, name: str) -> Any:
     if arr.ndim != 3 or arr.shape[2] not in (3, 4) or min(arr.shape[:2]) < 1:
         raise InputError(f"{name}: array of shape {arr.shape} is not an HxW, HxWx3 or HxWx4 image")
     if arr.dtype != np.uint8:
-        if not np.issubdtype(arr.dtype, np.number) or not np.isfinite(arr).all():
+        if arr.dtype == np.bool_ or np.iscomplexobj(arr) or not np.issubdtype(arr.dtype, np.number):
+            raise InputError(f"{name}: array of {arr.dtype} is not an image (uint8 0–255, "
+                             "uint16 0–65535 or floats 0–1)")
+        if not np.isfinite(arr).all():
             raise InputError(f"{name}: array must hold finite numbers")
-        scale = 255.0 if np.issubdtype(arr.dtype, np.floating) and arr.max() <= 1.0 else 1.0
+        if arr.dtype == np.uint16:
+            scale = 255.0 / 65535.0  # as 16-bit image files are read (imaging.to_rgb)
+        else:
+            scale = 255.0 if np.issubdtype(arr.dtype, np.floating) and arr.max() <= 1.0 else 1.0
         arr = np.clip(arr * scale, 0, 255).round().astype(np.uint8)
     return to_rgb(Image.fromarray(np.ascontiguousarray(arr), "RGBA" if arr.shape[2] == 4 else "RGB"))

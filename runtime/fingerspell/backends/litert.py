@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from fingerspell.artifact import check_against_io, read_sidecar
-from fingerspell.backends.onnx import _first_line, default_threads
-from fingerspell.errors import ModelError
+from fingerspell.backends.onnx import _first_line, threads_for
+from fingerspell.errors import MissingExtraError, ModelError
 
 
 class LiteRTBackend:
@@ -26,11 +26,11 @@ class LiteRTBackend:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
-            raise ModelError(f"{path}: .tflite models need ai-edge-litert: "
-                             "pip install 'fingerspell[litert]'") from None
+            raise MissingExtraError(f"{path}: the litert backend needs ai-edge-litert: "
+                                    "pip install 'fingerspell[litert]'") from None
         self._interpreter_cls = Interpreter
         self.path = path
-        self.threads = threads or default_threads()
+        self.threads = threads_for(threads)
         self.metadata = read_sidecar(path)
         self.content = path.read_bytes()
         self._local = threading.local()

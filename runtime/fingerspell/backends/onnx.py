@@ -21,7 +21,7 @@ class OnnxBackend:
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = threads or default_threads()
+        opts.intra_op_num_threads = threads_for(threads)
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
@@ -49,6 +49,12 @@ class OnnxBackend:
     def run(self, pixels: np.ndarray) -> np.ndarray:
         x = pixels if pixels.dtype == self.input_dtype else pixels.astype(self.input_dtype)
         return np.asarray(self.session.run(None, {self.input_name: x})[0], np.float32)
+
+
+def threads_for(requested: int | None) -> int:
+    """Inference threads: the request, at most the CPUs available (more only contend: 1,000
+    onnxruntime threads on 2 CPUs took minutes to start), default all of them."""
+    return max(1, min(requested, default_threads())) if requested else default_threads()
 
 
 def default_threads() -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import fail
+from fingerspell.cli.common import check_options, fail
 
 
 def benchmark(
@@ -34,6 +34,25 @@ def benchmark(
         fail("no artifacts to benchmark: pass --model", 3)
     if runs < 1:
         fail("--runs must be at least 1", 2)
+    if limit < 0:
+        fail(f"--limit must be 0 (all) or more, not {limit}", 2)
+    check_options(threads=threads)
+    if data is not None:  # before minutes of latency runs, not after
+        from fingerspell.benchmark import labelled
+
+        if not data.is_dir():
+            fail(f"{data}: not a folder of class folders (A/, B/, …)", 4)
+        if not labelled(data, 1):
+            fail(f"{data}: no images in class folders named like the model's labels (A/, B/, …)", 4)
+    if not model:  # the bundled .tflite needs an extra the default install lacks: say so, skip it
+        import importlib.util
+
+        if importlib.util.find_spec("ai_edge_litert") is None:
+            skipped = [m for m in models if m.suffix == ".tflite"]
+            models = [m for m in models if m not in skipped]
+            for m in skipped:
+                typer.echo(f"note: skipping {m.name}: pip install 'fingerspell[litert]' to measure it",
+                           err=True)
     rows = run(models, data, runs=runs, limit=limit, threads=threads, floor=floor)
     if as_json:
         typer.echo(json.dumps([asdict(r) for r in rows], indent=1))

@@ -29,15 +29,29 @@ def report_error(exc: FingerspellError) -> NoReturn:
     fail(str(exc), exc.exit_code)
 
 
+def check_options(threshold: float | None = None, top_k: int | None = None,
+                  batch_size: int | None = None, threads: int | None = None) -> None:
+    """Exit 2 (usage) on option values that would otherwise be quietly bent into something."""
+    if threshold is not None and not 0.0 <= threshold <= 1.0:  # also refuses nan
+        fail(f"--threshold must be between 0 and 1, not {threshold}", 2)
+    for flag, value in (("--top-k", top_k), ("--batch-size", batch_size), ("--threads", threads)):
+        if value is not None and value < 1:
+            fail(f"{flag} must be at least 1, not {value}", 2)
+
+
 def load_recognizer(model: object, backend: str | None, threads: int | None, crop: str = "auto"):
     """A Recognizer for a CLI verb, or a one-line error and its exit code (3, or 5 for --crop hand
     without the extra). A missing optional crop is one 'note:' line on stderr, not a traceback."""
     import warnings
 
+    from fingerspell.backends import BACKENDS
     from fingerspell.recognizer import CROP_MODES, Recognizer
 
     if crop not in CROP_MODES:
         fail(f"--crop must be one of {', '.join(CROP_MODES)}, not {crop!r}", 2)
+    if backend is not None and backend not in BACKENDS.values():
+        fail(f"--backend must be one of {', '.join(sorted(BACKENDS.values()))}, not {backend!r}", 2)
+    check_options(threads=threads)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fingerspell.files import IMAGE_SUFFIXES, natural_key
-from fingerspell.sources import is_url
+from fingerspell.sources import MAX_STREAM_BYTES, BadSource, is_url
+
+# Phone formats Pillow may not decode: listed from folders so they are reported, not skipped.
+PHONE_SUFFIXES = frozenset({".heic", ".heif", ".avif"})
 
 
 class Stdin(bytes):
@@ -21,11 +24,15 @@ def _natural(p: Path) -> tuple:
     return natural_key(str(p))
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Image files under a folder, recursively, in natural order; symlink loops are not followed."""
+def _walk(folder: Path) -> Iterator[Path | BadSource]:
+    """Image files under a folder, recursively, in natural order; symlink loops are not followed.
+
+    A folder that cannot be listed, and a folder with no image at all, come back as BadSource so
+    they are reported instead of silently skipped.
+    """
     seen: set[Path] = set()
     stack = [folder]
-    found: list[Path] = []
+    found: list[Path | BadSource] = []
     while stack:
         d = stack.pop()
         try:
@@ -34,31 +41,45 @@ def _walk(folder: Path) -> Iterator[Path]:
                 continue
             seen.add(real)
             entries = list(d.iterdir())
-        except OSError:
+        except OSError as exc:
+            found.append(BadSource(str(d), f"cannot list folder ({exc.strerror or exc})"))
             continue
         for e in entries:
             try:
                 if e.is_dir():
                     stack.append(e)
-                elif e.suffix.lower() in IMAGE_SUFFIXES:
+                elif e.suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES:
                     found.append(e)
             except OSError:
                 found.append(e)  # reported as a failure when read
+    if not any(not isinstance(f, BadSource) for f in found):
+        found.append(BadSource(str(folder), "no image files in this folder (looked for "
+                               f"{', '.join(sorted(IMAGE_SUFFIXES))})"))
     yield from sorted(found, key=_natural)
+
+
+def _stdin() -> Stdin | BadSource:
+    data = sys.stdin.buffer.read(MAX_STREAM_BYTES + 1)
+    if len(data) > MAX_STREAM_BYTES:
+        return BadSource("-", f"more than {MAX_STREAM_BYTES:,} bytes on stdin, not a photo")
+    return Stdin(data)
 
 
 def expand(args: list[str]) -> list[str | Path | bytes]:
     out: list[str | Path | bytes] = []
     for arg in args:
         if arg == "-":
-            out.append(Stdin(sys.stdin.buffer.read()))
+            out.append(_stdin())
+        elif not arg.strip():
+            out.append(BadSource(arg, "empty path"))  # Path("") is ".": never walk the cwd
         elif is_url(arg):
             out.append(arg)
         elif Path(arg).is_dir():
             out.extend(_walk(Path(arg)))
         elif any(c in arg for c in "*?[") and not Path(arg).exists():
             matches = sorted((Path(m) for m in glob.glob(arg, recursive=True)), key=_natural)
-            out.extend(m for m in matches if m.is_file()) if matches else out.append(Path(arg))
+            files = [m for m in matches if m.is_file()]
+            out.extend(files) if files else out.append(BadSource(arg, "no files match"))
         else:
             out.append(Path(arg))
     return out

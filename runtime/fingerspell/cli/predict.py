@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import CROP_HELP, load_recognizer
+from fingerspell.cli.common import CROP_HELP, check_options, fail, load_recognizer
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure, Prediction
 
@@ -38,6 +38,9 @@ def predict(
 
     Example: fingerspell predict photo.jpg photos/ 'shots/*.png' https://example.org/a.jpg
     """
+    if as_json and as_csv:
+        fail("--json and --csv cannot be combined", 2)
+    check_options(threshold=threshold, top_k=top_k, batch_size=batch_size)
     rec = load_recognizer(model, backend, threads, crop)
     items = expand(sources)
     results = rec.predict_many(items, top_k=top_k, batch_size=batch_size)

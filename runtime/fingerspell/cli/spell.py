@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import CROP_HELP, load_recognizer
+from fingerspell.cli.common import CROP_HELP, check_options, load_recognizer
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure
 from fingerspell.spell import spell as spell_text
@@ -28,6 +28,7 @@ def spell(
 
     Example: fingerspell spell frames/  (frames/001.jpg, frames/002.jpg, …)
     """
+    check_options(threshold=threshold)
     rec = load_recognizer(model, backend, threads, crop)
     results = list(rec.predict_many(expand(sources)))
     failures = [r for r in results if isinstance(r, Failure)]

@@ -1,0 +1,134 @@
+"""Inputs that once escaped as tracebacks or were skipped in silence (found by an adversarial pass,
+2026-11-26): each is now one line naming the input, and the good inputs beside it still answer."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from fingerspell.errors import InputError
+from fingerspell.sources import load_pixels
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3), np.uint8)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _bad_sources(tmp_path: Path) -> dict[str, object]:
+    cut = tmp_path / "cut.jpg"
+    data = _jpeg()
+    cut.write_bytes(data[: len(data) * 2 // 3])  # the header survives, the pixels do not
+    closed = open(cut, "rb")  # noqa: SIM115 - closed on purpose
+    closed.close()
+    return {
+        "lazy truncated PIL image": Image.open(cut),  # decoding happens on first use
+        "closed file object": closed,
+        "NUL in a path": str(tmp_path / "a\x00.jpg"),
+        "bool array": np.ones((8, 8, 3), bool),
+        "complex array": np.ones((8, 8, 3), complex),
+        "0x0 PIL image": Image.new("RGB", (0, 0)),
+    }
+
+
+def test_odd_sources_are_one_line_input_errors(tmp_path: Path) -> None:
+    for what, source in _bad_sources(tmp_path).items():
+        with pytest.raises(InputError) as info:
+            load_pixels(source, (16, 16))
+        assert "\n" not in str(info.value), what
+
+
+def test_streams_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("fingerspell.sources.MAX_STREAM_BYTES", 1000)
+    with pytest.raises(InputError, match="more than 1,000 bytes"):
+        load_pixels(io.BytesIO(b"\0" * 5000), (16, 16))
+
+
+def test_uint16_arrays_scale_like_16_bit_files() -> None:
+    px = load_pixels(np.full((8, 8, 3), 65535, np.uint16), (4, 4))
+    assert px.min() == 255
+    assert load_pixels(np.full((8, 8, 3), 257 * 100, np.uint16), (4, 4)).max() == 100
+
+
+def test_predict_many_turns_them_into_failures(exported: Path, tiny_dataset: Path,
+                                               tmp_path: Path) -> None:
+    from fingerspell.recognizer import Recognizer
+
+    good = sorted(tiny_dataset.glob("A/*.jpg"))[0]
+    bad = list(_bad_sources(tmp_path).values())
+    results = list(Recognizer(exported / "tiny-int8.onnx").predict_many([good, *bad, good]))
+    assert [r.ok for r in results] == [True] + [False] * len(bad) + [True]
+
+
+def test_cli_reports_what_it_used_to_skip(exported: Path, tiny_dataset: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    good = str(sorted(tiny_dataset.glob("A/*.jpg"))[0])
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("hi")
+    (tmp_path / "gl").mkdir()
+    (tmp_path / "gl" / "sub.jpg").mkdir()  # the glob below matches only this folder
+    (tmp_path / "phone").mkdir()
+    (tmp_path / "phone" / "IMG_1.HEIC").write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 100)
+    args = [good, "empty", "notes", "gl/*.jpg", "", "phone", "http://[::1", good]
+    res = CliRunner().invoke(app, ["predict", *args, "--json", "--model",
+                                   str(exported / "tiny-int8.onnx")])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    lines = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [("error" in d) for d in lines] == [False, True, True, True, True, True, True, False]
+    errors = [d["error"] for d in lines[1:-1]]
+    assert "no image files" in errors[0] and "no image files" in errors[1]
+    assert "no files match" in errors[2] and "empty path" in errors[3]
+    assert "IMG_1.HEIC" in errors[4] and "malformed URL" in errors[5]
+
+
+def test_cli_stdin_is_capped(exported: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell.cli import app
+
+    monkeypatch.setattr("fingerspell.cli.inputs.MAX_STREAM_BYTES", 1000)
+    res = CliRunner().invoke(app, ["predict", "-", "--model", str(exported / "tiny-int8.onnx")],
+                             input=b"\0" * 5000)
+    assert res.exit_code == 1 and "more than 1,000 bytes on stdin" in res.output
+
+
+@pytest.mark.parametrize("option", [
+    ["--threshold", "nan"], ["--threshold", "2"], ["--threshold", "-1"], ["--top-k", "0"],
+    ["--batch-size", "0"], ["--threads", "0"], ["--json", "--csv"], ["--backend", "bogus"],
+])
+def test_cli_refuses_bent_options_with_usage_exit(exported: Path, tiny_dataset: Path,
+                                                  option: list[str]) -> None:
+    from fingerspell.cli import app
+
+    good = str(sorted(tiny_dataset.glob("A/*.jpg"))[0])
+    res = CliRunner().invoke(app, ["predict", good, *option, "--model",
+                                   str(exported / "tiny-int8.onnx")])
+    assert res.exit_code == 2 and res.output.startswith("error: ") and "Traceback" not in res.output
+
+
+def test_cli_more_threads_than_cpus_are_capped(exported: Path, tiny_dataset: Path) -> None:
+    from fingerspell.cli import app
+
+    good = str(sorted(tiny_dataset.glob("A/*.jpg"))[0])
+    res = CliRunner().invoke(app, ["predict", good, "--threads", "100000", "--model",
+                                   str(exported / "tiny-int8.onnx")])
+    assert res.exit_code == 0
+
+
+def test_benchmark_checks_its_data_before_measuring(exported: Path, tmp_path: Path) -> None:
+    from fingerspell.cli import app
+
+    model = ["--model", str(exported / "tiny-int8.onnx"), "--runs", "1"]
+    runner = CliRunner()
+    assert runner.invoke(app, ["benchmark", *model, "--data", str(tmp_path / "no")]).exit_code == 4
+    assert runner.invoke(app, ["benchmark", *model, "--data", str(tmp_path)]).exit_code == 4
+    assert runner.invoke(app, ["benchmark", *model, "--limit", "-1"]).exit_code == 2
