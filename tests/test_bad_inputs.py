@@ -132,3 +132,71 @@ def test_benchmark_checks_its_data_before_measuring(exported: Path, tmp_path: Pa
     assert runner.invoke(app, ["benchmark", *model, "--data", str(tmp_path / "no")]).exit_code == 4
     assert runner.invoke(app, ["benchmark", *model, "--data", str(tmp_path)]).exit_code == 4
     assert runner.invoke(app, ["benchmark", *model, "--limit", "-1"]).exit_code == 2
+
+
+def test_paths_the_os_refuses_to_check_are_failures_not_tracebacks(exported: Path, tiny_dataset: Path
+                                                                   ) -> None:
+    from fingerspell.cli import app
+
+    good = str(sorted(tiny_dataset.glob("A/*.jpg"))[0])
+    long = "x" * 5000 + ".jpg"  # ENAMETOOLONG from is_dir() itself
+    res = CliRunner().invoke(app, ["predict", good, long, long[:-4] + "*.jpg", good, "--json",
+                                   "--model", str(exported / "tiny-int8.onnx")])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert [("error" in json.loads(x)) for x in res.stdout.splitlines()] == [False, True, True, False]
+
+
+def test_answers_stream_while_a_slow_download_runs(exported: Path, tiny_dataset: Path) -> None:
+    import threading
+
+    from fingerspell.errors import FetchError
+    from fingerspell.recognizer import Recognizer
+
+    release, finished = threading.Event(), threading.Event()
+
+    def slow(url: str) -> bytes:
+        release.wait(20)
+        finished.set()
+        raise FetchError(f"{url}: gave up")
+
+    good = sorted(tiny_dataset.glob("A/*.jpg"))[0]
+    results = Recognizer(exported / "tiny-int8.onnx", fetcher=slow).predict_many(
+        [good, "http://example.invalid/slow.jpg"])
+    first = next(results)  # used to wait for the download: a batch waited for 8 good images
+    assert first.ok and not finished.is_set()
+    release.set()
+    assert not next(results).ok
+
+
+def test_benchmark_model_codes_match_predict(tmp_path: Path) -> None:
+    from fingerspell.cli import app
+
+    res = CliRunner().invoke(app, ["benchmark", "--model", str(tmp_path / "no.onnx"), "--runs", "1"])
+    assert res.exit_code == 3 and "no such model file" in res.output
+
+
+def test_ctrl_c_during_slow_downloads_keeps_answers_and_exits_130(exported: Path, tiny_dataset: Path
+                                                                   ) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from httpserver import Server
+
+    good = str(sorted(tiny_dataset.glob("A/*.jpg"))[0])
+    server = Server(b"")
+    slow = [f"{server.url}/slow-headers?{i}" for i in range(4)]  # 20 s each, 30 s deadline
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fingerspell", "predict", good, *slow, good,
+             "--model", str(exported / "tiny-int8.onnx")], stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # answered while the downloads run
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)  # used to wait for every download's deadline
+    finally:
+        server.close()
+    assert "\tA\t" in first and proc.returncode == 130
+    assert err.strip().endswith("interrupted") and "Traceback" not in err

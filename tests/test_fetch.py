@@ -101,3 +101,15 @@ def test_malformed_urls_are_input_errors(url: str) -> None:
     with pytest.raises(FetchError, match="malformed URL") as info:
         fetch(url, LIMITS)
     assert url in str(info.value)
+
+
+def test_a_download_past_its_deadline_leaves_no_thread(server: Server) -> None:
+    import threading
+
+    url = server.url + "/slow-headers"
+    with pytest.raises(FetchError, match="longer than 3 s"):
+        fetch(url, LIMITS)
+    workers = [t for t in threading.enumerate() if t.name == f"fetch {url[:60]}"]
+    for t in workers:
+        t.join(5)  # its socket was shut down: it ends at once, not when the server stops
+    assert not any(t.is_alive() for t in workers)

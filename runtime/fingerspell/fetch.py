@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -35,14 +36,15 @@ def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS, block_private: bool = 
     addresses, at every redirect hop (for services that fetch URLs their users send).
     The deadline covers everything, headers included: requests' timeouts only bound each read,
     so a server sending a header byte every few seconds would otherwise hold the call forever.
-    The download runs in a daemon thread; past the deadline it is abandoned (its own read
-    timeout ends it once the server goes quiet) and the caller gets a FetchError.
+    The download runs in a daemon thread; past the deadline its sockets are shut down, which
+    ends the thread at once, and the caller gets a FetchError.
     """
     result: list[bytes | BaseException] = []
+    sockets: list[socket.socket] = []
 
     def work() -> None:
         try:
-            result.append(_fetch(url, limits, block_private))
+            result.append(_fetch(url, limits, block_private, sockets))
         except BaseException as exc:  # handed to the caller's thread
             result.append(exc)
 
@@ -50,18 +52,58 @@ def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS, block_private: bool = 
     worker.start()
     worker.join(limits.deadline + 1)
     if not result:
+        for sock in list(sockets):  # a long-lived service must not keep a thread per bad server
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         raise FetchError(f"{url}: download took longer than {limits.deadline:g} s")
     if isinstance(result[0], BaseException):
         raise result[0]
     return result[0]
 
 
-def _fetch(url: str, limits: FetchLimits, block_private: bool) -> bytes:
+def _session(sockets: list[socket.socket]) -> Any:
+    """A requests session whose connections note their sockets in `sockets` (see fetch)."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Noted:
+        def _new_conn(self) -> socket.socket:
+            sock = super()._new_conn()  # type: ignore[misc]
+            sockets.append(sock)
+            return sock
+
+    class Conn(Noted, HTTPConnection):
+        pass
+
+    class TLSConn(Noted, HTTPSConnection):
+        pass
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Conn
+
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = TLSConn
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TLSPool}
+
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, Adapter())
+    return session
+
+
+def _fetch(url: str, limits: FetchLimits, block_private: bool, sockets: list[socket.socket]
+           ) -> bytes:
     import requests
     import urllib3
 
     start = time.monotonic()
-    session = requests.Session()
+    session = _session(sockets)
     current = url
     try:
         for _ in range(limits.max_redirects + 1):
@@ -153,7 +195,9 @@ _BINARY_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc)
+    while exc.args and isinstance(exc.args[0], BaseException):  # requests wraps urllib3's errors
+        exc = exc.args[0]
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
     for marker in ("Connection refused", "Name or service not known", "No route to host",
                    "Temporary failure in name resolution", "certificate verify failed"):
         if marker in text:

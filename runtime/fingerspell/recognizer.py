@@ -126,22 +126,34 @@ class Recognizer:
         # A bounded window of decodes in flight: a folder of 100,000 photos never sits in memory.
         lookahead = 2 * batch_size + workers
         todo = iter(sources)
-        with ThreadPoolExecutor(max(1, workers)) as pool:
-            window: deque[Future] = deque()
+        pool = ThreadPoolExecutor(max(1, workers))
+        window: deque[Future] = deque()
 
-            def refill() -> None:
-                for src in islice(todo, lookahead - len(window)):
-                    window.append(pool.submit(decode, src))
+        def refill() -> None:
+            for src in islice(todo, lookahead - len(window)):
+                window.append(pool.submit(decode, src))
 
+        pending: list[tuple[str, np.ndarray | Failure]] = []
+        try:
             refill()
-            pending: list[tuple[str, np.ndarray | Failure]] = []
             while window:
+                if pending and not window[0].done():
+                    # the next input is slow (a download): answer what is ready instead of
+                    # holding it until the batch fills
+                    yield from self._flush(pending, top_k)
+                    pending = []
                 pending.append(window.popleft().result())
                 refill()
                 if sum(1 for _, x in pending if not isinstance(x, Failure)) >= batch_size:
                     yield from self._flush(pending, top_k)
                     pending = []
             yield from self._flush(pending, top_k)
+        except BaseException:
+            # Ctrl-C, or the consumer stopped reading: drop the queued decodes and do not wait
+            # for those in flight (downloads of up to 30 s each) on the way out
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
     def _flush(self, pending: list[tuple[str, np.ndarray | Failure]], top_k: int | None
                ) -> Iterator[Prediction | Failure]:

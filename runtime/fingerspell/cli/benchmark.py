@@ -44,15 +44,20 @@ def benchmark(
             fail(f"{data}: not a folder of class folders (A/, B/, …)", 4)
         if not labelled(data, 1):
             fail(f"{data}: no images in class folders named like the model's labels (A/, B/, …)", 4)
-    if not model:  # the bundled .tflite needs an extra the default install lacks: say so, skip it
-        import importlib.util
+    import importlib.util
 
-        if importlib.util.find_spec("ai_edge_litert") is None:
-            skipped = [m for m in models if m.suffix == ".tflite"]
-            models = [m for m in models if m not in skipped]
-            for m in skipped:
-                typer.echo(f"note: skipping {m.name}: pip install 'fingerspell[litert]' to measure it",
-                           err=True)
+    litert = importlib.util.find_spec("ai_edge_litert") is not None
+    for m in model:  # artifacts named on the command line: the codes predict uses
+        if not m.is_file():
+            fail(f"{m}: no such model file", 3)
+        if m.suffix == ".tflite" and not litert:
+            fail(f"{m}: the litert backend needs ai-edge-litert: pip install 'fingerspell[litert]'", 5)
+    if not model and not litert:  # the bundled .tflite needs an extra the default install lacks
+        skipped = [m for m in models if m.suffix == ".tflite"]
+        models = [m for m in models if m not in skipped]
+        for m in skipped:
+            typer.echo(f"note: skipping {m.name}: pip install 'fingerspell[litert]' to measure it",
+                       err=True)
     rows = run(models, data, runs=runs, limit=limit, threads=threads, floor=floor)
     if as_json:
         typer.echo(json.dumps([asdict(r) for r in rows], indent=1))

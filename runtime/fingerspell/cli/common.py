@@ -16,6 +16,18 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def interrupted() -> NoReturn:
+    """Ctrl-C: keep what was printed and leave now (130, as shells report SIGINT). A normal exit
+    would first wait for downloads in flight, up to their 30 s deadline each."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    typer.echo("interrupted", err=True)
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def require_extra(module: str, extra: str) -> ModuleType:
     """Import a module of an optional extra, or exit with the install command to get it."""
     try:

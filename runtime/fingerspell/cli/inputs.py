@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fingerspell.files import IMAGE_SUFFIXES, natural_key
@@ -52,10 +52,19 @@ def _walk(folder: Path) -> Iterator[Path | BadSource]:
                     found.append(e)
             except OSError:
                 found.append(e)  # reported as a failure when read
-    if not any(not isinstance(f, BadSource) for f in found):
+    if not found:
         found.append(BadSource(str(folder), "no image files in this folder (looked for "
                                f"{', '.join(sorted(IMAGE_SUFFIXES))})"))
     yield from sorted(found, key=_natural)
+
+
+def _probe(check: Callable[[], bool]) -> bool:
+    """Path.is_dir()/exists() raise for a name too long or a parent without search permission;
+    such a path is then read as a file, whose error names it."""
+    try:
+        return check()
+    except OSError:
+        return False
 
 
 def _stdin() -> Stdin | BadSource:
@@ -74,11 +83,11 @@ def expand(args: list[str]) -> list[str | Path | bytes]:
             out.append(BadSource(arg, "empty path"))  # Path("") is ".": never walk the cwd
         elif is_url(arg):
             out.append(arg)
-        elif Path(arg).is_dir():
+        elif _probe(Path(arg).is_dir):
             out.extend(_walk(Path(arg)))
-        elif any(c in arg for c in "*?[") and not Path(arg).exists():
+        elif any(c in arg for c in "*?[") and not _probe(Path(arg).exists):
             matches = sorted((Path(m) for m in glob.glob(arg, recursive=True)), key=_natural)
-            files = [m for m in matches if m.is_file()]
+            files = [m for m in matches if _probe(m.is_file)]
             out.extend(files) if files else out.append(BadSource(arg, "no files match"))
         else:
             out.append(Path(arg))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import CROP_HELP, check_options, fail, load_recognizer
+from fingerspell.cli.common import CROP_HELP, check_options, fail, interrupted, load_recognizer
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure, Prediction
 
@@ -34,7 +34,8 @@ def predict(
     """Print the letter and confidence for each input.
 
     Exit code 0 when every input succeeded, 1 when any failed (all others are still reported),
-    3 when the model cannot be loaded, 141 when the reader of the output went away (`| head`).
+    3 when the model cannot be loaded, 141 when the reader of the output went away (`| head`),
+    130 on Ctrl-C (what was printed stays).
 
     Example: fingerspell predict photo.jpg photos/ 'shots/*.png' https://example.org/a.jpg
     """
@@ -64,6 +65,8 @@ def predict(
         # code (128 + 13), not 1, which would claim an input failed.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(141) from None
+    except KeyboardInterrupt:
+        interrupted()
     if bar:
         bar.close()
     raise typer.Exit(1 if failed else 0)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import CROP_HELP, check_options, load_recognizer
+from fingerspell.cli.common import CROP_HELP, check_options, interrupted, load_recognizer
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure
 from fingerspell.spell import spell as spell_text
@@ -30,7 +30,10 @@ def spell(
     """
     check_options(threshold=threshold)
     rec = load_recognizer(model, backend, threads, crop)
-    results = list(rec.predict_many(expand(sources)))
+    try:
+        results = list(rec.predict_many(expand(sources)))
+    except KeyboardInterrupt:
+        interrupted()
     failures = [r for r in results if isinstance(r, Failure)]
     for f in failures:
         typer.echo(f"error: {f.error}", err=True)
