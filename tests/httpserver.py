@@ -6,6 +6,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+REDIRECTS = {"/redirect": "/good.jpg", "/loop": "/loop", "/to-file": "file:///etc/passwd",
+             "/bad-location": "http://[::1"}  # the last one is not a URL at all
+
 
 class Handler(BaseHTTPRequestHandler):
     image: bytes = b""
@@ -48,14 +51,6 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"\xff" * 100)
                 self.wfile.flush()
                 time.sleep(0.2)
-        elif path == "/redirect":
-            self.send_response(302)
-            self.send_header("Location", "/good.jpg")
-            self.end_headers()
-        elif path == "/loop":
-            self.send_response(302)
-            self.send_header("Location", "/loop")
-            self.end_headers()
         elif path == "/short":  # promises more bytes than it sends, then hangs up
             self.send_response(200)
             self.send_header("Content-Type", "image/jpeg")
@@ -75,16 +70,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.flush_headers()
                 time.sleep(0.5)
             self.end_headers()
-        elif path == "/bad-location":
+        elif path in REDIRECTS:
             self.send_response(302)
-            self.send_header("Location", "http://[::1")
+            self.send_header("Location", REDIRECTS[path])
             self.end_headers()
         elif path == "/no-location":
             self.send_response(302)
-            self.end_headers()
-        elif path == "/to-file":
-            self.send_response(302)
-            self.send_header("Location", "file:///etc/passwd")
             self.end_headers()
         else:
             self._send(404, b"", "text/plain")
