@@ -140,15 +140,14 @@ def _fetch(url: str, limits: FetchLimits, block_private: bool, sockets: list[soc
 
 
 def _check_url(original: str, current: str, block_private: bool) -> None:
+    via = "" if current == original else f" (redirected to {current})"
     try:
         parts = urlsplit(current)
         parts.port  # noqa: B018 - parses the port, which raises for 'http://h:99999'
     except ValueError as exc:
-        via = "" if current == original else f" (redirected to {current})"
         raise FetchError(f"{original}: malformed URL ({exc}){via}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        via = "" if current == original else f" (redirected to {current})"
         raise FetchError(f"{original}: only http and https URLs are allowed (got {scheme}:){via}")
     if not parts.hostname:
         raise FetchError(f"{original}: no host in {current}")
