@@ -45,6 +45,12 @@ def test_odd_sources_are_one_line_input_errors(tmp_path: Path) -> None:
         assert "\n" not in str(info.value), what
 
 
+def test_memoryview_and_huge_in_memory_images() -> None:
+    assert load_pixels(memoryview(_jpeg()), (16, 16)).shape == (16, 16, 3)
+    with pytest.raises(InputError, match="pixel limit"):
+        load_pixels(Image.new("1", (9000, 8000)), (16, 16))  # 72 MP, 9 MB in mode "1"
+
+
 def test_streams_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("fingerspell.sources.MAX_STREAM_BYTES", 1000)
     with pytest.raises(InputError, match="more than 1,000 bytes"):
@@ -90,6 +96,15 @@ def test_cli_reports_what_it_used_to_skip(exported: Path, tiny_dataset: Path, tm
     assert "no image files" in errors[0] and "no image files" in errors[1]
     assert "no files match" in errors[2] and "empty path" in errors[3]
     assert "IMG_1.HEIC" in errors[4] and "malformed URL" in errors[5]
+
+
+def test_cli_a_second_dash_says_stdin_was_read(exported: Path) -> None:
+    from fingerspell.cli import app
+
+    res = CliRunner().invoke(app, ["predict", "-", "-", "--model", str(exported / "tiny-int8.onnx")],
+                             input=_jpeg())
+    assert res.exit_code == 1 and "already read by an earlier '-'" in res.output
+    assert len(res.stdout.splitlines()) == 1  # the first '-' was answered
 
 
 def test_cli_stdin_is_capped(exported: Path, monkeypatch: pytest.MonkeyPatch) -> None:

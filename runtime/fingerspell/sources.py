@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fingerspell.errors import InputError
-from fingerspell.imaging import open_image, resize_to_input, to_rgb
+from fingerspell.imaging import MAX_PIXELS, open_image, resize_to_input, to_rgb
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,7 +37,7 @@ def describe(source: Source) -> str:
     name = getattr(source, "name", None)
     if isinstance(name, str):
         return name
-    if isinstance(source, (bytes, bytearray)):
+    if isinstance(source, (bytes, bytearray, memoryview)):
         return f"<{len(source)} bytes>"
     return f"<{type(source).__name__}>"
 
@@ -82,7 +82,7 @@ def _load(source: Source, name: str, size: tuple[int, int], fetcher: Any,
         img = open_image(data, name, draft_size=draft)
     elif isinstance(source, (str, Path)):
         img = open_image(Path(source), name, draft_size=draft)
-    elif isinstance(source, (bytes, bytearray)):
+    elif isinstance(source, (bytes, bytearray, memoryview)):
         img = open_image(bytes(source), name, draft_size=draft)
     elif hasattr(source, "read"):
         try:
@@ -95,8 +95,10 @@ def _load(source: Source, name: str, size: tuple[int, int], fetcher: Any,
             raise InputError(f"{name}: more than {MAX_STREAM_BYTES:,} bytes, not a photo")
         img = open_image(bytes(data), name, draft_size=draft)
     elif _is_pil(source):
-        if min(source.size) < 1:
-            raise InputError(f"{name}: image of size {source.size[0]}x{source.size[1]} is empty")
+        w, h = source.size
+        if min(w, h) < 1 or w * h > MAX_PIXELS:  # the limit files and URLs get, too
+            raise InputError(f"{name}: image of size {w}x{h} is empty or over the "
+                             f"{MAX_PIXELS:,}-pixel limit")
         img = to_rgb(source)
     elif isinstance(source, np.ndarray):
         img = _from_array(source, name)

@@ -76,9 +76,13 @@ def _stdin() -> Stdin | BadSource:
 
 def expand(args: list[str]) -> list[str | Path | bytes]:
     out: list[str | Path | bytes] = []
+    stdin_read = False
     for arg in args:
-        if arg == "-":
+        if arg == "-" and stdin_read:
+            out.append(BadSource(arg, "standard input was already read by an earlier '-'"))
+        elif arg == "-":
             out.append(_stdin())
+            stdin_read = True
         elif not arg.strip():
             out.append(BadSource(arg, "empty path"))  # Path("") is ".": never walk the cwd
         elif is_url(arg):
