@@ -73,7 +73,7 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
     except Exception as exc:
         # Decoders of untrusted bytes fail in many ways (OSError for truncation, TypeError or
         # KeyError for a corrupt TIFF header, ...): all of them mean "not a usable image".
-        raise InputError(f"{name}: cannot decode image ({_one_line(exc)})") from None
+        raise InputError(f"{name}: cannot decode image ({one_line(exc)})") from None
 
 
 def _open_file(path: Path, name: str) -> BinaryIO:
@@ -89,7 +89,7 @@ def _open_file(path: Path, name: str) -> BinaryIO:
     except PermissionError:
         raise InputError(f"{name}: permission denied") from None
     except OSError as exc:  # e.g. a symlink loop, a name too long
-        raise InputError(f"{name}: cannot open ({exc.strerror or _one_line(exc)})") from None
+        raise InputError(f"{name}: cannot open ({exc.strerror or one_line(exc)})") from None
     problem = _refusal(os.fstat(fd))
     if problem:
         os.close(fd)
@@ -148,6 +148,6 @@ def load_array(path: Path | str, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(resize_to_input(img, size), dtype=np.uint8)
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fingerspell.errors import InputError
-from fingerspell.imaging import MAX_PIXELS, open_image, resize_to_input, to_rgb
+from fingerspell.imaging import MAX_PIXELS, one_line, open_image, resize_to_input, to_rgb
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,8 +66,7 @@ def load_pixels(source: Source, size: tuple[int, int], *, fetcher: Any = None,
     except Exception as exc:
         # Anything else this one input does (a lazily opened PIL image that is truncated, a closed
         # file, a NUL in a path) is still this input's failure, not the whole call's.
-        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"{name}: cannot read ({text})") from None
+        raise InputError(f"{name}: cannot read ({one_line(exc)})") from None
 
 
 def _load(source: Source, name: str, size: tuple[int, int], fetcher: Any,
@@ -85,10 +84,7 @@ def _load(source: Source, name: str, size: tuple[int, int], fetcher: Any,
     elif isinstance(source, (bytes, bytearray, memoryview)):
         img = open_image(bytes(source), name, draft_size=draft)
     elif hasattr(source, "read"):
-        try:
-            data = source.read(MAX_STREAM_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"{name}: cannot read ({exc})") from None
+        data = source.read(MAX_STREAM_BYTES + 1)  # errors: "cannot read" in load_pixels
         if not isinstance(data, (bytes, bytearray)):
             raise InputError(f"{name}: file object must be opened in binary mode")
         if len(data) > MAX_STREAM_BYTES:

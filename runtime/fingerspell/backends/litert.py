@@ -17,6 +17,15 @@ from fingerspell.artifact import check_against_io, read_sidecar
 from fingerspell.backends.onnx import _first_line, threads_for
 from fingerspell.errors import MissingExtraError, ModelError
 
+MISSING = "the litert backend needs ai-edge-litert: pip install 'fingerspell[litert]'"
+
+
+def installed() -> bool:
+    """Whether the `[litert]` extra is there, without importing it."""
+    import importlib.util
+
+    return importlib.util.find_spec("ai_edge_litert") is not None
+
 
 class LiteRTBackend:
     name = "litert"
@@ -26,8 +35,7 @@ class LiteRTBackend:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
-            raise MissingExtraError(f"{path}: the litert backend needs ai-edge-litert: "
-                                    "pip install 'fingerspell[litert]'") from None
+            raise MissingExtraError(f"{path}: {MISSING}") from None
         self._interpreter_cls = Interpreter
         self.path = path
         self.threads = threads_for(threads)

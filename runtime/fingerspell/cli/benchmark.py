@@ -44,14 +44,14 @@ def benchmark(
             fail(f"{data}: not a folder of class folders (A/, B/, …)", 4)
         if not labelled(data, 1):
             fail(f"{data}: no images in class folders named like the model's labels (A/, B/, …)", 4)
-    import importlib.util
+    from fingerspell.backends import litert as litert_backend
 
-    litert = importlib.util.find_spec("ai_edge_litert") is not None
+    litert = litert_backend.installed()
     for m in model:  # artifacts named on the command line: the codes predict uses
         if not m.is_file():
             fail(f"{m}: no such model file", 3)
         if m.suffix == ".tflite" and not litert:
-            fail(f"{m}: the litert backend needs ai-edge-litert: pip install 'fingerspell[litert]'", 5)
+            fail(f"{m}: {litert_backend.MISSING}", 5)
     if not model and not litert:  # the bundled .tflite needs an extra the default install lacks
         skipped = [m for m in models if m.suffix == ".tflite"]
         models = [m for m in models if m not in skipped]
