@@ -148,6 +148,7 @@ def load_array(path: Path | str, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(resize_to_input(img, size), dtype=np.uint8)
 
 
-def one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (its type where it has none), cut at `limit`."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return text[0][:limit] if text else type(exc).__name__

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from fingerspell.artifact import check_against_io, read_sidecar
-from fingerspell.backends.onnx import _first_line, threads_for
+from fingerspell.backends.onnx import threads_for
 from fingerspell.errors import MissingExtraError, ModelError
+from fingerspell.imaging import one_line
 
 MISSING = "the litert backend needs ai-edge-litert: pip install 'fingerspell[litert]'"
 
@@ -59,7 +60,7 @@ class LiteRTBackend:
                                                    num_threads=self.threads)
                     interp.allocate_tensors()
             except Exception as exc:  # LiteRT raises ValueError/RuntimeError for bad flatbuffers
-                raise ModelError(f"{self.path}: not a loadable TFLite model ({_first_line(exc)})") from None
+                raise ModelError(f"{self.path}: not a loadable TFLite model ({one_line(exc, 200)})") from None
             self._local.interp = interp
         return interp
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from fingerspell.artifact import METADATA_KEY, check_against_io
 from fingerspell.errors import ModelError
+from fingerspell.imaging import one_line
 from fingerspell.schema import MetadataError, ModelMetadata
 
 
@@ -27,7 +28,7 @@ class OnnxBackend:
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
-            raise ModelError(f"{path}: not a loadable ONNX model ({_first_line(exc)})") from None
+            raise ModelError(f"{path}: not a loadable ONNX model ({one_line(exc, 200)})") from None
         props = self.session.get_modelmeta().custom_metadata_map
         if METADATA_KEY not in props:
             raise ModelError(f"{path}: has no fingerspell metadata (metadata_props[{METADATA_KEY!r}]);"
@@ -64,8 +65,3 @@ def default_threads() -> int:
     except AttributeError:
         n = os.cpu_count() or 1
     return max(1, n)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
