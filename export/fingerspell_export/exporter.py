@@ -19,6 +19,7 @@ import numpy as np
 
 from fingerspell.artifact import METADATA_KEY, sha256_file, write_sidecar
 from fingerspell.backends import open_backend
+from fingerspell.errors import DatasetError, ModelError
 from fingerspell.schema import CLASSES, ModelMetadata
 from fingerspell_export.parity import Parity, compare, write_report
 from fingerspell_export.tta import TTA_MODES, mirror_averaged
@@ -90,6 +91,9 @@ def sample_images(dirs: list[Path], n: int, size: int, seed: int) -> tuple[np.nd
         if px is not None:
             pixels.append(px)
             labels.append(samples[i].label)
+    if not pixels:
+        raise DatasetError(f"no readable image among {len(picked)} tried in "
+                           f"{', '.join(map(str, dirs))}")
     return np.stack(pixels), np.array(labels)
 
 
@@ -174,6 +178,12 @@ class Exporter:
         if shape != (self.size, meta.input.width, 3) or self.model.output_shape[-1] != len(meta.labels):
             raise ExportError(f"{model_path}: model shape {shape}->{self.model.output_shape} does not "
                               "match its metadata")
+        names = {layer.name for layer in flat_layers(self.model)}
+        unknown = [n for n in opts.float_layers if n not in names]
+        if unknown:
+            raise ExportError(f"no layer named {unknown[0]!r} in the model (--float-layer)")
+        self.float_layers = tuple(dict.fromkeys(
+            opts.float_layers + layers_from(self.model, self._float_from())))
         opts.out_dir.mkdir(parents=True, exist_ok=True)
         log(f"loading {opts.calib_images} calibration and {opts.parity_images} parity images")
         self.calib, _ = sample_images(opts.calib_dirs, opts.calib_images, self.size, opts.seed)
@@ -189,8 +199,6 @@ class Exporter:
         self.fp32_onnx: Path | None = None
         self.int8_onnx: Path | None = None  # its activation ranges calibrate the static TFLite
         self.stem = opts.stem or meta.name
-        self.float_layers = tuple(dict.fromkeys(
-            opts.float_layers + layers_from(self.model, self._float_from())))
 
     def _float_from(self) -> str | None:
         name = self.opts.float_from
@@ -410,6 +418,10 @@ def load_run_metadata(model_path: Path) -> ModelMetadata:
 
 
 def export(model_path: Path, opts: ExportOptions) -> list[Parity]:
+    if model_path.is_dir() and (model_path / "model.keras").is_file():
+        model_path = model_path / "model.keras"  # a run folder names its model
+    if not model_path.is_file():
+        raise ModelError(f"{model_path}: no such model file")
     meta = load_run_metadata(model_path)
     if meta.labels != list(CLASSES):
         raise ExportError(f"{model_path}: labels differ from fingerspell's class order")

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from fingerspell.artifact import sha256_file
+from fingerspell.errors import FingerspellError
 from fingerspell.recognizer import Recognizer
 from fingerspell.schema import CLASSES
 
@@ -82,36 +85,68 @@ def shippable(export_dir: Path) -> list[Path]:
         found = [p for suffix in suffixes for p in sorted(export_dir.glob(f"*{suffix}"))
                  if p.name in passed]
         if not found:
-            raise SystemExit(f"{export_dir}: no artifact named *{' or *'.join(suffixes)} passed "
+            raise ShipError(f"{export_dir}: no artifact named *{' or *'.join(suffixes)} passed "
                              "the parity checks; nothing shipped")
         picks.append(found[0])
     return picks
 
 
+class ShipError(Exception):
+    """An input of `ship` is missing or unusable; nothing was written to the destination."""
+
+
+def check_inputs(export_dir: Path, run_dir: Path, dev: Path | None) -> None:
+    """Everything ship() reads, checked before anything is written."""
+    from fingerspell_train.dataset import discover
+
+    for f in (export_dir / "parity.json", export_dir / "parity.txt"):
+        if not f.is_file():
+            raise ShipError(f"{f}: missing (is {export_dir} a `fingerspell export` folder?)")
+    for name in ("config.json", "summary.json", "val_report.json"):
+        if not (run_dir / name).is_file():
+            raise ShipError(f"{run_dir / name}: missing (is {run_dir} a `fingerspell train` folder "
+                            "with validation?)")
+    if dev is not None:
+        discover(dev)
+
+
 def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None) -> dict[str, Any]:
-    dest.mkdir(parents=True, exist_ok=True)
-    shipped = []
-    for src in shippable(export_dir):
-        shutil.copy2(src, dest / src.name)
-        if src.suffix == ".tflite":
-            shutil.copy2(src.with_suffix(".json"), dest / src.with_suffix(".json").name)
-        shipped.append(dest / src.name)
-    shutil.copy2(export_dir / "parity.json", dest / "parity.json")
-    shutil.copy2(export_dir / "parity.txt", dest / "parity.txt")
-    scores = {p.name: score(p, dev) for p in shipped} if dev else {}
-    # every other format of the export too, shipped or not, so the card compares them all
-    others = {r["artifact"]: score(export_dir / r["artifact"], dev)["accuracy"]
-              for r in json.loads((export_dir / "parity.json").read_text())["artifacts"]
-              if dev and r["artifact"] not in scores}
-    (dest / "dev_scores.json").write_text(json.dumps(
-        {**{k: {kk: vv for kk, vv in v.items() if kk not in ("confusion_matrix", "labels", "margins")}
-            for k, v in scores.items()},
-         "not_shipped": {k: {"accuracy": v} for k, v in others.items()}},
-        indent=1) + "\n")
+    check_inputs(export_dir, run_dir, dev)
+    picks = shippable(export_dir)
+    # Built and scored beside `dest`, moved in only once everything is written: a failure leaves
+    # the shipped artifacts, checksums and card as they were.
+    stage = dest.with_name(f".{dest.name}.staging")
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    try:
+        shipped = []
+        for src in picks:
+            shutil.copy2(src, stage / src.name)
+            if src.suffix == ".tflite":
+                shutil.copy2(src.with_suffix(".json"), stage / src.with_suffix(".json").name)
+            shipped.append(stage / src.name)
+        shutil.copy2(export_dir / "parity.json", stage / "parity.json")
+        shutil.copy2(export_dir / "parity.txt", stage / "parity.txt")
+        scores = {p.name: score(p, dev) for p in shipped} if dev else {}
+        # every other format of the export too, shipped or not, so the card compares them all
+        others = {r["artifact"]: score(export_dir / r["artifact"], dev)["accuracy"]
+                  for r in json.loads((export_dir / "parity.json").read_text())["artifacts"]
+                  if dev and r["artifact"] not in scores}
+        (stage / "dev_scores.json").write_text(json.dumps(
+            {**{k: {kk: vv for kk, vv in v.items()
+                    if kk not in ("confusion_matrix", "labels", "margins")}
+                for k, v in scores.items()},
+             "not_shipped": {k: {"accuracy": v} for k, v in others.items()}},
+            indent=1) + "\n")
+        (stage / "MODEL_CARD.md").write_text(
+            model_card(run_dir, export_dir, shipped, scores, dev, others))
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in sorted(stage.iterdir()):
+            os.replace(f, dest / f.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     files = sorted(p for p in dest.iterdir() if p.suffix in (".onnx", ".tflite", ".json"))
     (dest / "SHA256SUMS").write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in files))
-    card = model_card(run_dir, export_dir, shipped, scores, dev, others)
-    (dest / "MODEL_CARD.md").write_text(card)
     return scores
 
 
@@ -260,7 +295,12 @@ def main() -> None:
     ap.add_argument("dest", type=Path)
     ap.add_argument("--dev", type=Path, default=None, help="labelled real-world folder to score")
     args = ap.parse_args()
-    scores = ship(args.export_dir, args.run_dir, args.dest, args.dev)
+    try:
+        scores = ship(args.export_dir, args.run_dir, args.dest, args.dev)
+    except (ShipError, FingerspellError, OSError) as exc:
+        code = getattr(exc, "exit_code", 1)
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(code) from None
     for name, s in scores.items():
         print(f"{name}: {args.dev} accuracy {s['accuracy']:.4f} ({s['images_per_second']:.1f} img/s)")
 

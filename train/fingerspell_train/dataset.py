@@ -32,8 +32,14 @@ def _read_manifest(root: Path) -> dict[str, str]:
     manifest = root / "MANIFEST.csv"
     if not manifest.is_file():
         return {}
-    with manifest.open(newline="", encoding="utf-8") as fh:
-        return {row["path"]: row.get("source_repo") or root.name for row in csv.DictReader(fh)}
+    try:
+        with manifest.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DatasetError(f"{manifest}: cannot be read as a UTF-8 CSV ({exc})") from None
+    if rows and "path" not in rows[0]:
+        raise DatasetError(f"{manifest}: no 'path' column (found {', '.join(map(str, rows[0]))})")
+    return {row["path"]: row.get("source_repo") or root.name for row in rows}
 
 
 def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
@@ -41,7 +47,10 @@ def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a directory")
-    class_dirs = {p.name: p for p in root.iterdir() if p.is_dir()}
+    try:
+        class_dirs = {p.name: p for p in root.iterdir() if p.is_dir()}
+    except OSError as exc:
+        raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     known = [c for c in CLASSES if c in class_dirs]
     if len(known) < min_classes:
         unknown = sorted(set(class_dirs) - set(CLASSES))
@@ -53,8 +62,11 @@ def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
     sources = _read_manifest(root)
     samples: list[Sample] = []
     for name in known:
-        files = [p for p in class_dirs[name].iterdir()
-                 if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        try:
+            files = [p for p in class_dirs[name].iterdir()
+                     if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        except OSError as exc:
+            raise DatasetError(f"{class_dirs[name]}: cannot be listed ({exc.strerror or exc})") from None
         for p in sorted(files, key=lambda p: natural_key(p.name)):
             rel = f"{name}/{p.name}"
             samples.append(Sample(p, CLASSES.index(name), sources.get(rel, root.name)))

@@ -7,23 +7,46 @@ from typing import Any
 
 import numpy as np
 
+from fingerspell.errors import DatasetError, ModelError
+from fingerspell.imaging import one_line
+from fingerspell.schema import CLASSES
 from fingerspell_train.dataset import discover, person_of
 from fingerspell_train.features import load_pixel_arrays
 from fingerspell_train.fit import predict_batches
 from fingerspell_train.report import classification_report, write_report
 
 
-def evaluate_model(model_path: Path, folder: Path, out_dir: Path) -> dict[str, Any]:
+def load_keras_model(model_path: Path) -> Any:
+    """A Keras classifier over the 29 classes, or ModelError naming the file (a run folder is
+    read as the model.keras inside it)."""
     import keras
 
-    model = keras.models.load_model(model_path)
+    if model_path.is_dir() and (model_path / "model.keras").is_file():
+        model_path = model_path / "model.keras"
+    if not model_path.is_file():
+        raise ModelError(f"{model_path}: no such model file")
+    try:
+        model = keras.models.load_model(model_path)
+    except Exception as exc:  # Keras raises anything from ValueError to zipfile errors
+        raise ModelError(f"{model_path}: not a loadable Keras model ({one_line(exc, 200)})") from None
+    outputs = model.output_shape[-1] if isinstance(model.output_shape, tuple) else None
+    if outputs != len(CLASSES):
+        raise ModelError(f"{model_path}: gives {outputs} outputs, not one per class "
+                         f"({len(CLASSES)})")
+    return model
+
+
+def evaluate_model(model_path: Path, folder: Path, out_dir: Path) -> dict[str, Any]:
+    samples = discover(folder)  # before the model: a typo here costs no model load
+    model = load_keras_model(model_path)
     size = int(model.input_shape[1])
-    samples = discover(folder)
     x, ok = load_pixel_arrays(samples, size)
     idx = np.flatnonzero(ok)
+    if not len(idx):
+        raise DatasetError(f"{folder}: no readable image ({len(samples)} unreadable)")
     pred = predict_batches(model, x[idx], batch=32).argmax(1)
     labels = np.array([samples[i].label for i in idx])
     report = classification_report(labels, pred, [person_of(samples[i]) for i in idx])
     report["unreadable"] = int((~ok).sum())
-    write_report(report, out_dir, f"eval_{Path(folder).name}", f"{model_path} on {folder}")
+    write_report(report, out_dir, f"eval_{Path(folder).resolve().name}", f"{model_path} on {folder}")
     return report

@@ -72,8 +72,11 @@ def file_digest(path: Path) -> str:
         return "-"
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in _DIGESTS:
-        with path.open("rb") as fh:
-            _DIGESTS[key] = hashlib.file_digest(fh, "blake2b").hexdigest()[:32]
+        try:
+            with path.open("rb") as fh:
+                _DIGESTS[key] = hashlib.file_digest(fh, "blake2b").hexdigest()[:32]
+        except OSError:  # unreadable: the loader skips and counts it like a broken image
+            return "-"
     return _DIGESTS[key]
 
 

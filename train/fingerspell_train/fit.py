@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from fingerspell.errors import DatasetError
 from fingerspell.schema import CLASSES, InputSpec, ModelMetadata
 from fingerspell_train.augment import AugmentConfig
 from fingerspell_train.dataset import Sample, class_counts, crop_of, discover, person_of, source_counts
@@ -49,6 +51,7 @@ class TrainOptions:
     command: str = ""
     progress: bool = True
     feature_precision: str = "auto"  # auto: bfloat16 where the CPU has it natively
+    overwrite: bool = False  # replace an existing, non-empty run folder
 
 
 def log(msg: str) -> None:
@@ -188,6 +191,8 @@ class Trainer:
             self.parts = parts
             self.full = parts.full
             self.weights_desc = _load_weights(parts.full, opts.backbone_weights, preset.preprocess)
+            if self.weights_desc == "random-init":  # the seed draws them: part of the cache key
+                self.weights_desc += f" (seed {opts.seed})"
             self.precision = resolve_precision(opts.feature_precision)
             self.feature_model = lower_in_precision(lambda: build_vgg(preset).lower, parts.lower,
                                                     self.precision)
@@ -250,12 +255,32 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
     """Train `preset` as configured; write the run folder; return the run summary."""
     import keras
 
-    t0 = time.time()
     keras.utils.set_random_seed(opts.seed)
-    out = opts.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    final = check_out_dir(opts.out_dir, opts.overwrite)
     crop = crop_of(opts.roots)
     per_root = [discover(r) for r in opts.roots]
+    check_eval_dirs(opts.eval_dirs)  # before training, so that a typo costs seconds, not the run
+    # Written into a sibling folder and moved into place at the end: a failed or abandoned run
+    # never leaves a half-written run folder, nor half-replaces an earlier one.
+    out = final.with_name(f".{final.name}.partial")
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    try:
+        summary = _train_into(out, preset, opts, per_root, crop)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    if final.exists():  # empty, or --overwrite: checked before training
+        shutil.rmtree(final)
+    out.rename(final)
+    log(json.dumps(summary))
+    return summary
+
+
+def _train_into(out: Path, preset: Preset, opts: TrainOptions, per_root: list[list[Sample]],
+                crop: str) -> dict[str, Any]:
+    t0 = time.time()
     samples = [s for r in per_root for s in r]
     split = make_split(samples, opts.split, opts.val_fraction, opts.gap, opts.holdout, opts.seed)
     log(f"{len(samples)} images from {len(per_root)} root(s); split {split.describe()}")
@@ -270,28 +295,40 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
     if unreadable:
         log(f"skipped {unreadable} unreadable image(s)")
     labels = np.array([s.label for s in samples], int)
+    if unreadable == len(samples):
+        raise DatasetError(f"no readable image in {', '.join(map(str, opts.roots))}")
     if len(tr) == 0:
-        raise ValueError("no readable training images")
+        raise ValueError(f"the split leaves no training images ({split.describe()})")
 
     seq = _sequence([x[tr] for x in inputs], labels[tr], preset, opts.seed)
     val_data = (inputs[0][va].astype(np.float32), one_hot(labels[va])) if len(va) else None
     best = KeepBest(trainer.trainable)
     hist: dict[str, list[float]] = {}
     convs = _convs(trainer.trainable)
-    for epochs, lr, convs_trainable in _phases(preset, trainer.trainable):
-        for layer in convs:
-            layer.trainable = convs_trainable
-        _compile(trainer.trainable, preset, lr)
-        history = trainer.trainable.fit(
-            seq, epochs=epochs, validation_data=val_data,
-            validation_batch_size=preset.val_batch_size,
-            callbacks=[best.callback()] if val_data else [], verbose=2 if opts.progress else 0)
-        for k, vs in history.history.items():
-            hist.setdefault(k, []).extend(float(v) for v in vs)
+    interrupted = None
+    try:
+        for epochs, lr, convs_trainable in _phases(preset, trainer.trainable):
+            for layer in convs:
+                layer.trainable = convs_trainable
+            _compile(trainer.trainable, preset, lr)
+            trainer.trainable.fit(
+                seq, epochs=epochs, validation_data=val_data,
+                validation_batch_size=preset.val_batch_size,
+                callbacks=[best.callback(), hist_cb(hist)], verbose=2 if opts.progress else 0)
+    except KeyboardInterrupt:
+        # Ctrl-C ends training, not the run: the best epoch so far is kept and reported.
+        done = len(hist.get("loss", []))
+        if not done:
+            raise KeyboardInterrupt("no epoch had finished: no run folder written") from None
+        interrupted = f"after {done} epoch(s), by Ctrl-C"
+        log(f"interrupted {interrupted}: keeping epoch {best.epoch or done} and writing the run "
+            "folder (Ctrl-C again abandons it)")
     best.restore()
 
     summary: dict[str, Any] = {"preset": preset.name, "split": split.describe(),
                                "best_epoch": best.epoch, "unreadable": unreadable}
+    if interrupted:
+        summary["interrupted"] = interrupted
     groups = [s.source for s in samples]
     if len(va):
         pred = predict_batches(trainer.trainable, inputs[0][va]).argmax(1)
@@ -319,8 +356,56 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
     meta = build_metadata(preset, config, summary)
     (out / "metadata.json").write_text(meta.to_json(indent=1))
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    log(json.dumps(summary))
     return summary
+
+
+RUN_MARKERS = ("summary.json", "config.json", "model.keras")
+
+
+def check_out_dir(out: Path, overwrite: bool) -> Path:
+    """The run folder to write: refuse to replace an earlier run unless asked to."""
+    out = out.resolve()  # "." and "x/.." have no name to build the partial folder's from
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise ValueError(f"--out {out}: holds files already (an earlier run?); pass "
+                             "--overwrite to replace it, or choose another folder")
+        # --overwrite deletes the folder: only ever one that a run wrote
+        if not any((out / f).is_file() for f in RUN_MARKERS) or Path.cwd().is_relative_to(out):
+            raise ValueError(f"--out {out}: not a run folder; --overwrite only replaces one "
+                             "written by `fingerspell train`")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = out.parent / f".{out.name}.probe"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ValueError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    return out
+
+
+def check_eval_dirs(folders: list[Path]) -> None:
+    """Each --eval folder must be a dataset, and their reports must not overwrite each other."""
+    names = [Path(d).name for d in folders]
+    for d in folders:
+        discover(d)
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"--eval folders share the name {dup[0]!r}: their reports (eval_{dup[0]}.*) "
+                         "would overwrite each other; copy or link one under another name")
+
+
+def hist_cb(hist: dict[str, list[float]]) -> Any:
+    """Record each finished epoch's logs (an interrupted fit() returns no History)."""
+    import keras
+
+    class _Cb(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            for k, v in (logs or {}).items():
+                hist.setdefault(k, []).append(float(v))
+
+    return _Cb()
 
 
 def build_metadata(preset: Preset, config: dict[str, Any], summary: dict[str, Any]

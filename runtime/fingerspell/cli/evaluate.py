@@ -11,7 +11,7 @@ from fingerspell.errors import FingerspellError
 
 
 def evaluate(
-    model: Path = typer.Argument(..., help="A model.keras from a run folder."),
+    model: Path = typer.Argument(..., help="A model.keras, or the run folder that holds it."),
     folder: Path = typer.Argument(..., help="Labelled folder-per-class images."),
     out: Path = typer.Option(None, "--out", "-o", help="Where to write the report "
                              "(default: the model's folder)."),
@@ -23,10 +23,14 @@ def evaluate(
     require_extra("tensorflow", "train")
     from fingerspell_train.evaluate import evaluate_model
 
+    out_dir = out or (model if model.is_dir() else model.parent)
+    if out_dir.exists() and not out_dir.is_dir():
+        fail(f"--out {out_dir}: exists and is not a folder", 2)
     try:
-        report = evaluate_model(model, folder, out or model.parent)
+        report = evaluate_model(model, folder, out_dir)
     except FingerspellError as exc:
         report_error(exc)
-    except (ValueError, OSError) as exc:
-        fail(f"{model}: {exc}", 3)
-    typer.echo(f"{folder}: accuracy {report['accuracy']:.4f} on {report['n']} images")
+    except OSError as exc:  # the model and the folder were read: writing the report failed
+        fail(f"--out {out_dir}: cannot write the report ({exc.strerror or exc})", 2)
+    skipped = f" ({report['unreadable']} unreadable skipped)" if report["unreadable"] else ""
+    typer.echo(f"{folder}: accuracy {report['accuracy']:.4f} on {report['n']} images{skipped}")

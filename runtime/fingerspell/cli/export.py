@@ -55,8 +55,15 @@ def export(
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
-    if unknown:
-        fail(f"unknown format(s) {unknown}; choose from {', '.join(FORMATS)}", 2)
+    if unknown or not chosen:
+        fail(f"unknown format(s) {unknown or formats!r}; choose from {', '.join(FORMATS)}", 2)
+    for flag, value in (("--calib-images", calib_images), ("--parity-images", parity_images)):
+        if value < 1:
+            fail(f"{flag} must be at least 1, not {value}", 2)
+    if stem is not None and (not stem or Path(stem).name != stem or stem in (".", "..")):
+        fail(f"--stem must be a file name, not {stem!r}", 2)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out}: exists and is not a folder", 2)
     opts = ExportOptions(out_dir=out, calib_dirs=calib, parity_dirs=parity, formats=chosen,
                          calib_images=calib_images, parity_images=parity_images,
                          allow_low_agreement=allow_low_agreement, stem=stem,
@@ -65,9 +72,12 @@ def export(
     try:
         rows = run_export(model, opts)
     except ExportError as exc:
-        fail(f"export failed: {exc} (see {out}/parity.txt)", 3)
+        see = f" (see {out}/parity.txt)" if (out / "parity.txt").is_file() else ""
+        fail(f"export failed: {exc}{see}", 3)
     except FingerspellError as exc:
         report_error(exc)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        fail(f"{exc.filename or model}: {exc.strerror or exc}", 3)
+    except ValueError as exc:
         fail(f"{model}: {exc}", 3)
     typer.echo(table(rows), nl=False)

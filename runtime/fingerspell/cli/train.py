@@ -17,6 +17,7 @@ def train(
     preset: str = typer.Option("vgg16-ft", help="small-cnn, small-cnn-large-batch, vgg16 (the "
                                "study's three) or vgg16-ft (the shipped model)."),
     out: Path = typer.Option(Path("runs/latest"), "--out", "-o", help="Run folder to write."),
+    overwrite: bool = typer.Option(False, help="Replace the run folder if it holds an earlier run."),
     split: str = typer.Option("block", help="block (leak-free frame blocks per source and class), "
                               "source (hold out whole sources) or random (the study's, leaky)."),
     val_fraction: float = typer.Option(0.2, help="Share of each (source, class) held out."),
@@ -54,6 +55,11 @@ def train(
     Example: fingerspell train ../shared/data/train/kaggle ../shared/data/train/multi
     --preset vgg16-ft --backbone-weights hed --eval ../shared/data/dev/massey --out runs/ship
     """
+    check_train_options(split=split, val_fraction=val_fraction, gap=gap,
+                        holdout_source=holdout_source, epochs=epochs, steps=steps,
+                        batch_size=batch_size, learning_rate=learning_rate, finetune_lr=finetune_lr,
+                        input_size=input_size, augment_views=augment_views,
+                        warmup_epochs=warmup_epochs, background_swap=background_swap)
     require_extra("tensorflow", "train")
     from fingerspell_train.backbone import find_hed_weights
     from fingerspell_train.fit import TrainOptions
@@ -79,12 +85,39 @@ def train(
         opts = TrainOptions(roots=roots, out_dir=out, split=split, val_fraction=val_fraction,
                             gap=gap, holdout=holdout_source, backbone_weights=weights,
                             eval_dirs=eval_dir, cache_dir=cache_dir, seed=seed,
-                            feature_precision=feature_precision,
+                            feature_precision=feature_precision, overwrite=overwrite,
                             command=shlex.join(["fingerspell", *sys.argv[1:]]))
         summary = run_train(p, opts)
     except FingerspellError as exc:
         report_error(exc)
     except (ValueError, FileNotFoundError) as exc:
         fail(str(exc), 2)
+    except KeyboardInterrupt as exc:
+        fail(f"interrupted: {exc or 'no run folder written'}", 130)
+    except OSError as exc:  # e.g. the disk filled up while writing the run folder
+        fail(f"{exc.filename or out}: {exc.strerror or exc}", 1)
     typer.echo(f"run folder: {out}  " + "  ".join(
         f"{k}={v:.4f}" for k, v in summary.items() if k.endswith("accuracy")))
+
+
+def check_train_options(split: str, val_fraction: float, gap: int, holdout_source: list[str],
+                        **at_least: float | None) -> None:
+    """Exit 2 on values that would train on validation images or quietly do nothing."""
+    if holdout_source and split != "source":
+        fail("--holdout-source needs --split source", 2)
+    if not 0.0 <= val_fraction < 1.0:  # also refuses nan
+        fail(f"--val-fraction must be at least 0 and below 1, not {val_fraction}", 2)
+    if gap < 0:
+        fail(f"--gap must be at least 0, not {gap}", 2)
+    floors = {"epochs": 1, "steps": 1, "batch_size": 1, "input_size": 32, "augment_views": 0,
+              "warmup_epochs": 0}
+    for name, value in at_least.items():
+        flag = "--" + name.replace("_", "-")
+        if value is None:
+            continue
+        if name in floors and value < floors[name]:
+            fail(f"{flag} must be at least {floors[name]}, not {value}", 2)
+        if name in ("learning_rate", "finetune_lr") and not 0.0 < value < float("inf"):
+            fail(f"{flag} must be a positive number, not {value}", 2)
+        if name == "background_swap" and not 0.0 <= value <= 1.0:
+            fail(f"{flag} must be between 0 and 1, not {value}", 2)

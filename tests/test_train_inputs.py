@@ -1,0 +1,209 @@
+"""Bad input to the verbs a retraining user runs (train, evaluate, export, ship): one line, the
+documented exit code, and never a lost or half-replaced run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("tensorflow", reason="needs the train extra")
+
+from typer.testing import CliRunner
+
+from fingerspell.cli import app
+
+TINY = ["--preset", "small-cnn", "--input-size", "32", "--epochs", "1", "--steps", "2"]
+
+
+def _run(*args: str):
+    result = CliRunner().invoke(app, [*args])
+    assert "Traceback" not in result.output, result.output
+    return result
+
+
+@pytest.mark.parametrize("bad", [
+    ["--gap", "-3"], ["--val-fraction", "-0.5"], ["--val-fraction", "1"], ["--val-fraction", "nan"],
+    ["--epochs", "0"], ["--steps", "0"], ["--batch-size", "0"], ["--input-size", "16"],
+    ["--learning-rate", "nan"], ["--learning-rate", "-1"], ["--background-swap", "2"],
+    ["--holdout-source", "alice"],  # without --split source it was ignored
+])
+def test_nonsense_train_options_exit_2_before_any_work(bad: list[str], tiny_dataset: Path,
+                                                       tmp_path: Path) -> None:
+    r = _run("train", str(tiny_dataset), *TINY, *bad, "--out", str(tmp_path / "run"))
+    assert r.exit_code == 2, r.output
+    assert bad[0] in r.output and not (tmp_path / "run").exists()
+
+
+def test_a_bad_eval_folder_fails_before_training(tiny_dataset: Path, tmp_path: Path) -> None:
+    r = _run("train", str(tiny_dataset), *TINY, "--eval", str(tmp_path / "nope"),
+             "--out", str(tmp_path / "run"))
+    assert r.exit_code == 4 and "nope" in r.output
+    assert "Epoch" not in r.output  # no training happened
+    assert list(tmp_path.iterdir()) == []  # no run folder, no partial folder
+
+
+def test_eval_folders_with_the_same_name_are_refused(tiny_dataset: Path, tmp_path: Path) -> None:
+    twin = tmp_path / "x" / tiny_dataset.name
+    shutil.copytree(tiny_dataset, twin)
+    r = _run("train", str(tiny_dataset), *TINY, "--eval", str(tiny_dataset), "--eval", str(twin),
+             "--out", str(tmp_path / "run"))
+    assert r.exit_code == 2 and "share the name" in r.output
+
+
+def test_an_earlier_run_is_kept_unless_overwrite(tiny_run: Path, tiny_dataset: Path,
+                                                 tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / "eval_old.json").write_text("{}")
+    before = (run / "model.keras").read_bytes()
+    r = _run("train", str(tiny_dataset), *TINY, "--out", str(run))
+    assert r.exit_code == 2 and "--overwrite" in r.output
+    assert (run / "model.keras").read_bytes() == before
+    r = _run("train", str(tiny_dataset), *TINY, "--out", str(run), "--overwrite")
+    assert r.exit_code == 0, r.output
+    # replaced as a whole: nothing of the old run is left to be mistaken for the new one's
+    assert not (run / "eval_old.json").exists() and (run / "summary.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_overwrite_only_replaces_run_folders(tiny_dataset: Path, tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "thesis.tex").write_text("months of work")
+    r = _run("train", str(tiny_dataset), *TINY, "--out", str(notes), "--overwrite")
+    assert r.exit_code == 2 and "not a run folder" in r.output
+    assert (notes / "thesis.tex").read_text() == "months of work"
+
+
+def test_out_that_is_a_file_is_one_line(tiny_dataset: Path, tmp_path: Path) -> None:
+    f = tmp_path / "file"
+    f.write_text("x")
+    for out in (f, f / "sub"):
+        r = _run("train", str(tiny_dataset), *TINY, "--out", str(out))
+        assert r.exit_code == 2 and "--out" in r.output, r.output
+
+
+def test_manifest_without_path_column_names_the_file(tiny_dataset: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, ds)
+    (ds / "MANIFEST.csv").write_text("file,source_repo\nA/x.png,alice\n")
+    r = _run("train", str(ds), *TINY, "--out", str(tmp_path / "run"))
+    assert r.exit_code == 4 and "MANIFEST.csv" in r.output and "path" in r.output
+    (ds / "MANIFEST.csv").write_bytes(b"path,source_repo\nA/\xe9.png,alice\n")
+    r = _run("train", str(ds), *TINY, "--out", str(tmp_path / "run"))
+    assert r.exit_code == 4 and "MANIFEST.csv" in r.output
+
+
+def test_garbage_backbone_weights_are_one_line(tiny_dataset: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not hdf5 at all" * 100)
+    r = _run("train", str(tiny_dataset), "--preset", "vgg16", "--input-size", "32",
+             "--backbone-weights", str(junk), "--out", str(tmp_path / "run"))
+    assert r.exit_code == 2 and "junk.h5" in r.output and "HDF5" in r.output
+
+
+def _interrupt_after(monkeypatch: pytest.MonkeyPatch, epochs: int) -> None:
+    """Ctrl-C once `epochs` epochs have ended (0: during the first batch)."""
+    import keras
+
+    import fingerspell_train.fit as fit
+
+    real = fit.hist_cb
+
+    def hist_cb(hist):
+        inner = real(hist)
+
+        class Cb(keras.callbacks.Callback):
+            def set_model(self, model):
+                inner.set_model(model)
+
+            def on_train_batch_begin(self, batch, logs=None):
+                if epochs == 0:
+                    raise KeyboardInterrupt
+
+            def on_epoch_end(self, epoch, logs=None):
+                inner.on_epoch_end(epoch, logs)
+                if epoch + 1 == epochs:
+                    raise KeyboardInterrupt
+
+        return Cb()
+
+    monkeypatch.setattr(fit, "hist_cb", hist_cb)
+
+
+def test_ctrl_c_keeps_the_epochs_trained(tiny_dataset: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    _interrupt_after(monkeypatch, 2)
+    run = tmp_path / "run"
+    r = _run("train", str(tiny_dataset), "--preset", "small-cnn", "--input-size", "32",
+             "--epochs", "5", "--steps", "2", "--out", str(run))
+    assert r.exit_code == 0, r.output
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["interrupted"] == "after 2 epoch(s), by Ctrl-C" and summary["best_epoch"] in (1, 2)
+    assert (run / "model.keras").is_file() and (run / "val_report.json").is_file()
+    assert len(json.loads((run / "history.json").read_text())["loss"]) == 2
+
+
+def test_ctrl_c_before_an_epoch_writes_nothing(tiny_dataset: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    _interrupt_after(monkeypatch, 0)
+    r = _run("train", str(tiny_dataset), *TINY, "--out", str(tmp_path / "run"))
+    assert r.exit_code == 130 and "interrupted" in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_takes_a_run_folder_and_refuses_wrong_models(tiny_run: Path, tiny_dataset: Path,
+                                                             tmp_path: Path) -> None:
+    import keras
+
+    r = _run("evaluate", str(tiny_run), str(tiny_dataset), "--out", str(tmp_path / "a"))
+    assert r.exit_code == 0 and "accuracy" in r.output, r.output
+    five = tmp_path / "five.keras"
+    keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
+                      keras.layers.Dense(5)]).save(five)
+    r = _run("evaluate", str(five), str(tiny_dataset))
+    assert r.exit_code == 3 and "5 outputs" in r.output
+    r = _run("evaluate", str(tmp_path / "missing.keras"), str(tiny_dataset))
+    assert r.exit_code == 3 and "no such model file" in r.output
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    r = _run("evaluate", str(tiny_run), str(tiny_dataset), "--out", str(blocker))
+    assert r.exit_code == 2 and "--out" in r.output
+
+
+@pytest.mark.parametrize("bad", [["--calib-images", "0"], ["--parity-images", "-3"],
+                                 ["--formats", ","], ["--stem", "../../escaped"]])
+def test_nonsense_export_options_exit_2(bad: list[str], tiny_run: Path, tiny_dataset: Path,
+                                        tmp_path: Path) -> None:
+    r = _run("export", str(tiny_run / "model.keras"), "--calib", str(tiny_dataset), "--parity",
+             str(tiny_dataset), "--out", str(tmp_path / "x"), *bad)
+    named = "format" if bad[0] == "--formats" else bad[0]
+    assert r.exit_code == 2 and named in r.output, r.output
+
+
+def test_export_refuses_an_unknown_float_layer(tiny_run: Path, tiny_dataset: Path,
+                                               tmp_path: Path) -> None:
+    r = _run("export", str(tiny_run / "model.keras"), "--calib", str(tiny_dataset), "--parity",
+             str(tiny_dataset), "--out", str(tmp_path / "x"), "--formats", "onnx-int8",
+             "--float-layer", "nolayer")
+    assert r.exit_code == 3 and "nolayer" in r.output and "parity.txt" not in r.output
+
+
+def test_ship_checks_everything_before_touching_dest(exported: Path, tiny_run: Path,
+                                                     tiny_dataset: Path, tmp_path: Path) -> None:
+    from fingerspell_export.ship import ShipError, ship
+
+    dest = tmp_path / "artifacts"
+    dest.mkdir()
+    (dest / "MODEL_CARD.md").write_text("the card of the model shipped before")
+    with pytest.raises(ShipError, match=r"config\.json"):
+        ship(exported, tmp_path / "no-run", dest, tiny_dataset)
+    from fingerspell.errors import DatasetError
+
+    with pytest.raises(DatasetError):
+        ship(exported, tiny_run, dest, tmp_path / "no-dev")
+    assert sorted(p.name for p in dest.iterdir()) == ["MODEL_CARD.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["artifacts"]  # no staging left
