@@ -207,3 +207,19 @@ def test_ship_checks_everything_before_touching_dest(exported: Path, tiny_run: P
         ship(exported, tiny_run, dest, tmp_path / "no-dev")
     assert sorted(p.name for p in dest.iterdir()) == ["MODEL_CARD.md"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["artifacts"]  # no staging left
+
+
+def test_random_init_features_are_cached_per_seed(tmp_path: Path) -> None:
+    """Random VGG weights are drawn from the seed: another seed must not reuse the features."""
+    import keras
+
+    from fingerspell_train.fit import Trainer, TrainOptions
+    from fingerspell_train.presets import get_preset
+
+    preset = get_preset("vgg16", input_size=32)
+    descs = []
+    for seed in (0, 1):
+        keras.utils.set_random_seed(seed)
+        opts = TrainOptions(roots=[], out_dir=tmp_path, backbone_weights=None, seed=seed)
+        descs.append(Trainer(preset, opts).weights_desc)
+    assert descs[0] != descs[1]
