@@ -223,3 +223,24 @@ def test_random_init_features_are_cached_per_seed(tmp_path: Path) -> None:
         opts = TrainOptions(roots=[], out_dir=tmp_path, backbone_weights=None, seed=seed)
         descs.append(Trainer(preset, opts).weights_desc)
     assert descs[0] != descs[1]
+
+
+def test_a_root_given_twice_is_refused(tiny_dataset: Path, tmp_path: Path) -> None:
+    r = _run("train", str(tiny_dataset), str(tiny_dataset), *TINY, "--out", str(tmp_path / "run"))
+    assert r.exit_code == 2 and "twice" in r.output
+
+
+def test_odd_folders_are_named_and_an_unreadable_eval_folder_keeps_the_run(
+        tiny_dataset: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, ds)
+    shutil.copytree(ds / "A", ds / "a")  # lowercase: not a class
+    bad = tmp_path / "bad"
+    for c in ("A", "B"):
+        (bad / c).mkdir(parents=True)
+        (bad / c / "x.jpg").write_bytes(b"not a jpeg")
+    run = tmp_path / "run"
+    r = _run("train", str(ds), *TINY, "--eval", str(bad), "--out", str(run))
+    assert r.exit_code == 0, r.output
+    assert "not named after a class: a" in r.output and "skipped --eval" in r.output
+    assert (run / "model.keras").is_file() and not (run / "eval_bad.json").exists()

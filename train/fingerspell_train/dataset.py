@@ -75,6 +75,12 @@ def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
     return samples
 
 
+def ignored_folders(root: Path | str) -> list[str]:
+    """Sub-folders of a dataset root that discover() skips: not named after a class."""
+    return sorted(p.name for p in Path(root).iterdir()
+                  if p.is_dir() and p.name not in CLASSES and not p.name.startswith("."))
+
+
 def discover_all(roots: list[Path | str]) -> list[Sample]:
     samples: list[Sample] = []
     for root in roots:

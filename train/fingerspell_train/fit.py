@@ -21,7 +21,15 @@ import numpy as np
 from fingerspell.errors import DatasetError
 from fingerspell.schema import CLASSES, InputSpec, ModelMetadata
 from fingerspell_train.augment import AugmentConfig
-from fingerspell_train.dataset import Sample, class_counts, crop_of, discover, person_of, source_counts
+from fingerspell_train.dataset import (
+    Sample,
+    class_counts,
+    crop_of,
+    discover,
+    ignored_folders,
+    person_of,
+    source_counts,
+)
 from fingerspell_train.features import (
     default_cache_dir,
     featurize_root,
@@ -259,6 +267,10 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
     final = check_out_dir(opts.out_dir, opts.overwrite)
     crop = crop_of(opts.roots)
     per_root = [discover(r) for r in opts.roots]
+    for r in opts.roots:
+        ignored = ignored_folders(r)
+        if ignored:  # e.g. a lowercase 'a' or 'Del': not a class, so not trained on
+            log(f"note: {r}: ignored folder(s) not named after a class: {', '.join(ignored[:8])}")
     check_eval_dirs(opts.eval_dirs)  # before training, so that a typo costs seconds, not the run
     # Written into a sibling folder and moved into place at the end: a failed or abandoned run
     # never leaves a half-written run folder, nor half-replaces an earlier one.
@@ -338,6 +350,9 @@ def _train_into(out: Path, preset: Preset, opts: TrainOptions, per_root: list[li
     for d in opts.eval_dirs:
         rep = evaluate_with(trainer, d)
         name = Path(d).name
+        if rep is None:  # the run is kept; an empty report would read as 0 % accuracy
+            log(f"skipped --eval {d}: no readable image in it")
+            continue
         write_report(rep, out, f"eval_{name}", f"{preset.name} on {d}")
         summary[f"eval_{name}_accuracy"] = rep["accuracy"]
 
@@ -428,10 +443,13 @@ def build_metadata(preset: Preset, config: dict[str, Any], summary: dict[str, An
     )
 
 
-def evaluate_with(trainer: Trainer, folder: Path) -> dict[str, Any]:
-    """Score a labelled folder with the freshly trained model (through the cache for VGG)."""
+def evaluate_with(trainer: Trainer, folder: Path) -> dict[str, Any] | None:
+    """Score a labelled folder with the freshly trained model (through the cache for VGG);
+    None when none of its images can be read."""
     samples = discover(folder)
     idx, pred = predict_samples(trainer, [samples])
+    if not len(idx):
+        return None
     labels = np.array([samples[i].label for i in idx])
     return classification_report(labels, pred, [person_of(samples[i]) for i in idx])
 

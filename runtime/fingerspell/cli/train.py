@@ -60,6 +60,10 @@ def train(
                         batch_size=batch_size, learning_rate=learning_rate, finetune_lr=finetune_lr,
                         input_size=input_size, augment_views=augment_views,
                         warmup_epochs=warmup_epochs, background_swap=background_swap)
+    seen = [r.resolve() for r in roots]
+    if len(set(seen)) < len(seen):  # its images would be in training and validation at once
+        fail("a root is given twice: " + next(str(r) for r in roots if seen.count(r.resolve()) > 1),
+             2)
     require_extra("tensorflow", "train")
     from fingerspell_train.backbone import find_hed_weights
     from fingerspell_train.fit import TrainOptions
