@@ -61,8 +61,10 @@ def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS, block_private: bool = 
     return result[0]
 
 
-def _session(sockets: list[socket.socket]) -> Any:
-    """A requests session whose connections note their sockets in `sockets` (see fetch)."""
+def _session(sockets: list[socket.socket], block_private: bool = False) -> Any:
+    """A requests session whose connections note their sockets in `sockets` (see fetch) and, with
+    block_private, refuse a peer that is not public: the name is resolved again to connect, after
+    _check_url's look, and a DNS answer that changed in between (rebinding) must not get in."""
     import requests
     from requests.adapters import HTTPAdapter
     from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -72,6 +74,11 @@ def _session(sockets: list[socket.socket]) -> Any:
         def _new_conn(self) -> socket.socket:
             sock = super()._new_conn()  # type: ignore[misc]
             sockets.append(sock)
+            if block_private:
+                peer = _public_peer(sock)
+                if peer is not None:
+                    sock.close()
+                    raise NonPublicPeer(peer)
             return sock
 
     class Conn(Noted, HTTPConnection):
@@ -103,7 +110,7 @@ def _fetch(url: str, limits: FetchLimits, block_private: bool, sockets: list[soc
     import urllib3
 
     start = time.monotonic()
-    session = _session(sockets)
+    session = _session(sockets, block_private)
     current = url
     try:
         for _ in range(limits.max_redirects + 1):
@@ -121,6 +128,9 @@ def _fetch(url: str, limits: FetchLimits, block_private: bool, sockets: list[soc
         raise FetchError(f"{url}: too many redirects (more than {limits.max_redirects})")
     except FetchError:
         raise
+    except NonPublicPeer as exc:
+        raise FetchError(f"{url}: refused, the connection went to the non-public address {exc} "
+                         "(the name resolved to another address when first checked)") from None
     except requests.exceptions.ConnectTimeout:
         raise FetchError(f"{url}: connection timed out after {limits.connect_timeout:g} s") from None
     except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as exc:
@@ -156,6 +166,20 @@ def _check_url(original: str, current: str, block_private: bool) -> None:
             if not addr.is_global:
                 raise FetchError(f"{original}: refused, {parts.hostname} resolves to the non-public "
                                  f"address {addr}")
+
+
+class NonPublicPeer(Exception):
+    """Raised inside urllib3's connect (not an OSError, so that nothing retries or wraps it)."""
+
+
+def _public_peer(sock: socket.socket) -> str | None:
+    """The peer's address when it is not a public one, else None."""
+    try:
+        addr = ipaddress.ip_address(sock.getpeername()[0].split("%")[0])
+    except (OSError, ValueError):
+        return "unknown"
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return None if (mapped or addr).is_global else str(addr)
 
 
 def _resolve(original: str, host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

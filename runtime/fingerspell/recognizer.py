@@ -52,7 +52,10 @@ class Recognizer:
         self.metadata: ModelMetadata = self.backend.metadata
         self.labels: list[str] = list(self.metadata.labels)
         self.size = (self.metadata.input.width, self.metadata.input.height)
-        self.top_k = top_k
+        self.top_k = _count("top_k", top_k)
+        if fetcher is not None and block_private_urls:
+            raise ValueError("block_private_urls applies to the built-in download only; a custom "
+                             "fetcher must check the addresses it connects to itself")
         self._crop = self._cropper(crop)
         if fetcher is None and block_private_urls:
             from functools import partial
@@ -97,7 +100,7 @@ class Recognizer:
         return self.backend.run(np.ascontiguousarray(pixels, dtype=np.uint8))
 
     def _result(self, name: str, probs: np.ndarray, top_k: int | None) -> Prediction:
-        k = max(1, top_k or self.top_k)
+        k = self.top_k if top_k is None else top_k
         order = np.argsort(-probs)[:k]
         top = [(self.labels[i], float(probs[i])) for i in order]
         return Prediction(name, top[0][0], top[0][1], top)
@@ -105,6 +108,7 @@ class Recognizer:
     # -- public API ----------------------------------------------------------------------------
     def predict(self, source: Source, top_k: int | None = None) -> Prediction:
         """Predict one image. Raises a FingerspellError subclass naming the input on bad input."""
+        top_k = None if top_k is None else _count("top_k", top_k)
         probs = self.probabilities(self.pixels(source)[None])[0]
         return self._result(describe(source), probs, top_k)
 
@@ -114,7 +118,12 @@ class Recognizer:
 
         Decoding of the next images runs in `workers` threads while the current batch is inferred.
         """
-        batch_size = max(1, batch_size if self.backend.batchable else 1)
+        if isinstance(sources, (str, bytes, bytearray, memoryview, Path)):
+            raise TypeError(f"predict_many takes an iterable of sources, not one {type(sources).__name__}"
+                            " (wrap it in a list, or call predict)")
+        top_k = None if top_k is None else _count("top_k", top_k)
+        workers = _count("workers", workers)
+        batch_size = _count("batch_size", batch_size) if self.backend.batchable else 1
 
         def decode(src: Source) -> tuple[str, np.ndarray | Failure]:
             name = describe(src)
@@ -126,7 +135,7 @@ class Recognizer:
         # A bounded window of decodes in flight: a folder of 100,000 photos never sits in memory.
         lookahead = 2 * batch_size + workers
         todo = iter(sources)
-        pool = ThreadPoolExecutor(max(1, workers))
+        pool = ThreadPoolExecutor(workers)
         window: deque[Future] = deque()
 
         def refill() -> None:
@@ -165,3 +174,17 @@ class Recognizer:
     def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
         """The text spelled by an ordered sequence of images (see fingerspell.spell)."""
         return spell_predictions(self.predict_many(sources), threshold)
+
+
+def _count(name: str, value: Any) -> int:
+    """A whole number >= 1 for a count argument (top_k, batch_size, workers), else ValueError:
+    0 or 2.5 would otherwise be bent into something, or fail only after inference."""
+    import operator
+
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be at least 1, not {n}")
+    return n

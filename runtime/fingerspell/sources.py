@@ -33,8 +33,11 @@ class BadSource(str):
 def describe(source: Source) -> str:
     """A short name for a source, used in results and error messages."""
     if isinstance(source, (str, Path)):
-        return str(source)
-    name = getattr(source, "name", None)
+        return str(source) or "''"
+    try:
+        name = getattr(source, "name", None)
+    except Exception:  # a property that raises: still a name-less source, not a crash
+        name = None
     if isinstance(name, str):
         return name
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -77,8 +80,10 @@ def _load(source: Source, name: str, size: tuple[int, int], fetcher: Any,
     if isinstance(source, str) and is_url(source):
         from fingerspell.fetch import fetch
 
-        data = (fetcher or fetch)(source)
+        data = _fetched((fetcher or fetch)(source), name)
         img = open_image(data, name, draft_size=draft)
+    elif isinstance(source, str) and not source:  # Path("") is "." already: a folder
+        raise InputError("'': empty path")
     elif isinstance(source, (str, Path)):
         img = open_image(Path(source), name, draft_size=draft)
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -95,7 +100,11 @@ def _load(source: Source, name: str, size: tuple[int, int], fetcher: Any,
         if min(w, h) < 1 or w * h > MAX_PIXELS:  # the limit files and URLs get, too
             raise InputError(f"{name}: image of size {w}x{h} is empty or over the "
                              f"{MAX_PIXELS:,}-pixel limit")
-        img = to_rgb(source)
+        from PIL import ImageOps
+
+        # as files, bytes and URLs are read: the EXIF orientation applied (a copy; the caller's
+        # image is left as it is, and an image already turned upright has no tag left to apply)
+        img = to_rgb(ImageOps.exif_transpose(source))
     elif isinstance(source, np.ndarray):
         img = _from_array(source, name)
     else:
@@ -103,6 +112,22 @@ def _load(source: Source, name: str, size: tuple[int, int], fetcher: Any,
     if crop is not None:
         img = crop(img)
     return np.asarray(resize_to_input(img, size), dtype=np.uint8)
+
+
+def _fetched(data: Any, name: str) -> bytes:
+    """What a fetcher returned, as bytes: a custom fetcher returning text (or a path!) is an
+    error, never a file name to open."""
+    from fingerspell.errors import FetchError
+    from fingerspell.fetch import FetchLimits
+
+    limit = FetchLimits().max_bytes
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise FetchError(f"{name}: the fetcher returned {type(data).__name__}, not bytes")
+    if len(data) > limit:
+        raise FetchError(f"{name}: more than {limit:,} bytes, not a photo")
+    return data
 
 
 def _is_pil(obj: Any) -> bool:

@@ -15,6 +15,11 @@ def backend_for(path: Path, choice: str | None = None) -> str:
     if choice:
         if choice not in BACKENDS.values():
             raise ModelError(f"unknown backend {choice!r}; choose one of {sorted(BACKENDS.values())}")
+        implied = BACKENDS.get(path.suffix.lower())
+        if implied is not None and implied != choice:
+            wanted = next(ext for ext, name in BACKENDS.items() if name == choice)
+            raise ModelError(f"{path}: the {choice} backend reads {wanted} files, not "
+                             f"{path.suffix}; leave the backend out to pick it from the file")
         return choice
     name = BACKENDS.get(path.suffix.lower())
     if name is None:

@@ -1,12 +1,15 @@
 """ai-edge-litert backend for .tflite artifacts; metadata from the sidecar JSON.
 
-The LiteRT interpreter is not thread-safe: each thread gets its own interpreter, lazily.
+The LiteRT interpreter is not thread-safe: each call checks one out of a pool, created lazily, at
+most one per CPU (one per thread cost 70 MB each for a web server's many threads; more concurrent
+invocations than CPUs only contend).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fingerspell.artifact import check_against_io, read_sidecar
-from fingerspell.backends.onnx import threads_for
+from fingerspell.backends.onnx import default_threads, threads_for
 from fingerspell.errors import MissingExtraError, ModelError
 from fingerspell.imaging import one_line
 
@@ -42,8 +45,12 @@ class LiteRTBackend:
         self.threads = threads_for(threads)
         self.metadata = read_sidecar(path)
         self.content = path.read_bytes()
-        self._local = threading.local()
-        interp = self._interpreter()  # load once now, so a broken file fails at load time
+        self._pool: queue.LifoQueue = queue.LifoQueue()
+        self._cap = default_threads()
+        self._made_lock = threading.Lock()
+        interp = self._new_interpreter()  # load once now, so a broken file fails at load time
+        self._made = 1
+        self._pool.put(interp)
         inp = interp.get_input_details()[0]
         out = interp.get_output_details()[0]
         check_against_io(path, self.metadata, list(inp["shape"]), list(out["shape"]),
@@ -51,21 +58,42 @@ class LiteRTBackend:
         # Tensor details are the same in every thread's interpreter: read them once, not per call.
         self._inp, self._out = inp, out
 
-    def _interpreter(self):
-        interp = getattr(self._local, "interp", None)
-        if interp is None:
-            try:
-                with _quiet_stderr():
-                    interp = self._interpreter_cls(model_content=self.content,
-                                                   num_threads=self.threads)
-                    interp.allocate_tensors()
-            except Exception as exc:  # LiteRT raises ValueError/RuntimeError for bad flatbuffers
-                raise ModelError(f"{self.path}: not a loadable TFLite model ({one_line(exc, 200)})") from None
-            self._local.interp = interp
+    def _new_interpreter(self):
+        try:
+            with _quiet_stderr():
+                interp = self._interpreter_cls(model_content=self.content, num_threads=self.threads)
+                interp.allocate_tensors()
+        except Exception as exc:  # LiteRT raises ValueError/RuntimeError for bad flatbuffers
+            raise ModelError(f"{self.path}: not a loadable TFLite model ({one_line(exc, 200)})") from None
         return interp
 
+    @contextlib.contextmanager
+    def _checked_out(self) -> Iterator[object]:
+        try:
+            interp = self._pool.get_nowait()
+        except queue.Empty:
+            with self._made_lock:
+                make = self._made < self._cap
+                self._made += make
+            if make:
+                try:
+                    interp = self._new_interpreter()
+                except BaseException:
+                    with self._made_lock:
+                        self._made -= 1
+                    raise
+            else:
+                interp = self._pool.get()  # all busy: wait for one
+        try:
+            yield interp
+        finally:
+            self._pool.put(interp)
+
     def run(self, pixels: np.ndarray) -> np.ndarray:
-        interp = self._interpreter()
+        with self._checked_out() as interp:
+            return self._run(interp, pixels)
+
+    def _run(self, interp, pixels: np.ndarray) -> np.ndarray:
         inp, out = self._inp, self._out
         results = []
         for img in pixels:
@@ -88,6 +116,10 @@ class LiteRTBackend:
 
 
 _stderr_lock = threading.Lock()
+# A fork while another thread has fd 2 on /dev/null would leave the child silenced (and the lock
+# held) for good: forks wait for the redirect to end.
+os.register_at_fork(before=_stderr_lock.acquire, after_in_parent=_stderr_lock.release,
+                    after_in_child=_stderr_lock.release)
 
 
 @contextlib.contextmanager

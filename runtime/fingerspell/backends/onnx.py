@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import operator
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +54,51 @@ class OnnxBackend:
 
     def run(self, pixels: np.ndarray) -> np.ndarray:
         x = pixels if pixels.dtype == self.input_dtype else pixels.astype(self.input_dtype)
-        return np.asarray(self.session.run(None, {self.input_name: x})[0], np.float32)
+        with _in_flight():
+            return np.asarray(self.session.run(None, {self.input_name: x})[0], np.float32)
+
+# onnxruntime aborts the process (std::terminate) when it exits while a daemon thread, such as a
+# request thread of http.server's ThreadingHTTPServer, is inside session.run. At exit, new runs
+# wait and those in flight get a few seconds to finish.
+_runs = 0
+_closing = False
+_runs_cond = threading.Condition()
+EXIT_WAIT_S = 10.0
+
+
+@contextlib.contextmanager
+def _in_flight() -> Iterator[None]:
+    global _runs
+    with _runs_cond:
+        while _closing:  # the interpreter is exiting: this daemon thread will not be resumed
+            _runs_cond.wait()
+        _runs += 1
+    try:
+        yield
+    finally:
+        with _runs_cond:
+            _runs -= 1
+            _runs_cond.notify_all()
+
+
+@atexit.register
+def _drain_runs() -> None:
+    global _closing
+    with _runs_cond:
+        _closing = True
+        _runs_cond.wait_for(lambda: _runs == 0, timeout=EXIT_WAIT_S)
 
 
 def threads_for(requested: int | None) -> int:
     """Inference threads: the request, at most the CPUs available (more only contend: 1,000
     onnxruntime threads on 2 CPUs took minutes to start), default all of them."""
-    return max(1, min(requested, default_threads())) if requested else default_threads()
+    if requested is None:
+        return default_threads()
+    try:
+        n = operator.index(requested)
+    except TypeError:
+        raise ValueError(f"threads must be a whole number, not {requested!r}") from None
+    return max(1, min(n, default_threads())) if n else default_threads()
 
 
 def default_threads() -> int:
