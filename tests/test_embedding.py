@@ -196,3 +196,12 @@ def test_a_forked_child_predicts_like_its_parent(rec: Recognizer) -> None:
     with mp.get_context("fork").Pool(1) as pool:
         got = pool.apply(_in_child, (x,))
     assert np.allclose(got, want, atol=1e-6)
+
+
+def test_probabilities_and_spell_refuse_values_they_would_bend(rec: Recognizer) -> None:
+    with pytest.raises(ValueError, match="0–255"):
+        rec.probabilities(np.full((1, 150, 150, 3), 300.7))
+    listed = np.zeros((1, 150, 150, 3), np.uint8).tolist()
+    assert np.allclose(rec.probabilities(listed), rec.probabilities(np.array(listed, np.uint8)))
+    with pytest.raises(ValueError, match="threshold"):
+        rec.spell([], threshold="x")

@@ -94,7 +94,11 @@ class Recognizer:
         return load_pixels(source, self.size, fetcher=self.fetcher, crop=self._crop)
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """Probabilities [N, classes] for uint8 pixels [N, H, W, 3]."""
+        """Probabilities [N, classes] for uint8 pixels [N, H, W, 3] (any array of 0–255 values)."""
+        pixels = np.asarray(pixels)
+        if pixels.dtype != np.uint8 and pixels.size and not (
+                np.issubdtype(pixels.dtype, np.number) and 0 <= pixels.min() <= pixels.max() <= 255):
+            raise ValueError("pixels must be uint8 values 0–255 (a cast would wrap the others)")
         if pixels.ndim != 4 or pixels.shape[1:] != (self.size[1], self.size[0], 3):
             raise ValueError(f"pixels must be [N, {self.size[1]}, {self.size[0]}, 3], got {pixels.shape}")
         return self.backend.run(np.ascontiguousarray(pixels, dtype=np.uint8))

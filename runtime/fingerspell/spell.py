@@ -14,6 +14,8 @@ from fingerspell.results import Failure, Prediction
 
 
 def spell(predictions: Iterable[Prediction | Failure], threshold: float = 0.5) -> str:
+    if not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:  # also nan
+        raise ValueError(f"threshold must be a number between 0 and 1, not {threshold!r}")
     text: list[str] = []
     last: str | None = None
     for p in predictions:
