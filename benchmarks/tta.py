@@ -11,7 +11,6 @@ artifact without TTA inside (the mean is computed here). One thread, no hand cro
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -40,19 +39,14 @@ def main() -> int:
 
     from fingerspell import Recognizer
     from fingerspell_train.dataset import crop_of, discover
-    from fingerspell_train.split import make_split
+    from fingerspell_train.split import run_validation
 
     rec = Recognizer(a.artifact, threads=1, crop="none")
     if rec.metadata.artifact.get("tta"):
         ap.error(f"{a.artifact} has TTA inside already ({rec.metadata.artifact['tta']})")
     rows = {str(d): scores(rec, discover(d)) for d in a.data}
     if a.val_of:
-        cfg = json.loads((a.val_of / "config.json").read_text())
-        per_root = {r: discover(r) for r in cfg["roots"]}
-        sp = cfg["split"]
-        val = make_split([s for ss in per_root.values() for s in ss], sp["method"],
-                         sp["val_fraction"], sp["gap"], sp["holdout"], sp["seed"]).val
-        root_of = {s.path: r for r, ss in per_root.items() for s in ss}
+        val, root_of = run_validation(a.val_of)
         for framing in ("none", "hand"):
             part = [s for s in val if crop_of([root_of[s.path]]) == framing]
             if part:

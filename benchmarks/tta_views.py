@@ -14,7 +14,6 @@ per person). One thread each, no hand crop (the images are taken as they are).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 from pathlib import Path
@@ -155,14 +154,9 @@ def main() -> int:
         samples = discover(a.data)
         group_of = lambda s: re.match(r"[a-z]+\d+", Path(s.path).name).group(0)  # noqa: E731
     else:
-        from fingerspell_train.split import make_split
+        from fingerspell_train.split import run_validation
 
-        cfg = json.loads((a.val_of / "config.json").read_text())
-        per_root = {r: discover(r) for r in cfg["roots"]}
-        sp = cfg["split"]
-        samples = make_split([s for ss in per_root.values() for s in ss], sp["method"],
-                             sp["val_fraction"], sp["gap"], sp["holdout"], sp["seed"]).val
-        root_of = {s.path: r for r, ss in per_root.items() for s in ss}
+        samples, root_of = run_validation(a.val_of)
         group_of = lambda s: "/".join(Path(root_of[s.path]).parts[-2:])  # noqa: E731
     if a.limit:
         samples = random.Random(0).sample(samples, min(a.limit, len(samples)))

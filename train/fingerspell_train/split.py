@@ -13,9 +13,11 @@ the validation images into training and measures memory, not recognition (the st
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 from fingerspell.files import natural_key
 from fingerspell_train.dataset import Sample
@@ -87,3 +89,17 @@ def make_split(samples: list[Sample], method: str, val_fraction: float = 0.2, ga
     if method == "random":
         return random_split(samples, val_fraction, seed)
     raise ValueError(f"unknown split {method!r}; choose one of {', '.join(SPLITS)}")
+
+
+def run_validation(run_dir: Path) -> tuple[list[Sample], dict[Path, str]]:
+    """A run's own validation images (its roots and split, from its config.json) and the root each
+    came from, for scripts that score a run on what it was validated on."""
+    from fingerspell_train.dataset import discover
+
+    cfg = json.loads((run_dir / "config.json").read_text())
+    per_root = {r: discover(r) for r in cfg["roots"]}
+    sp = cfg["split"]
+    val = make_split([s for ss in per_root.values() for s in ss], sp["method"], sp["val_fraction"],
+                     sp["gap"], sp["holdout"], sp["seed"]).val
+    root_of = {s.path: r for r, ss in per_root.items() for s in ss}
+    return val, root_of
