@@ -57,6 +57,7 @@ class OnnxBackend:
         with _in_flight():
             return np.asarray(self.session.run(None, {self.input_name: x})[0], np.float32)
 
+
 # onnxruntime aborts the process (std::terminate) when it exits while a daemon thread, such as a
 # request thread of http.server's ThreadingHTTPServer, is inside session.run. At exit, new runs
 # wait and those in flight get a few seconds to finish.
