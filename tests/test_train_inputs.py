@@ -244,3 +244,23 @@ def test_odd_folders_are_named_and_an_unreadable_eval_folder_keeps_the_run(
     assert r.exit_code == 0, r.output
     assert "not named after a class: a" in r.output and "skipped --eval" in r.output
     assert (run / "model.keras").is_file() and not (run / "eval_bad.json").exists()
+
+
+def test_a_truncated_cache_is_rebuilt_and_unreadable_images_are_named(
+        tiny_dataset: Path, tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, ds)
+    (ds / "A" / "broken.png").write_bytes(b"\x89PNG not really")
+    cache = tmp_path / "cache"
+    args = [str(ds), "--preset", "vgg16", "--backbone-weights", "none", "--input-size", "32",
+            "--epochs", "1", "--steps", "2", "--cache-dir", str(cache)]
+    r = _run("train", *args, "--out", str(tmp_path / "run1"))
+    assert r.exit_code == 0, r.output
+    assert "broken.png" in r.output
+    metas = list(cache.glob("*/meta.json"))
+    assert metas
+    for m in metas:
+        m.write_text(m.read_text()[:7])  # a crash mid-write
+    r = _run("train", *args, "--out", str(tmp_path / "run2"))
+    assert r.exit_code == 0, r.output
+    assert all(json.loads(m.read_text())["done"] > 0 for m in metas)

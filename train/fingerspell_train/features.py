@@ -117,10 +117,12 @@ class FeatureCache:
         self.data_path = self.dir / "features.npy"
 
     def _meta(self) -> dict[str, Any]:
-        if self.meta_path.is_file():
+        try:
             meta = json.loads(self.meta_path.read_text())
             if meta.get("n") == len(self.samples) and tuple(meta["shape"]) == self.feature_shape:
                 return meta
+        except (OSError, ValueError, KeyError, TypeError):  # absent, or cut short by a crash
+            pass
         return {"n": len(self.samples), "shape": list(self.feature_shape), "done": 0, "bad": [],
                 "spec": self.spec}
 

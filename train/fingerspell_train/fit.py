@@ -305,7 +305,9 @@ def _train_into(out: Path, preset: Preset, opts: TrainOptions, per_root: list[li
     va = np.array([index[s.path] for s in split.val if ok[index[s.path]]], int)
     unreadable = int((~ok).sum())
     if unreadable:
-        log(f"skipped {unreadable} unreadable image(s)")
+        names = [str(samples[i].path) for i in np.flatnonzero(~ok)[:3]]
+        log(f"skipped {unreadable} unreadable image(s): {', '.join(names)}"
+            + (", …" if unreadable > 3 else ""))
     labels = np.array([s.label for s in samples], int)
     if unreadable == len(samples):
         raise DatasetError(f"no readable image in {', '.join(map(str, opts.roots))}")
