@@ -19,7 +19,7 @@ import numpy as np
 
 from fingerspell.artifact import METADATA_KEY, sha256_file, write_sidecar
 from fingerspell.backends import open_backend
-from fingerspell.errors import DatasetError, ModelError
+from fingerspell.errors import DatasetError
 from fingerspell.schema import CLASSES, ModelMetadata
 from fingerspell_export.parity import Parity, compare, write_report
 from fingerspell_export.tta import TTA_MODES, mirror_averaged
@@ -418,10 +418,9 @@ def load_run_metadata(model_path: Path) -> ModelMetadata:
 
 
 def export(model_path: Path, opts: ExportOptions) -> list[Parity]:
-    if model_path.is_dir() and (model_path / "model.keras").is_file():
-        model_path = model_path / "model.keras"  # a run folder names its model
-    if not model_path.is_file():
-        raise ModelError(f"{model_path}: no such model file")
+    from fingerspell_train.evaluate import model_file
+
+    model_path = model_file(model_path)
     meta = load_run_metadata(model_path)
     if meta.labels != list(CLASSES):
         raise ExportError(f"{model_path}: labels differ from fingerspell's class order")

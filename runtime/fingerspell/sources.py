@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fingerspell.errors import InputError
+from fingerspell.errors import FetchError, InputError
 from fingerspell.imaging import MAX_PIXELS, one_line, open_image, resize_to_input, to_rgb
 
 if TYPE_CHECKING:
@@ -117,10 +117,9 @@ def _load(source: Source, name: str, size: tuple[int, int], fetcher: Any,
 def _fetched(data: Any, name: str) -> bytes:
     """What a fetcher returned, as bytes: a custom fetcher returning text (or a path!) is an
     error, never a file name to open."""
-    from fingerspell.errors import FetchError
-    from fingerspell.fetch import FetchLimits
+    from fingerspell.fetch import DEFAULT_LIMITS
 
-    limit = FetchLimits().max_bytes
+    limit = DEFAULT_LIMITS.max_bytes
     if isinstance(data, (bytearray, memoryview)):
         data = bytes(data)
     if not isinstance(data, bytes):

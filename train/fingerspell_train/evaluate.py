@@ -16,15 +16,20 @@ from fingerspell_train.fit import predict_batches
 from fingerspell_train.report import classification_report, write_report
 
 
+def model_file(path: Path) -> Path:
+    """A model.keras, or the run folder that holds one; ModelError when there is none."""
+    if path.is_dir() and (path / "model.keras").is_file():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise ModelError(f"{path}: no such model file")
+    return path
+
+
 def load_keras_model(model_path: Path) -> Any:
-    """A Keras classifier over the 29 classes, or ModelError naming the file (a run folder is
-    read as the model.keras inside it)."""
+    """A Keras classifier over the 29 classes (see model_file), or ModelError naming the file."""
     import keras
 
-    if model_path.is_dir() and (model_path / "model.keras").is_file():
-        model_path = model_path / "model.keras"
-    if not model_path.is_file():
-        raise ModelError(f"{model_path}: no such model file")
+    model_path = model_file(model_path)
     try:
         model = keras.models.load_model(model_path)
     except Exception as exc:  # Keras raises anything from ValueError to zipfile errors

@@ -61,9 +61,9 @@ def train(
                         input_size=input_size, augment_views=augment_views,
                         warmup_epochs=warmup_epochs, background_swap=background_swap)
     seen = [r.resolve() for r in roots]
-    if len(set(seen)) < len(seen):  # its images would be in training and validation at once
-        fail("a root is given twice: " + next(str(r) for r in roots if seen.count(r.resolve()) > 1),
-             2)
+    twice = [r for r, real in zip(roots, seen, strict=True) if seen.count(real) > 1]
+    if twice:  # its images would be in training and validation at once
+        fail(f"a root is given twice: {twice[0]}", 2)
     require_extra("tensorflow", "train")
     from fingerspell_train.backbone import find_hed_weights
     from fingerspell_train.fit import TrainOptions
@@ -105,23 +105,23 @@ def train(
 
 
 def check_train_options(split: str, val_fraction: float, gap: int, holdout_source: list[str],
-                        **at_least: float | None) -> None:
+                        epochs: int | None, steps: int | None, batch_size: int | None,
+                        learning_rate: float | None, finetune_lr: float | None,
+                        input_size: int | None, augment_views: int | None,
+                        warmup_epochs: int | None, background_swap: float | None) -> None:
     """Exit 2 on values that would train on validation images or quietly do nothing."""
     if holdout_source and split != "source":
         fail("--holdout-source needs --split source", 2)
     if not 0.0 <= val_fraction < 1.0:  # also refuses nan
         fail(f"--val-fraction must be at least 0 and below 1, not {val_fraction}", 2)
-    if gap < 0:
-        fail(f"--gap must be at least 0, not {gap}", 2)
-    floors = {"epochs": 1, "steps": 1, "batch_size": 1, "input_size": 32, "augment_views": 0,
-              "warmup_epochs": 0}
-    for name, value in at_least.items():
-        flag = "--" + name.replace("_", "-")
-        if value is None:
-            continue
-        if name in floors and value < floors[name]:
-            fail(f"{flag} must be at least {floors[name]}, not {value}", 2)
-        if name in ("learning_rate", "finetune_lr") and not 0.0 < value < float("inf"):
-            fail(f"{flag} must be a positive number, not {value}", 2)
-        if name == "background_swap" and not 0.0 <= value <= 1.0:
-            fail(f"{flag} must be between 0 and 1, not {value}", 2)
+    for flag, value, least in (("--gap", gap, 0), ("--epochs", epochs, 1), ("--steps", steps, 1),
+                               ("--batch-size", batch_size, 1), ("--input-size", input_size, 32),
+                               ("--augment-views", augment_views, 0),
+                               ("--warmup-epochs", warmup_epochs, 0)):
+        if value is not None and value < least:
+            fail(f"{flag} must be at least {least}, not {value}", 2)
+    for flag, rate in (("--learning-rate", learning_rate), ("--finetune-lr", finetune_lr)):
+        if rate is not None and not 0.0 < rate < float("inf"):  # also refuses nan
+            fail(f"{flag} must be a positive number, not {rate}", 2)
+    if background_swap is not None and not 0.0 <= background_swap <= 1.0:
+        fail(f"--background-swap must be between 0 and 1, not {background_swap}", 2)
