@@ -37,6 +37,15 @@ def test_nonsense_train_options_exit_2_before_any_work(bad: list[str], tiny_data
     assert bad[0] in r.output and not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("flag", ["--head", "--preprocess", "--feature-precision"])
+def test_unknown_choices_are_refused_even_where_the_preset_ignores_them(
+        flag: str, tiny_dataset: Path, tmp_path: Path) -> None:
+    # small-cnn has no head and no feature cache: a typo used to train the default silently
+    r = _run("train", str(tiny_dataset), *TINY, flag, "bogus", "--out", str(tmp_path / "run"))
+    assert r.exit_code == 2 and "'bogus'" in r.output, r.output
+    assert "Epoch" not in r.output and list(tmp_path.iterdir()) == []
+
+
 def test_a_bad_eval_folder_fails_before_training(tiny_dataset: Path, tmp_path: Path) -> None:
     r = _run("train", str(tiny_dataset), *TINY, "--eval", str(tmp_path / "nope"),
              "--out", str(tmp_path / "run"))
@@ -95,6 +104,9 @@ def test_manifest_without_path_column_names_the_file(tiny_dataset: Path, tmp_pat
     (ds / "MANIFEST.csv").write_bytes(b"path,source_repo\nA/\xe9.png,alice\n")
     r = _run("train", str(ds), *TINY, "--out", str(tmp_path / "run"))
     assert r.exit_code == 4 and "MANIFEST.csv" in r.output
+    (ds / "MANIFEST.csv").write_text("path,source_repo\n")  # every image silently one source
+    r = _run("train", str(ds), *TINY, "--out", str(tmp_path / "run"))
+    assert r.exit_code == 4 and "lists no images" in r.output
 
 
 def test_garbage_backbone_weights_are_one_line(tiny_dataset: Path, tmp_path: Path) -> None:

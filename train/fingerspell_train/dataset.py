@@ -37,7 +37,9 @@ def _read_manifest(root: Path) -> dict[str, str]:
             rows = list(csv.DictReader(fh))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DatasetError(f"{manifest}: cannot be read as a UTF-8 CSV ({exc})") from None
-    if rows and "path" not in rows[0]:
+    if not rows:  # a header alone, or nothing: every image would silently be one source
+        raise DatasetError(f"{manifest}: lists no images (remove it, or give one row per image)")
+    if "path" not in rows[0]:
         raise DatasetError(f"{manifest}: no 'path' column (found {', '.join(map(str, rows[0]))})")
     return {row["path"]: row.get("source_repo") or root.name for row in rows}
 

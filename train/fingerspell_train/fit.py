@@ -264,6 +264,7 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
     import keras
 
     keras.utils.set_random_seed(opts.seed)
+    resolve_precision(opts.feature_precision)  # a typo fails now, even for presets without a cache
     final = check_out_dir(opts.out_dir, opts.overwrite)
     crop = crop_of(opts.roots)
     per_root = [discover(r) for r in opts.roots]

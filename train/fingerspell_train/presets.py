@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from fingerspell.schema import CLASSES
-from fingerspell_train.backbone import preprocess_layer, vgg16_layers
+from fingerspell_train.backbone import PREPROCESS, preprocess_layer, vgg16_layers
 
 NUM_CLASSES = len(CLASSES)
 HEADS = ("dense", "norm-dense", "gap-mlp")
@@ -75,6 +75,13 @@ def get_preset(name: str, **overrides: Any) -> Preset:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     clean = {k: v for k, v in overrides.items() if v is not None}
+    # Checked for every preset, including those that ignore the option (small-cnn has no head
+    # choice), so that a typo is an error rather than a run that silently did something else.
+    if clean.get("head", HEADS[0]) not in HEADS:
+        raise ValueError(f"unknown head {clean['head']!r}; choose one of {', '.join(HEADS)}")
+    if clean.get("preprocess", PREPROCESS[0]) not in PREPROCESS:
+        raise ValueError(f"unknown preprocessing {clean['preprocess']!r}; "
+                         f"choose one of {', '.join(PREPROCESS)}")
     return replace(PRESETS[name], **clean)
 
 
