@@ -83,7 +83,7 @@ def test_cli_reports_what_it_used_to_skip(exported: Path, tiny_dataset: Path, tm
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("hi")
     (tmp_path / "gl").mkdir()
-    (tmp_path / "gl" / "sub.jpg").mkdir()  # the glob below matches only this folder
+    (tmp_path / "gl" / "sub.jpg").mkdir()  # the glob below matches only this (empty) folder
     (tmp_path / "phone").mkdir()
     (tmp_path / "phone" / "IMG_1.HEIC").write_bytes(b"\0\0\0\x18ftypheic" + b"\0" * 100)
     args = [good, "empty", "notes", "gl/*.jpg", "", "phone", "http://[::1", good]
@@ -94,7 +94,7 @@ def test_cli_reports_what_it_used_to_skip(exported: Path, tiny_dataset: Path, tm
     assert [("error" in d) for d in lines] == [False, True, True, True, True, True, True, False]
     errors = [d["error"] for d in lines[1:-1]]
     assert "no image files" in errors[0] and "no image files" in errors[1]
-    assert "no files match" in errors[2] and "empty path" in errors[3]
+    assert "sub.jpg: no image files" in errors[2] and "empty path" in errors[3]
     assert "IMG_1.HEIC" in errors[4] and "malformed URL" in errors[5]
 
 

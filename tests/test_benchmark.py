@@ -33,4 +33,4 @@ def test_benchmark_reports_a_broken_artifact(tmp_path: Path) -> None:
     bad = tmp_path / "broken.onnx"
     bad.write_bytes(b"nope")
     res = CliRunner().invoke(app, ["benchmark", "--model", str(bad), "--runs", "2"])
-    assert res.exit_code == 1 and "error:" in res.stdout
+    assert res.exit_code == 3 and "error:" in res.stdout and "broken.onnx" in res.stderr

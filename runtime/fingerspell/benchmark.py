@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,9 @@ class Row:
     peak_rss_mb: float
     load_s: float
     passed: bool | None = None  # accuracy at or above the floor (None without --data)
-    error: str | None = None
+    error: str | None = None  # the artifact could not be measured
+    error_code: int | None = None  # with error: the exit code `predict` gives for it
+    failures: list[str] = field(default_factory=list)  # images of --data that could not be read
 
 
 def labelled(folder: Path, limit: int = 0) -> list[tuple[Path, str]]:
@@ -52,9 +54,21 @@ def labelled(folder: Path, limit: int = 0) -> list[tuple[Path, str]]:
 
 def accuracy_on(rec: Any, files: list[tuple[Path, str]], batch_size: int = 8) -> float:
     """Share of (image, class) pairs the recognizer reads right; unreadable images count wrong."""
+    hits, _, _ = score(rec, files, batch_size)
+    return hits / len(files) if files else 0.0
+
+
+def score(rec: Any, files: list[tuple[Path, str]], batch_size: int = 8
+          ) -> tuple[int, int, list[str]]:
+    """(right, readable, 'image: reason' for each image that could not be read)."""
     preds = rec.predict_many([f for f, _ in files], batch_size=batch_size)
-    hits = [p.ok and p.label == want for p, (_, want) in zip(preds, files, strict=True)]
-    return sum(hits) / len(hits) if hits else 0.0
+    hits, failures = 0, []
+    for p, (_, want) in zip(preds, files, strict=True):
+        if p.ok:
+            hits += p.label == want
+        else:
+            failures.append(p.error)
+    return hits, len(files) - len(failures), failures
 
 
 def timed_ms(call: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
@@ -94,10 +108,10 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
         ips = b * reps / (time.perf_counter() - t)
         if ips > best_ips:
             best_ips, best_batch = ips, b
-    accuracy, n = None, 0
-    if data is not None:
-        files = labelled(data, limit)
-        accuracy, n = accuracy_on(rec, files, best_batch), len(files)
+    accuracy, n, failures = None, 0, []
+    if data is not None:  # over the images that could be read; the others are named
+        hits, n, failures = score(rec, labelled(data, limit), best_batch)
+        accuracy = hits / n if n else None
     import resource
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -105,27 +119,38 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
         artifact=model.name, format=model.suffix.lstrip("."), backend=rec.backend.name,
         size_mb=model.stat().st_size / 1e6, accuracy=accuracy, images=n,
         latency_ms_median=float(np.median(times)), latency_ms_p90=float(np.percentile(times, 90)),
-        throughput_ips=best_ips, best_batch=best_batch, peak_rss_mb=peak, load_s=load_s))
+        throughput_ips=best_ips, best_batch=best_batch, peak_rss_mb=peak, load_s=load_s,
+        failures=failures))
 
 
 def benchmark(models: list[Path], data: Path | None, runs: int = 50, limit: int = 0,
               threads: int | None = None, floor: float = 0.5, timeout: float = 1800) -> list[Row]:
-    rows = []
-    for model in models:
-        args = [sys.executable, "-m", "fingerspell.benchmark", str(model), str(data or ""), str(runs),
-                str(limit), str(threads or 0)]
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
-            rows.append(Row(model.name, model.suffix.lstrip("."), "-", 0, None, 0, 0, 0, 0, 0, 0, 0,
-                            passed=False, error=last))
-            continue
-        row = Row(**json.loads(proc.stdout.strip().splitlines()[-1]))
-        if row.accuracy is not None:
-            row.passed = row.accuracy >= floor
-        rows.append(row)
-    return rows
+    return [measure_row(m, data, runs, limit, threads, floor, timeout) for m in models]
+
+
+def measure_row(model: Path, data: Path | None, runs: int = 50, limit: int = 0,
+                threads: int | None = None, floor: float = 0.5, timeout: float = 1800) -> Row:
+    """One artifact, measured in a child process of its own."""
+    args = [sys.executable, "-m", "fingerspell.benchmark", str(model), str(data or ""), str(runs),
+            str(limit), str(threads or 0)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    out = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not out:
+        last = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        return _failed(model, last, 1)
+    got = json.loads(out[-1])
+    if "error" in got and "artifact" not in got:  # the model could not be loaded
+        return _failed(model, got["error"], got["error_code"])
+    row = Row(**got)
+    if row.accuracy is not None:
+        row.passed = row.accuracy >= floor
+    return row
+
+
+def _failed(model: Path, error: str, code: int) -> Row:
+    return Row(model.name, model.suffix.lstrip("."), "-", 0, None, 0, 0, 0, 0, 0, 0, 0,
+               passed=False, error=error, error_code=code)
 
 
 def table(rows: list[Row], floor: float) -> str:
@@ -145,9 +170,14 @@ def table(rows: list[Row], floor: float) -> str:
 
 
 def _child() -> None:
+    from fingerspell.errors import FingerspellError
+
     model, data, runs, limit, threads = sys.argv[1:6]
-    out = measure(Path(model), Path(data) if data else None, int(runs), int(limit),
-                  int(threads) or None, None)
+    try:
+        out = measure(Path(model), Path(data) if data else None, int(runs), int(limit),
+                      int(threads) or None, None)
+    except FingerspellError as exc:  # e.g. not a fingerspell artifact: one line for the parent
+        out = {"error": str(exc), "error_code": exc.exit_code}
     print(json.dumps(out))
 
 

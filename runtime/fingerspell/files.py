@@ -8,5 +8,12 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".
 
 
 def natural_key(text: str) -> tuple:
-    """Sort 'A9' before 'A10': frame numbers in file names order the recording."""
-    return tuple(int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text))
+    """Sort 'A9' before 'A10': frame numbers in file names order the recording.
+
+    Only ASCII digits count as numbers ('²' is a digit to str.isdigit but not to int). Names that
+    would tie ('1' and '01', 'IMG_1' and 'img_1') are ordered by the name itself, so the order never
+    depends on the order a folder happens to list them in.
+    """
+    parts = tuple(int(t) if t.isascii() and t.isdigit() else t.lower()
+                  for t in re.split(r"([0-9]+)", text))
+    return (*parts, text)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from fingerspell.errors import MissingExtraError
+from fingerspell.quiet import quiet_stderr
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -24,6 +25,12 @@ MARGIN = 1.4
 # reads poorly) than a loose box.
 MIN_CONFIDENCE = 0.3
 CROP_METHOD = f"mediapipe-hands-0.10.21 square x{MARGIN} shifted inside"
+# The hand is looked for in a copy no larger than this: MediaPipe aborts the whole process (an
+# uncatchable C++ exception in OpenCV's remap) on an image 32,767 px or more on a side, and its
+# own models read 192-224 px, so a smaller copy loses nothing. Landmarks are relative to the
+# image, so the box is the same on the full-size photo.
+DETECT_MAX_SIDE = 2048
+QUIET_RUNS = 8
 
 
 def square_box(points: Sequence[tuple[float, float]], width: int, height: int,
@@ -53,17 +60,38 @@ class HandCropper:
             raise MissingExtraError(
                 "hand cropping needs MediaPipe: pip install 'fingerspell[hands]' "
                 f"(import failed: {exc})") from None
-        self._hands = hands.Hands(static_image_mode=True, max_num_hands=1,
-                                  min_detection_confidence=min_confidence)
+        import numpy as np
+
+        # MediaPipe's native log lines, which no setting turns off: its models start (and log) in
+        # graph threads, so one run on a blank image makes them start inside the quiet spell
+        with quiet_stderr():
+            self._hands = hands.Hands(static_image_mode=True, max_num_hands=1,
+                                      min_detection_confidence=min_confidence)
+            self._hands.process(np.zeros((64, 64, 3), np.uint8))
         self._lock = threading.Lock()
+        # ... and it warns once more at its first hand: runs stay quiet until then (a few at most)
+        self._quiet_runs = QUIET_RUNS
         self.margin = margin
 
     def box(self, img: Image.Image) -> tuple[int, int, int, int] | None:
         """The crop box for the most confident hand in an RGB image, or None when there is none."""
         import numpy as np
 
+        small = img
+        if max(img.size) > DETECT_MAX_SIDE:
+            scale = DETECT_MAX_SIDE / max(img.size)
+            small = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                               reducing_gap=2.0)
+        pixels = np.asarray(small.convert("RGB"))
         with self._lock:
-            result = self._hands.process(np.asarray(img.convert("RGB")))
+            if self._quiet_runs:
+                self._quiet_runs -= 1
+                with quiet_stderr():
+                    result = self._hands.process(pixels)
+                if result.multi_hand_landmarks:
+                    self._quiet_runs = 0
+            else:
+                result = self._hands.process(pixels)
         if not result.multi_hand_landmarks:
             return None
         points = [(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]

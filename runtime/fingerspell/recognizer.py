@@ -127,7 +127,9 @@ class Recognizer:
                             " (wrap it in a list, or call predict)")
         top_k = None if top_k is None else _count("top_k", top_k)
         workers = _count("workers", workers)
-        batch_size = _count("batch_size", batch_size) if self.backend.batchable else 1
+        batch_size = _count("batch_size", batch_size)  # checked for every backend, used where batchable
+        if not self.backend.batchable:
+            batch_size = 1
 
         def decode(src: Source) -> tuple[str, np.ndarray | Failure]:
             name = describe(src)

@@ -152,7 +152,7 @@ def _from_array(arr: np.ndarray, name: str) -> Any:
                              "uint16 0–65535 or floats 0–1)")
         if not np.isfinite(arr).all():
             raise InputError(f"{name}: array must hold finite numbers")
-        if arr.dtype == np.uint16:
+        if arr.dtype.kind == "u" and arr.dtype.itemsize == 2:  # either byte order ('>u2' too)
             scale = 255.0 / 65535.0  # as 16-bit image files are read (imaging.to_rgb)
         else:
             scale = 255.0 if np.issubdtype(arr.dtype, np.floating) and arr.max() <= 1.0 else 1.0

@@ -9,12 +9,14 @@ not break a repeat.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from numbers import Real
 
 from fingerspell.results import Failure, Prediction
 
 
 def spell(predictions: Iterable[Prediction | Failure], threshold: float = 0.5) -> str:
-    if not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:  # also nan
+    # numpy scalars are Real too; True is not a threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be a number between 0 and 1, not {threshold!r}")
     text: list[str] = []
     last: str | None = None

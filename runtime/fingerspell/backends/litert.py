@@ -8,7 +8,6 @@ invocations than CPUs only contend).
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from fingerspell.artifact import check_against_io, read_sidecar
 from fingerspell.backends.onnx import default_threads, threads_for
 from fingerspell.errors import MissingExtraError, ModelError
 from fingerspell.imaging import one_line
+from fingerspell.quiet import quiet_stderr
 
 MISSING = "the litert backend needs ai-edge-litert: pip install 'fingerspell[litert]'"
 
@@ -60,7 +60,7 @@ class LiteRTBackend:
 
     def _new_interpreter(self):
         try:
-            with _quiet_stderr():
+            with quiet_stderr():
                 interp = self._interpreter_cls(model_content=self.content, num_threads=self.threads)
                 interp.allocate_tensors()
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for bad flatbuffers
@@ -113,29 +113,3 @@ class LiteRTBackend:
                 y = (y.astype(np.float32) - zero) * scale
             results.append(y[0])
         return np.stack(results).astype(np.float32)
-
-
-_stderr_lock = threading.Lock()
-# A fork while another thread has fd 2 on /dev/null would leave the child silenced (and the lock
-# held) for good: forks wait for the redirect to end.
-os.register_at_fork(before=_stderr_lock.acquire, after_in_parent=_stderr_lock.release,
-                    after_in_child=_stderr_lock.release)
-
-
-@contextlib.contextmanager
-def _quiet_stderr() -> Iterator[None]:
-    """Silence the native library's 'INFO: Created TensorFlow Lite XNNPACK delegate' line."""
-    with _stderr_lock:
-        try:
-            saved = os.dup(2)
-        except OSError:  # no stderr to silence
-            yield
-            return
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 2)
-            os.close(devnull)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)

@@ -43,4 +43,10 @@ app.command("export")(export.export)
 
 
 def main() -> None:
+    import sys
+
+    # an output encoding that lacks ✔, – or a file name's letters (PYTHONIOENCODING=latin-1):
+    # print '?' for them instead of a traceback after the work is done (stderr already escapes)
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")
     app()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import check_options, fail
+from fingerspell.cli.common import check_options, emit, fail, interrupted
 
 
 def benchmark(
@@ -26,8 +26,7 @@ def benchmark(
     Example: fingerspell benchmark --data ../shared/data/dev/massey --limit 500
     """
     from fingerspell.artifact import bundled_dir
-    from fingerspell.benchmark import benchmark as run
-    from fingerspell.benchmark import table
+    from fingerspell.benchmark import measure_row
 
     models = model or sorted(p for p in bundled_dir().glob("*") if p.suffix in (".onnx", ".tflite"))
     if not models:
@@ -36,6 +35,8 @@ def benchmark(
         fail("--runs must be at least 1", 2)
     if limit < 0:
         fail(f"--limit must be 0 (all) or more, not {limit}", 2)
+    if not 0.0 <= floor <= 1.0:  # also refuses nan
+        fail(f"--floor must be between 0 and 1, not {floor}", 2)
     check_options(threads=threads)
     if data is not None:  # before minutes of latency runs, not after
         from fingerspell.benchmark import labelled
@@ -58,9 +59,31 @@ def benchmark(
         for m in skipped:
             typer.echo(f"note: skipping {m.name}: pip install 'fingerspell[litert]' to measure it",
                        err=True)
-    rows = run(models, data, runs=runs, limit=limit, threads=threads, floor=floor)
-    if as_json:
-        typer.echo(json.dumps([asdict(r) for r in rows], indent=1))
-    else:
-        typer.echo(table(rows, floor), nl=False)
-    raise typer.Exit(1 if any(r.error for r in rows) else 0)
+    rows = []
+    try:
+        for m in models:
+            rows.append(measure_row(m, data, runs=runs, limit=limit, threads=threads, floor=floor))
+    except KeyboardInterrupt:  # keep the rows already measured (minutes of work)
+        _report(rows, floor, as_json)
+        interrupted()
+    raise typer.Exit(_report(rows, floor, as_json))
+
+
+def _report(rows: list, floor: float, as_json: bool) -> int:
+    """Print the rows, name what failed on stderr, and return the exit code: the model's code
+    (3, as `predict` gives) when an artifact could not be measured, 1 when images could not be
+    read, else 0."""
+    from fingerspell.benchmark import table
+
+    if rows:
+        emit(json.dumps([asdict(r) for r in rows], indent=1) if as_json else table(rows, floor),
+             nl=as_json)
+    unreadable: dict[str, None] = {}  # each image once, though every artifact met it
+    for r in rows:
+        if r.error:
+            typer.echo(f"error: {r.artifact}: {r.error}", err=True)
+        unreadable.update(dict.fromkeys(r.failures))
+    for reason in unreadable:
+        typer.echo(f"error: {reason}", err=True)
+    codes = [r.error_code or 1 for r in rows if r.error]
+    return max(codes) if codes else 1 if unreadable else 0

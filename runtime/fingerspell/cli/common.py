@@ -16,6 +16,20 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
+def emit(text: str, nl: bool = True) -> None:
+    """Print a verb's output; if its reader went away (`| head`), stop quietly with the shell's
+    SIGPIPE code (141), as `predict` does, rather than click's 1, which means an input failed."""
+    import os
+    import sys
+
+    try:
+        typer.echo(text, nl=nl)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(141) from None
+
+
 def interrupted() -> NoReturn:
     """Ctrl-C: keep what was printed and leave now (130, as shells report SIGINT). A normal exit
     would first wait for downloads in flight, up to their 30 s deadline each."""

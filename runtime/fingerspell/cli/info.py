@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import load_recognizer
+from fingerspell.cli.common import emit, load_recognizer
 
 
 def info(
@@ -20,7 +20,7 @@ def info(
     rec = load_recognizer(model, None, 1)
     meta = rec.metadata
     if as_json:
-        typer.echo(meta.to_json(indent=1))
+        emit(meta.to_json(indent=1))
         return
     spec = meta.input
     tr = meta.training
@@ -44,4 +44,4 @@ def info(
     card = rec.path.parent / "MODEL_CARD.md"
     if card.is_file():
         lines.append(f"card       {card}")
-    typer.echo("\n".join(lines))
+    emit("\n".join(lines))

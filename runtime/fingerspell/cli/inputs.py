@@ -68,7 +68,12 @@ def _probe(check: Callable[[], bool]) -> bool:
 
 
 def _stdin() -> Stdin | BadSource:
-    data = sys.stdin.buffer.read(MAX_STREAM_BYTES + 1)
+    if sys.stdin is None:  # started with stdin closed (`<&-`)
+        return BadSource("-", "standard input is closed")
+    try:
+        data = sys.stdin.buffer.read(MAX_STREAM_BYTES + 1)
+    except OSError as exc:  # e.g. stdin is a directory
+        return BadSource("-", f"cannot read standard input ({exc.strerror or exc})")
     if len(data) > MAX_STREAM_BYTES:
         return BadSource("-", f"more than {MAX_STREAM_BYTES:,} bytes on stdin, not a photo")
     return Stdin(data)
@@ -91,8 +96,10 @@ def expand(args: list[str]) -> list[str | Path | bytes]:
             out.extend(_walk(Path(arg)))
         elif any(c in arg for c in "*?[") and not _probe(Path(arg).exists):
             matches = sorted((Path(m) for m in glob.glob(arg, recursive=True)), key=_natural)
-            files = [m for m in matches if _probe(m.is_file)]
-            out.extend(files) if files else out.append(BadSource(arg, "no files match"))
+            if not matches:
+                out.append(BadSource(arg, "no files match"))
+            for m in matches:  # as if the shell had expanded it: folders are walked too
+                out.extend(_walk(m) if _probe(m.is_dir) else [m])
         else:
             out.append(Path(arg))
     return out

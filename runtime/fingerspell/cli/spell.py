@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import CROP_HELP, check_options, interrupted, load_recognizer
+from fingerspell.cli.common import CROP_HELP, check_options, emit, interrupted, load_recognizer
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure
 from fingerspell.spell import spell as spell_text
@@ -37,5 +37,5 @@ def spell(
     failures = [r for r in results if isinstance(r, Failure)]
     for f in failures:
         typer.echo(f"error: {f.error}", err=True)
-    typer.echo(spell_text(results, threshold))
+    emit(spell_text(results, threshold))
     raise typer.Exit(1 if failures else 0)

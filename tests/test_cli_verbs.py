@@ -1,0 +1,199 @@
+"""Bad input to the verbs and paths earlier passes had not attacked: `spell`, `benchmark`, `info`,
+input expansion, the hand crop and odd arrays. Each case misbehaved before its fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from fingerspell.cli import app
+from fingerspell.cli.inputs import expand
+from fingerspell.files import natural_key
+from fingerspell.sources import BadSource, load_pixels
+
+
+def test_natural_order_survives_unicode_digits_and_never_depends_on_listing_order() -> None:
+    names = ["1²2.jpg", "①1.jpg", "frame10.jpg", "frame9.jpg", "IMG_1.jpg", "img_1.jpg", "01.jpg",
+             "1.jpg"]
+    ordered = sorted(names, key=natural_key)  # '²' used to reach int(): ValueError
+    assert ordered.index("frame9.jpg") < ordered.index("frame10.jpg")
+    for shuffled in (names[::-1], names[3:] + names[:3]):  # ties broken by the name itself
+        assert sorted(shuffled, key=natural_key) == ordered
+
+
+def test_a_glob_that_matches_folders_walks_them_as_the_shell_would(tmp_path: Path) -> None:
+    for rel in ("s1/c.jpg", "s1/a.jpg", "s2/x.jpg", "top.jpg"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / rel)
+    (tmp_path / "s3").mkdir()  # an empty folder is still reported, not skipped
+    got = expand([str(tmp_path / "*")])  # used to read top.jpg only, the rest dropped silently
+    assert [Path(p).name for p in got if not isinstance(p, BadSource)] == [
+        "a.jpg", "c.jpg", "x.jpg", "top.jpg"]
+    bad = [p for p in got if isinstance(p, BadSource)]
+    assert len(bad) == 1 and bad[0].endswith("s3") and "no image files" in bad[0].reason
+
+
+def test_a_folder_is_read_in_the_same_order_however_it_is_listed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ["1.jpg", "01.jpg", "IMG_2.jpg", "img_2.jpg"]
+    for name in names:
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    listing = Path.iterdir
+    got = []
+    for flip in (False, True):  # the listing order (tmpfs: newest first; ext4: by hash)
+        monkeypatch.setattr(Path, "iterdir", lambda self, flip=flip: iter(
+            sorted(listing(self), reverse=flip)))
+        got.append([p.name for p in expand([str(tmp_path)])])
+    assert got[0] == got[1]  # `spell` used to spell 'BC' or 'CB' from the same two files
+
+
+def test_a_closed_stdin_is_one_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", None)  # `fingerspell spell - <&-`: an AttributeError before
+    (got,) = expand(["-"])
+    assert isinstance(got, BadSource) and "closed" in got.reason
+
+
+def test_big_endian_16_bit_arrays_read_like_native_ones() -> None:
+    rng = np.random.default_rng(0)
+    native = (rng.integers(0, 256, (20, 20, 3)) * 257).astype(np.uint16)
+    a = load_pixels(native, (16, 16))
+    b = load_pixels(native.astype(">u2"), (16, 16))  # was clipped to white as if 8-bit
+    assert np.array_equal(a, b) and 40 < a.mean() < 215
+
+
+def test_spell_takes_numpy_thresholds_and_refuses_true() -> None:
+    from fingerspell.results import Prediction
+    from fingerspell.spell import spell
+
+    frames = [Prediction("f", "A", 0.9, [("A", 0.9)])]
+    assert spell(frames, threshold=np.float32(0.5)) == "A"
+    with pytest.raises(ValueError):
+        spell(frames, threshold=True)
+
+
+class _FakeHands:
+    """Stands in for MediaPipe: records the image it is given and 'finds' a hand in its middle."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def process(self, pixels: np.ndarray) -> SimpleNamespace:
+        self.shapes.append(pixels.shape)
+        points = [SimpleNamespace(x=x, y=y) for x, y in ((0.4, 0.4), (0.6, 0.6))]
+        return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=points)])
+
+
+def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:
+    import threading
+
+    from fingerspell.handcrop import DETECT_MAX_SIDE, HandCropper, square_box
+
+    cropper = HandCropper.__new__(HandCropper)  # no MediaPipe needed: its graph is faked
+    cropper._hands, cropper._lock, cropper._quiet_runs, cropper.margin = (
+        _FakeHands(), threading.Lock(), 0, 1.4)
+    for size in ((40000, 16), (16, 40000), (3000, 2000), (200, 150)):
+        # 32,767 px or more on a side aborted the whole process inside MediaPipe's OpenCV
+        box = cropper.box(Image.new("RGB", size))
+        h, w = cropper._hands.shapes[-1][:2]
+        assert max(h, w) <= DETECT_MAX_SIDE and min(h, w) >= 1
+        assert box == square_box([(0.4, 0.4), (0.6, 0.6)], *size, 1.4)  # on the full-size image
+    assert cropper._hands.shapes[-1][:2] == (150, 200)  # small photos are read as they are
+
+
+pytest.importorskip("tensorflow", reason="the tiny test model is trained with the train extra")
+
+
+def test_litert_checks_batch_size_too(exported: Path, tiny_dataset: Path) -> None:
+    pytest.importorskip("ai_edge_litert", reason="needs the litert extra")
+    from fingerspell import Recognizer
+
+    rec = Recognizer(exported / "tiny-int8.tflite")
+    good = sorted(tiny_dataset.glob("A/*.jpg"))[0]
+    for bad in (0, -1, 2.5, "8"):  # silently accepted: the backend does not batch
+        with pytest.raises(ValueError, match="batch_size"):
+            list(rec.predict_many([good], batch_size=bad))
+
+
+def test_benchmark_a_model_that_cannot_load_exits_3_and_says_why(exported: Path,
+                                                                 tmp_path: Path) -> None:
+    fake = tmp_path / "fake.onnx"
+    fake.write_bytes(b"\xff\xd8 a photo, not a model")
+    res = CliRunner().invoke(app, ["benchmark", "--runs", "2", "--model", str(fake),
+                                   "--model", str(exported / "tiny-int8.onnx")])
+    assert res.exit_code == 3, res.output  # was 1 ("an input failed"), the reason on stdout only
+    assert "fake.onnx" in res.stderr and "Traceback" not in res.output
+    assert "tiny-int8.onnx" in res.stdout  # the good artifact is still measured
+
+
+def test_benchmark_names_unreadable_images_and_scores_the_rest(exported: Path, tiny_dataset: Path,
+                                                                tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(tiny_dataset, data)
+    (data / "A" / "junk.jpg").write_bytes(b"not a jpeg")
+    (data / "B" / "dir.jpg").mkdir()
+    res = CliRunner().invoke(app, ["benchmark", "--runs", "2", "--json", "--data", str(data),
+                                   "--model", str(exported / "tiny-int8.onnx")])
+    assert res.exit_code == 1, res.output  # was 0 with the two counted as wrong, never named
+    assert "junk.jpg" in res.stderr and "dir.jpg" in res.stderr
+    (row,) = json.loads(res.stdout)
+    assert row["images"] == sum(1 for _ in tiny_dataset.glob("*/*.jpg"))
+    assert len(row["failures"]) == 2 and 0 <= row["accuracy"] <= 1
+
+
+@pytest.mark.parametrize("floor", ["-1", "2", "nan"])
+def test_benchmark_floor_is_checked(floor: str, exported: Path) -> None:
+    res = CliRunner().invoke(app, ["benchmark", "--runs", "2", "--floor", floor,
+                                   "--model", str(exported / "tiny-int8.onnx")])
+    assert res.exit_code == 2 and "--floor" in res.output
+
+
+def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fingerspell", *args], capture_output=True,
+                          text=True, timeout=300, **kw)
+
+
+def test_every_verb_exits_141_when_its_reader_is_gone(exported: Path, tiny_dataset: Path) -> None:
+    model = str(exported / "tiny-int8.onnx")
+    frame = str(sorted(tiny_dataset.glob("A/*.jpg"))[0])
+    for verb in (["info", "--model", model], ["spell", frame, "--model", model, "--threshold", "0"]):
+        r, w = os.pipe()
+        os.close(r)  # the reader went away before anything was written (`| head` that exited)
+        try:
+            proc = subprocess.run([sys.executable, "-m", "fingerspell", *verb], stdout=w,
+                                  stderr=subprocess.PIPE, text=True, timeout=300)
+        finally:
+            os.close(w)
+        assert proc.returncode == 141, (verb, proc.stderr)  # was 1: "an input failed"
+        assert "Traceback" not in proc.stderr
+
+
+def test_an_output_encoding_without_the_tick_is_not_a_traceback(exported: Path,
+                                                                tiny_dataset: Path) -> None:
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    proc = _cli("benchmark", "--runs", "2", "--limit", "10", "--data", str(tiny_dataset),
+                "--model", str(exported / "tiny-int8.onnx"), env=env)
+    # the table's ✔/✘ used to raise UnicodeEncodeError after every measurement was done
+    assert proc.returncode == 0, proc.stderr
+    assert "tiny-int8.onnx" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_spell_file_names_with_unicode_digits(exported: Path, tiny_dataset: Path,
+                                              tmp_path: Path) -> None:
+    d = tmp_path / "u"
+    d.mkdir()
+    img = sorted(tiny_dataset.glob("A/*.jpg"))[0].read_bytes()
+    (d / "3.jpg").write_bytes(img)
+    (d / "1²2.jpg").write_bytes(img)
+    res = CliRunner().invoke(app, ["spell", str(d), "--threshold", "0",
+                                   "--model", str(exported / "tiny-int8.onnx")])
+    assert res.exit_code == 0 and "Traceback" not in res.output, res.output
