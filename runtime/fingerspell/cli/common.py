@@ -17,17 +17,24 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def emit(text: str, nl: bool = True) -> None:
-    """Print a verb's output; if its reader went away (`| head`), stop quietly with the shell's
-    SIGPIPE code (141), as `predict` does, rather than click's 1, which means an input failed."""
-    import os
+    """Print a verb's output, or leave quietly (141) if its reader went away."""
     import sys
 
     try:
         typer.echo(text, nl=nl)
         sys.stdout.flush()
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(141) from None
+        pipe_closed()
+
+
+def pipe_closed() -> NoReturn:
+    """`fingerspell … | head`: nobody reads the rest, so stop quietly with the shell's SIGPIPE code
+    (128 + 13), not click's 1, which would claim an input failed."""
+    import os
+    import sys
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit's flush
+    raise typer.Exit(141)
 
 
 def interrupted() -> NoReturn:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import CROP_HELP, check_options, fail, interrupted, load_recognizer
+from fingerspell.cli.common import (
+    CROP_HELP,
+    check_options,
+    fail,
+    interrupted,
+    load_recognizer,
+    pipe_closed,
+)
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure, Prediction
 
@@ -61,10 +67,7 @@ def predict(
                 bar.step()
         sys.stdout.flush()
     except BrokenPipeError:
-        # `predict … | head`: nobody reads the rest, so stop quietly with the shell's SIGPIPE
-        # code (128 + 13), not 1, which would claim an input failed.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(141) from None
+        pipe_closed()
     except KeyboardInterrupt:
         interrupted()
     if bar:
