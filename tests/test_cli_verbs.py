@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -110,9 +111,11 @@ def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:
     assert cropper._hands.shapes[-1][:2] == (150, 200)  # small photos are read as they are
 
 
-pytest.importorskip("tensorflow", reason="the tiny test model is trained with the train extra")
+needs_model = pytest.mark.skipif(find_spec("tensorflow") is None,
+                                 reason="the tiny test model is trained with the train extra")
 
 
+@needs_model
 def test_litert_checks_batch_size_too(exported: Path, tiny_dataset: Path) -> None:
     pytest.importorskip("ai_edge_litert", reason="needs the litert extra")
     from fingerspell import Recognizer
@@ -124,6 +127,7 @@ def test_litert_checks_batch_size_too(exported: Path, tiny_dataset: Path) -> Non
             list(rec.predict_many([good], batch_size=bad))
 
 
+@needs_model
 def test_benchmark_a_model_that_cannot_load_exits_3_and_says_why(exported: Path,
                                                                  tmp_path: Path) -> None:
     fake = tmp_path / "fake.onnx"
@@ -135,6 +139,7 @@ def test_benchmark_a_model_that_cannot_load_exits_3_and_says_why(exported: Path,
     assert "tiny-int8.onnx" in res.stdout  # the good artifact is still measured
 
 
+@needs_model
 def test_benchmark_names_unreadable_images_and_scores_the_rest(exported: Path, tiny_dataset: Path,
                                                                 tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -150,6 +155,13 @@ def test_benchmark_names_unreadable_images_and_scores_the_rest(exported: Path, t
     assert len(row["failures"]) == 2 and 0 <= row["accuracy"] <= 1
 
 
+def test_a_model_url_is_a_usage_error_not_a_mangled_path() -> None:
+    for verb in (["info"], ["predict", "x.jpg"], ["spell", "x.jpg"]):
+        res = CliRunner().invoke(app, [*verb, "--model", "https://example.org/m.onnx"])
+        assert res.exit_code == 2 and "not a URL" in res.output, res.output  # was "https:/exa…"
+
+
+@needs_model
 @pytest.mark.parametrize("floor", ["-1", "2", "nan"])
 def test_benchmark_floor_is_checked(floor: str, exported: Path) -> None:
     res = CliRunner().invoke(app, ["benchmark", "--runs", "2", "--floor", floor,
@@ -162,6 +174,7 @@ def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
                           text=True, timeout=300, **kw)
 
 
+@needs_model
 def test_every_verb_exits_141_when_its_reader_is_gone(exported: Path, tiny_dataset: Path) -> None:
     model = str(exported / "tiny-int8.onnx")
     frame = str(sorted(tiny_dataset.glob("A/*.jpg"))[0])
@@ -177,6 +190,7 @@ def test_every_verb_exits_141_when_its_reader_is_gone(exported: Path, tiny_datas
         assert "Traceback" not in proc.stderr
 
 
+@needs_model
 def test_an_output_encoding_without_the_tick_is_not_a_traceback(exported: Path,
                                                                 tiny_dataset: Path) -> None:
     env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
@@ -187,6 +201,7 @@ def test_an_output_encoding_without_the_tick_is_not_a_traceback(exported: Path,
     assert "tiny-int8.onnx" in proc.stdout and "Traceback" not in proc.stderr
 
 
+@needs_model
 def test_spell_file_names_with_unicode_digits(exported: Path, tiny_dataset: Path,
                                               tmp_path: Path) -> None:
     d = tmp_path / "u"

@@ -85,6 +85,8 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
     if backend is not None and backend not in BACKENDS.values():
         fail(f"--backend must be one of {', '.join(sorted(BACKENDS.values()))}, not {backend!r}", 2)
     check_options(threads=threads)
+    if str(model or "").lower().startswith(("http:/", "https:/")):  # Path() ate one of the slashes
+        fail("--model takes a file on this machine, not a URL: download the artifact first", 2)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
