@@ -58,6 +58,30 @@ def test_a_folder_is_read_in_the_same_order_however_it_is_listed(
     assert got[0] == got[1]  # `spell` used to spell 'BC' or 'CB' from the same two files
 
 
+def test_a_recursive_glob_reads_each_file_once(tmp_path: Path) -> None:
+    for rel in ("p/1.jpg", "p/s/2.jpg", "p/s/t/3.jpg"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / rel)
+    (tmp_path / "p" / "s" / "up").symlink_to("..")  # a loop: `**` matched thousands of paths
+    for pattern in ("p/**", "p/**/*", "p/*"):
+        got = [str(Path(p).relative_to(tmp_path)) for p in expand([str(tmp_path / pattern)])]
+        assert sorted(got) == ["p/1.jpg", "p/s/2.jpg", "p/s/t/3.jpg"], (pattern, got)
+
+
+def test_silencing_native_output_keeps_the_clis_own_lines() -> None:
+    code = ("import os, sys\n"
+            "from fingerspell.quiet import keep_python_stderr, quiet_stderr\n"
+            "keep_python_stderr()\n"
+            "with quiet_stderr():\n"
+            "    print('error: bad.jpg: not an image', file=sys.stderr, flush=True)\n"
+            "    os.write(2, b'W0000 native chatter\\n')\n"
+            "os.write(2, b'native after\\n')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    # a worker thread's hand detection had fd 2 silenced while the main thread printed an error
+    assert "error: bad.jpg" in proc.stderr and "native after" in proc.stderr
+    assert "W0000" not in proc.stderr
+
+
 def test_a_closed_stdin_is_one_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", None)  # `fingerspell spell - <&-`: an AttributeError before
     (got,) = expand(["-"])
@@ -122,7 +146,7 @@ def test_litert_checks_batch_size_too(exported: Path, tiny_dataset: Path) -> Non
 
     rec = Recognizer(exported / "tiny-int8.tflite")
     good = sorted(tiny_dataset.glob("A/*.jpg"))[0]
-    for bad in (0, -1, 2.5, "8"):  # silently accepted: the backend does not batch
+    for bad in (0, -1, 2.5, "8", True):  # silently accepted: the backend does not batch
         with pytest.raises(ValueError, match="batch_size"):
             list(rec.predict_many([good], batch_size=bad))
 
@@ -137,6 +161,25 @@ def test_benchmark_a_model_that_cannot_load_exits_3_and_says_why(exported: Path,
     assert res.exit_code == 3, res.output  # was 1 ("an input failed"), the reason on stdout only
     assert "fake.onnx" in res.stderr and "Traceback" not in res.output
     assert "tiny-int8.onnx" in res.stdout  # the good artifact is still measured
+
+
+@needs_model
+def test_benchmark_names_its_failures_even_into_a_closed_pipe(exported: Path, tmp_path: Path) -> None:
+    fake = tmp_path / "fake.onnx"
+    fake.write_bytes(b"\xff\xd8 a photo, not a model")
+    (tmp_path / "d.onnx").mkdir()
+    res = CliRunner().invoke(app, ["benchmark", "--runs", "2", "--model", str(tmp_path / "d.onnx")])
+    assert res.exit_code == 3 and "a folder" in res.output  # was "no such model file"
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "fingerspell", "benchmark", "--runs", "2",
+                               "--model", str(fake)], stdout=w, stderr=subprocess.PIPE, text=True,
+                              timeout=300)
+    finally:
+        os.close(w)
+    assert proc.returncode == 141 and proc.stderr.count("error:") == 1, proc.stderr
+    assert "fake.onnx" in proc.stderr
 
 
 @needs_model
@@ -178,7 +221,8 @@ def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
 def test_every_verb_exits_141_when_its_reader_is_gone(exported: Path, tiny_dataset: Path) -> None:
     model = str(exported / "tiny-int8.onnx")
     frame = str(sorted(tiny_dataset.glob("A/*.jpg"))[0])
-    for verb in (["info", "--model", model], ["spell", frame, "--model", model, "--threshold", "0"]):
+    for verb in (["info", "--model", model], ["spell", frame, "--model", model, "--threshold", "0"],
+                 ["--help"], ["predict", "--help"]):
         r, w = os.pipe()
         os.close(r)  # the reader went away before anything was written (`| head` that exited)
         try:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from fingerspell.errors import MissingExtraError
-from fingerspell.quiet import quiet_stderr
+from fingerspell.quiet import python_stderr_elsewhere, quiet_stderr
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -30,7 +30,6 @@ CROP_METHOD = f"mediapipe-hands-0.10.21 square x{MARGIN} shifted inside"
 # own models read 192-224 px, so a smaller copy loses nothing. Landmarks are relative to the
 # image, so the box is the same on the full-size photo.
 DETECT_MAX_SIDE = 2048
-QUIET_RUNS = 8
 
 
 def square_box(points: Sequence[tuple[float, float]], width: int, height: int,
@@ -69,8 +68,9 @@ class HandCropper:
                                       min_detection_confidence=min_confidence)
             self._hands.process(np.zeros((64, 64, 3), np.uint8))
         self._lock = threading.Lock()
-        # ... and it warns once more at its first hand: runs stay quiet until then (a few at most)
-        self._quiet_runs = QUIET_RUNS
+        # ... and it warns once more at its first hand: runs stay quiet until then, but only where
+        # that cannot swallow Python's own stderr (the CLI's case; see fingerspell.quiet)
+        self._quiet_runs = python_stderr_elsewhere()
         self.margin = margin
 
     def box(self, img: Image.Image) -> tuple[int, int, int, int] | None:
@@ -85,11 +85,9 @@ class HandCropper:
         pixels = np.asarray(small.convert("RGB"))
         with self._lock:
             if self._quiet_runs:
-                self._quiet_runs -= 1
                 with quiet_stderr():
                     result = self._hands.process(pixels)
-                if result.multi_hand_landmarks:
-                    self._quiet_runs = 0
+                self._quiet_runs = not result.multi_hand_landmarks
             else:
                 result = self._hands.process(pixels)
         if not result.multi_hand_landmarks:

@@ -2,8 +2,10 @@
 
 Their C++ logs ('INFO: Created TensorFlow Lite XNNPACK delegate', absl warnings) go straight to
 file descriptor 2 and no setting of theirs turns them off, so fd 2 points at /dev/null for the
-few calls that print them. That silences the whole process meanwhile, so it is kept to one-off
-calls (creating an interpreter or graph), never to every prediction.
+few calls that print them. Where Python's own sys.stderr writes to fd 2 (the default), that
+silences every thread's Python output meanwhile, so it is kept to one-off calls (creating an
+interpreter or graph). The CLI moves sys.stderr to a copy of fd 2 first (`keep_python_stderr`),
+after which silencing fd 2 can only ever drop native output.
 """
 
 from __future__ import annotations
@@ -37,3 +39,28 @@ def quiet_stderr() -> Iterator[None]:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+
+
+def python_stderr_elsewhere() -> bool:
+    """True when Python's sys.stderr does not write to fd 2, so silencing fd 2 loses nothing of it."""
+    import sys
+
+    try:
+        return sys.stderr is not None and sys.stderr.fileno() != 2
+    except (AttributeError, OSError, ValueError):  # a stream without a descriptor: not fd 2
+        return True
+
+
+def keep_python_stderr() -> None:
+    """Point sys.stderr at a copy of fd 2 (for the CLI, which owns the process): Python's
+    messages then survive any later silencing of fd 2."""
+    import sys
+
+    if sys.stderr is None or python_stderr_elsewhere():
+        return
+    try:
+        copy = os.dup(2)
+    except OSError:
+        return
+    sys.stderr = open(copy, "w", buffering=1, encoding=sys.stderr.encoding,  # noqa: SIM115
+                      errors=sys.stderr.errors)

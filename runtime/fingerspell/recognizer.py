@@ -188,6 +188,8 @@ def _count(name: str, value: Any) -> int:
     import operator
 
     try:
+        if isinstance(value, bool):  # True is an int to Python, not a count
+            raise TypeError
         n = operator.index(value)
     except TypeError:
         raise ValueError(f"{name} must be a whole number, not {value!r}") from None

@@ -45,8 +45,18 @@ app.command("export")(export.export)
 def main() -> None:
     import sys
 
+    from fingerspell.quiet import keep_python_stderr
+
     # an output encoding that lacks ✔, – or a file name's letters (PYTHONIOENCODING=latin-1):
     # print '?' for them instead of a traceback after the work is done (stderr already escapes)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")
-    app()
+    keep_python_stderr()  # `error:` lines never fall into a native library's silenced fd 2
+    try:
+        app()
+    except SystemExit as exc:
+        # click's and rich's own closed-pipe exits (`--help | head`) are 1, which means an input
+        # failed here; both exit while handling the BrokenPipeError
+        if exc.code == 1 and isinstance(exc.__context__, BrokenPipeError):
+            raise SystemExit(141) from None
+        raise

@@ -50,7 +50,7 @@ def benchmark(
     litert = litert_backend.installed()
     for m in model:  # artifacts named on the command line: the codes predict uses
         if not m.is_file():
-            fail(f"{m}: no such model file", 3)
+            fail(f"{m}: {'a folder, not a model file' if m.is_dir() else 'no such model file'}", 3)
         if m.suffix == ".tflite" and not litert:
             fail(f"{m}: {litert_backend.MISSING}", 5)
     if not model and not litert:  # the bundled .tflite needs an extra the default install lacks
@@ -75,15 +75,18 @@ def _report(rows: list, floor: float, as_json: bool) -> int:
     read, else 0."""
     from fingerspell.benchmark import table
 
-    if rows:
-        emit(json.dumps([asdict(r) for r in rows], indent=1) if as_json else table(rows, floor),
-             nl=as_json)
-    unreadable: dict[str, None] = {}  # each image once, though every artifact met it
-    for r in rows:
-        if r.error:
-            typer.echo(f"error: {r.artifact}: {r.error}", err=True)
-        unreadable.update(dict.fromkeys(r.failures))
-    for reason in unreadable:
-        typer.echo(f"error: {reason}", err=True)
+    try:
+        if rows:
+            emit(json.dumps([asdict(r) for r in rows], indent=1) if as_json else table(rows, floor),
+                 nl=as_json)
+    finally:  # named even when the table's reader went away
+        unreadable: dict[str, None] = {}  # each image once, though every artifact met it
+        for r in rows:
+            if r.error:
+                named = r.error if r.artifact in r.error else f"{r.artifact}: {r.error}"
+                typer.echo(f"error: {named}", err=True)
+            unreadable.update(dict.fromkeys(r.failures))
+        for reason in unreadable:
+            typer.echo(f"error: {reason}", err=True)
     codes = [r.error_code or 1 for r in rows if r.error]
     return max(codes) if codes else 1 if unreadable else 0

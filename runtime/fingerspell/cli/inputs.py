@@ -79,6 +79,40 @@ def _stdin() -> Stdin | BadSource:
     return Stdin(data)
 
 
+def _expand_glob(pattern: str) -> list[Path | BadSource]:
+    """Matches in natural order, as the shell would expand them: folders are walked too, but no
+    file is read twice (`photos/**` matches every subfolder as well as their files, and through a
+    symlink loop endlessly many paths to the same ones)."""
+    matches = sorted((Path(m) for m in glob.glob(pattern, recursive=True)), key=_natural)
+    if not matches:
+        return [BadSource(pattern, "no files match")]
+    walked: set[Path] = set()
+    seen: set[Path] = set()
+    out: list[Path | BadSource] = []
+    for m in matches:
+        real = _real(m)
+        if walked.intersection((real, *real.parents)):
+            continue  # inside a folder already walked
+        if _probe(m.is_dir):
+            walked.add(real)
+            found = list(_walk(m))
+        else:
+            found = [m]
+        for f in found:
+            key = f if isinstance(f, BadSource) else _real(f)
+            if key not in seen:
+                seen.add(key)
+                out.append(f)
+    return out
+
+
+def _real(p: Path) -> Path:
+    try:
+        return p.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: kept under its own name, read as a failure
+        return p
+
+
 def expand(args: list[str]) -> list[str | Path | bytes]:
     out: list[str | Path | bytes] = []
     stdin_read = False
@@ -95,11 +129,7 @@ def expand(args: list[str]) -> list[str | Path | bytes]:
         elif _probe(Path(arg).is_dir):
             out.extend(_walk(Path(arg)))
         elif any(c in arg for c in "*?[") and not _probe(Path(arg).exists):
-            matches = sorted((Path(m) for m in glob.glob(arg, recursive=True)), key=_natural)
-            if not matches:
-                out.append(BadSource(arg, "no files match"))
-            for m in matches:  # as if the shell had expanded it: folders are walked too
-                out.extend(_walk(m) if _probe(m.is_dir) else [m])
+            out.extend(_expand_glob(arg))
         else:
             out.append(Path(arg))
     return out
