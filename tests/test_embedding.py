@@ -117,7 +117,8 @@ def test_bad_top_k_is_refused_before_inference(rec: Recognizer, kwargs: dict) ->
 
 
 @pytest.mark.parametrize("kwargs", [{"top_k": None}, {"top_k": 2.5}, {"threads": 2.0},
-                                    {"threads": "2"}])
+                                    {"threads": "2"}, {"threads": 0}, {"threads": -1},
+                                    {"threads": True}])  # 0 meant all CPUs, -1 and True one
 def test_bad_constructor_counts_are_value_errors(kwargs: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         Recognizer(crop="none", **kwargs)

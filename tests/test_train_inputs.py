@@ -196,6 +196,15 @@ def test_nonsense_export_options_exit_2(bad: list[str], tiny_run: Path, tiny_dat
     assert r.exit_code == 2 and named in r.output, r.output
 
 
+def test_export_checks_its_image_folders_before_loading_the_model(tiny_run: Path,
+                                                                 tiny_dataset: Path,
+                                                                 tmp_path: Path) -> None:
+    r = _run("export", str(tiny_run / "model.keras"), "--calib", str(tmp_path / "nope"),
+             "--parity", str(tiny_dataset), "--out", str(tmp_path / "x"))
+    assert r.exit_code == 4 and "nope" in r.output
+    assert not (tmp_path / "x").exists()  # an empty --out folder used to be left behind
+
+
 def test_export_refuses_an_unknown_float_layer(tiny_run: Path, tiny_dataset: Path,
                                                tmp_path: Path) -> None:
     r = _run("export", str(tiny_run / "model.keras"), "--calib", str(tiny_dataset), "--parity",

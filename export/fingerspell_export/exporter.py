@@ -31,6 +31,7 @@ FORMATS = {"onnx-fp32": 4, "onnx-int8": 1, "tflite-int8": 1, "tflite-int8-full":
            "tflite-int8-dynamic": 1, "tflite-int8-weights": 1, "tflite-fp16": 2}
 DEFAULT_FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8")
 OPSET = 17
+RANGE_FRAMES = (0, 255)  # black and white calibration frames added to the real images
 # Layers the static int8 TFLite keeps in float arithmetic (int8 weights) on top of the float
 # layers of the int8 ONNX: with int8 activations in VGG16's first block, XNNPACK's int8 kernels
 # moved 2.3 % of top-1 answers (97.7 % agreement with Keras on 300 photos; blocks 2-4 alone:
@@ -188,9 +189,8 @@ class Exporter:
         log(f"loading {opts.calib_images} calibration and {opts.parity_images} parity images")
         self.calib, _ = sample_images(opts.calib_dirs, opts.calib_images, self.size, opts.seed)
         # black and white frames pin the input range to exactly 0..255 (uint8 in, scale 1)
-        self.calib = np.concatenate([np.zeros((1, self.size, self.size, 3), np.uint8),
-                                     np.full((1, self.size, self.size, 3), 255, np.uint8),
-                                     self.calib])
+        self.calib = np.concatenate([np.full((1, self.size, self.size, 3), v, np.uint8)
+                                     for v in RANGE_FRAMES] + [self.calib])
         self.parity_x, self.parity_y = sample_images(opts.parity_dirs, opts.parity_images, self.size,
                                                      opts.seed + 1)
         self.keras_probs = np.concatenate([
@@ -268,7 +268,7 @@ class Exporter:
         floats = (f", float activations (int8 weights) in {','.join(self.float_layers)}"
                   if self.float_layers else "")
         meta = self._meta_for("onnx", "int8 static QDQ, per-channel weights, MinMax "
-                              f"calibration on {len(self.calib)} real images{floats}")
+                              f"calibration on {self._calib_desc()}{floats}")
         meta.artifact["float_layers"] = list(self.float_layers)  # benchmarks count their cost
         self._embed_onnx(path, meta)
         self.int8_onnx = path
@@ -326,7 +326,7 @@ class Exporter:
         calibration = (f"the activation ranges of {self.int8_onnx.name}, MinMax on "
                        if shared else "MinMax calibration on ")
         meta = self._meta_for("tflite", f"int8 static (AI Edge Quantizer, {calibration}"
-                              f"{len(self.calib)} real images): int8 activations and per-channel "
+                              f"{self._calib_desc()}): int8 activations and per-channel "
                               "weights in the convolutions and pools, "
                               + (f"float arithmetic with int8 weights in {','.join(floats)}, "
                                  if floats else "") + "float dense layer, uint8 pixel input")
@@ -335,12 +335,15 @@ class Exporter:
         write_sidecar(path, meta)
         return path
 
+    def _calib_desc(self) -> str:
+        return f"{len(self.calib) - len(RANGE_FRAMES)} real images and a black and a white frame"
+
     def tflite_int8_full(self) -> Path:
         path = self.opts.out_dir / f"{self.stem}-int8-full.tflite"
         path.write_bytes(self._tflite("int8"))
         write_sidecar(path, self._meta_for("tflite", "int8 full-integer (TFLite converter), "
                                            "uint8 pixel input, calibrated on "
-                                           f"{len(self.calib)} real images"))
+                                           f"{self._calib_desc()}"))
         return path
 
     def tflite_int8_dynamic(self) -> Path:

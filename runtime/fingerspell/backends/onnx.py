@@ -96,10 +96,14 @@ def threads_for(requested: int | None) -> int:
     if requested is None:
         return default_threads()
     try:
+        if isinstance(requested, bool):  # True is an int to Python, not a count
+            raise TypeError
         n = operator.index(requested)
     except TypeError:
         raise ValueError(f"threads must be a whole number, not {requested!r}") from None
-    return max(1, min(n, default_threads())) if n else default_threads()
+    if n < 1:  # 0 and -1 used to mean "all" and "one": say None for the default
+        raise ValueError(f"threads must be at least 1 (or None for all CPUs), not {n}")
+    return min(n, default_threads())
 
 
 def default_threads() -> int:

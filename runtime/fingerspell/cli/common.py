@@ -99,4 +99,5 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
 
 
 CROP_HELP = ("auto: crop around the hand when the model was trained on hand crops and "
-             "fingerspell[hands] is installed; hand: always (needs the extra); none: whole image.")
+             "the 'hands' extra is installed; hand: always "
+             "(needs the extra); none: whole image.")

@@ -21,7 +21,8 @@ def export(
                                       "every artifact with Keras (repeatable)."),
     formats: str = typer.Option("onnx-fp32,onnx-int8,tflite-int8",
                                 help="Comma-separated: onnx-fp32, onnx-int8, tflite-int8 (static "
-                                "int8; the first block and the float layers compute in float), "
+                                "int8 with the int8 ONNX's activation ranges; exported without "
+                                "onnx-int8, the first block also computes in float), "
                                 "tflite-int8-full (the converter's full integer), "
                                 "tflite-int8-dynamic (int8 weights, activations quantized per call), "
                                 "tflite-int8-weights (int8 weights, float arithmetic), tflite-fp16."),
@@ -64,6 +65,13 @@ def export(
         fail(f"--stem must be a file name, not {stem!r}", 2)
     if out.exists() and not out.is_dir():
         fail(f"--out {out}: exists and is not a folder", 2)
+    from fingerspell_train.dataset import discover
+
+    for folder in (*calib, *parity):  # before the model loads and --out is created
+        try:
+            discover(folder)
+        except FingerspellError as exc:
+            report_error(exc)
     opts = ExportOptions(out_dir=out, calib_dirs=calib, parity_dirs=parity, formats=chosen,
                          calib_images=calib_images, parity_images=parity_images,
                          allow_low_agreement=allow_low_agreement, stem=stem,
