@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from fingerspell.args import count
 from fingerspell.artifact import default_model_path
 from fingerspell.backends import Backend, open_backend
 from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
@@ -52,7 +53,7 @@ class Recognizer:
         self.metadata: ModelMetadata = self.backend.metadata
         self.labels: list[str] = list(self.metadata.labels)
         self.size = (self.metadata.input.width, self.metadata.input.height)
-        self.top_k = _count("top_k", top_k)
+        self.top_k = count("top_k", top_k)
         if fetcher is not None and block_private_urls:
             raise ValueError("block_private_urls applies to the built-in download only; a custom "
                              "fetcher must check the addresses it connects to itself")
@@ -112,7 +113,7 @@ class Recognizer:
     # -- public API ----------------------------------------------------------------------------
     def predict(self, source: Source, top_k: int | None = None) -> Prediction:
         """Predict one image. Raises a FingerspellError subclass naming the input on bad input."""
-        top_k = None if top_k is None else _count("top_k", top_k)
+        top_k = None if top_k is None else count("top_k", top_k)
         probs = self.probabilities(self.pixels(source)[None])[0]
         return self._result(describe(source), probs, top_k)
 
@@ -125,9 +126,9 @@ class Recognizer:
         if isinstance(sources, (str, bytes, bytearray, memoryview, Path)):
             raise TypeError(f"predict_many takes an iterable of sources, not one {type(sources).__name__}"
                             " (wrap it in a list, or call predict)")
-        top_k = None if top_k is None else _count("top_k", top_k)
-        workers = _count("workers", workers)
-        batch_size = _count("batch_size", batch_size)  # checked for every backend, used where batchable
+        top_k = None if top_k is None else count("top_k", top_k)
+        workers = count("workers", workers)
+        batch_size = count("batch_size", batch_size)  # checked for every backend, used where batchable
         if not self.backend.batchable:
             batch_size = 1
 
@@ -180,19 +181,3 @@ class Recognizer:
     def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
         """The text spelled by an ordered sequence of images (see fingerspell.spell)."""
         return spell_predictions(self.predict_many(sources), threshold)
-
-
-def _count(name: str, value: Any) -> int:
-    """A whole number >= 1 for a count argument (top_k, batch_size, workers), else ValueError:
-    0 or 2.5 would otherwise be bent into something, or fail only after inference."""
-    import operator
-
-    try:
-        if isinstance(value, bool):  # True is an int to Python, not a count
-            raise TypeError
-        n = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
-    if n < 1:
-        raise ValueError(f"{name} must be at least 1, not {n}")
-    return n

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import operator
 import os
 import threading
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fingerspell.args import count
 from fingerspell.artifact import METADATA_KEY, check_against_io
 from fingerspell.errors import ModelError
 from fingerspell.imaging import one_line
@@ -95,15 +95,7 @@ def threads_for(requested: int | None) -> int:
     onnxruntime threads on 2 CPUs took minutes to start), default all of them."""
     if requested is None:
         return default_threads()
-    try:
-        if isinstance(requested, bool):  # True is an int to Python, not a count
-            raise TypeError
-        n = operator.index(requested)
-    except TypeError:
-        raise ValueError(f"threads must be a whole number, not {requested!r}") from None
-    if n < 1:  # 0 and -1 used to mean "all" and "one": say None for the default
-        raise ValueError(f"threads must be at least 1 (or None for all CPUs), not {n}")
-    return min(n, default_threads())
+    return min(count("threads", requested), default_threads())  # 0 used to mean all, -1 one
 
 
 def default_threads() -> int:

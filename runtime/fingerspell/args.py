@@ -1,0 +1,20 @@
+"""Checks of the public API's count arguments (top_k, batch_size, workers, threads)."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+
+def count(name: str, value: Any) -> int:
+    """A whole number >= 1, else ValueError naming the argument: 0, -1, True or 2.5 would
+    otherwise be bent into something, or fail only after inference."""
+    try:
+        if isinstance(value, bool):  # True is an int to Python, not a count
+            raise TypeError
+        n = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be at least 1, not {n}")
+    return n
