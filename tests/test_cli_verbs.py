@@ -124,8 +124,8 @@ def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:
     from fingerspell.handcrop import DETECT_MAX_SIDE, HandCropper, square_box
 
     cropper = HandCropper.__new__(HandCropper)  # no MediaPipe needed: its graph is faked
-    cropper._hands, cropper._lock, cropper._quiet_runs, cropper.margin = (
-        _FakeHands(), threading.Lock(), 0, 1.4)
+    cropper._hands, cropper._lock, cropper._quiet_until_hand, cropper.margin = (
+        _FakeHands(), threading.Lock(), False, 1.4)
     for size in ((40000, 16), (16, 40000), (3000, 2000), (200, 150)):
         # 32,767 px or more on a side aborted the whole process inside MediaPipe's OpenCV
         box = cropper.box(Image.new("RGB", size))

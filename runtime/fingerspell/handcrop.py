@@ -70,7 +70,7 @@ class HandCropper:
         self._lock = threading.Lock()
         # ... and it warns once more at its first hand: runs stay quiet until then, but only where
         # that cannot swallow Python's own stderr (the CLI's case; see fingerspell.quiet)
-        self._quiet_runs = python_stderr_elsewhere()
+        self._quiet_until_hand = python_stderr_elsewhere()
         self.margin = margin
 
     def box(self, img: Image.Image) -> tuple[int, int, int, int] | None:
@@ -84,10 +84,10 @@ class HandCropper:
                                reducing_gap=2.0)
         pixels = np.asarray(small.convert("RGB"))
         with self._lock:
-            if self._quiet_runs:
+            if self._quiet_until_hand:
                 with quiet_stderr():
                     result = self._hands.process(pixels)
-                self._quiet_runs = not result.multi_hand_landmarks
+                self._quiet_until_hand = not result.multi_hand_landmarks
             else:
                 result = self._hands.process(pixels)
         if not result.multi_hand_landmarks:
