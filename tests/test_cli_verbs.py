@@ -68,6 +68,20 @@ def test_a_recursive_glob_reads_each_file_once(tmp_path: Path) -> None:
         assert sorted(got) == ["p/1.jpg", "p/s/2.jpg", "p/s/t/3.jpg"], (pattern, got)
 
 
+def test_a_glob_over_symlink_loops_is_refused_in_seconds(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import fingerspell.cli.inputs as inputs
+
+    monkeypatch.setattr(inputs, "MAX_GLOB_MATCHES", 2_000)  # the real cap takes ~5 s to reach
+    (tmp_path / "t" / "a" / "b").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "t" / "1.jpg")
+    for name in ("loop", "loop2"):  # two loops: glob's paths grow without end
+        (tmp_path / "t" / "a" / "b" / name).symlink_to("..")
+    (got,) = expand([str(tmp_path / "t" / "**")])  # used to run until memory ran out
+    assert isinstance(got, BadSource) and "symlink loops" in got.reason
+    assert [p.name for p in expand([str(tmp_path / "t")])] == ["1.jpg"]  # the folder itself: once
+
+
 def test_silencing_native_output_keeps_the_clis_own_lines() -> None:
     code = ("import os, sys\n"
             "from fingerspell.quiet import keep_python_stderr, quiet_stderr\n"
@@ -146,7 +160,7 @@ def test_litert_checks_batch_size_too(exported: Path, tiny_dataset: Path) -> Non
 
     rec = Recognizer(exported / "tiny-int8.tflite")
     good = sorted(tiny_dataset.glob("A/*.jpg"))[0]
-    for bad in (0, -1, 2.5, "8", True):  # silently accepted: the backend does not batch
+    for bad in (0, -1, 2.5, "8", True, 2**63):  # silently accepted: the backend does not batch
         with pytest.raises(ValueError, match="batch_size"):
             list(rec.predict_many([good], batch_size=bad))
 
@@ -205,6 +219,11 @@ def test_a_model_url_is_a_usage_error_not_a_mangled_path() -> None:
 
 
 @needs_model
+def test_a_huge_batch_size_is_a_usage_error() -> None:
+    res = CliRunner().invoke(app, ["predict", "x.jpg", "--batch-size", str(2**63 - 1)])
+    assert res.exit_code == 2 and "--batch-size" in res.output  # was an islice traceback
+
+
 @pytest.mark.parametrize("floor", ["-1", "2", "nan"])
 def test_benchmark_floor_is_checked(floor: str, exported: Path) -> None:
     res = CliRunner().invoke(app, ["benchmark", "--runs", "2", "--floor", floor,

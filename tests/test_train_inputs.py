@@ -203,6 +203,14 @@ def test_export_checks_its_image_folders_before_loading_the_model(tiny_run: Path
              "--parity", str(tiny_dataset), "--out", str(tmp_path / "x"))
     assert r.exit_code == 4 and "nope" in r.output
     assert not (tmp_path / "x").exists()  # an empty --out folder used to be left behind
+    junk = tmp_path / "junk"
+    for c in ("A", "B"):  # class folders, but not one readable image
+        (junk / c).mkdir(parents=True)
+        (junk / c / "x.jpg").write_bytes(b"not a jpeg")
+    r = _run("export", str(tiny_run / "model.keras"), "--calib", str(tiny_dataset), "--parity",
+             str(junk), "--out", str(tmp_path / "x"), "--calib-images", "5", "--parity-images", "5")
+    assert r.exit_code == 4 and "no readable image" in r.output
+    assert not (tmp_path / "x").exists()
 
 
 def test_export_refuses_an_unknown_float_layer(tiny_run: Path, tiny_dataset: Path,

@@ -185,7 +185,6 @@ class Exporter:
             raise ExportError(f"no layer named {unknown[0]!r} in the model (--float-layer)")
         self.float_layers = tuple(dict.fromkeys(
             opts.float_layers + layers_from(self.model, self._float_from())))
-        opts.out_dir.mkdir(parents=True, exist_ok=True)
         log(f"loading {opts.calib_images} calibration and {opts.parity_images} parity images")
         self.calib, _ = sample_images(opts.calib_dirs, opts.calib_images, self.size, opts.seed)
         # black and white frames pin the input range to exactly 0..255 (uint8 in, scale 1)
@@ -193,6 +192,7 @@ class Exporter:
                                      for v in RANGE_FRAMES] + [self.calib])
         self.parity_x, self.parity_y = sample_images(opts.parity_dirs, opts.parity_images, self.size,
                                                      opts.seed + 1)
+        opts.out_dir.mkdir(parents=True, exist_ok=True)  # only once there is something to export
         self.keras_probs = np.concatenate([
             np.asarray(self.model.predict_on_batch(self.parity_x[i:i + 32].astype(np.float32)))
             for i in range(0, len(self.parity_x), 32)])

@@ -84,7 +84,8 @@ class HandCropper:
                                reducing_gap=2.0)
         pixels = np.asarray(small.convert("RGB"))
         with self._lock:
-            if self._quiet_until_hand:
+            # asked at each call: whoever captured stderr at construction may have let it go
+            if self._quiet_until_hand and python_stderr_elsewhere():
                 with quiet_stderr():
                     result = self._hands.process(pixels)
                 self._quiet_until_hand = not result.multi_hand_landmarks

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from fingerspell.args import count
+from fingerspell.args import MAX_BATCH, MAX_WORKERS, count
 from fingerspell.artifact import default_model_path
 from fingerspell.backends import Backend, open_backend
 from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
@@ -127,8 +127,8 @@ class Recognizer:
             raise TypeError(f"predict_many takes an iterable of sources, not one {type(sources).__name__}"
                             " (wrap it in a list, or call predict)")
         top_k = None if top_k is None else count("top_k", top_k)
-        workers = count("workers", workers)
-        batch_size = count("batch_size", batch_size)  # checked for every backend, used where batchable
+        workers = count("workers", workers, MAX_WORKERS)
+        batch_size = count("batch_size", batch_size, MAX_BATCH)  # checked even where unused
         if not self.backend.batchable:
             batch_size = 1
 

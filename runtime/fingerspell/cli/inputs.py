@@ -5,11 +5,13 @@ from __future__ import annotations
 import glob
 import sys
 from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from fingerspell.files import IMAGE_SUFFIXES, natural_key
 from fingerspell.sources import MAX_STREAM_BYTES, BadSource, is_url
 
+MAX_GLOB_MATCHES = 100_000
 # Phone formats Pillow may not decode: listed from folders so they are reported, not skipped.
 PHONE_SUFFIXES = frozenset({".heic", ".heif", ".avif"})
 
@@ -83,7 +85,12 @@ def _expand_glob(pattern: str) -> list[Path | BadSource]:
     """Matches in natural order, as the shell would expand them: folders are walked too, but no
     file is read twice (`photos/**` matches every subfolder as well as their files, and through a
     symlink loop endlessly many paths to the same ones)."""
-    matches = sorted((Path(m) for m in glob.glob(pattern, recursive=True)), key=_natural)
+    # glob follows symlinks without a loop check: two loops under `**` make endlessly many paths
+    found = list(islice(glob.iglob(pattern, recursive=True), MAX_GLOB_MATCHES + 1))
+    if len(found) > MAX_GLOB_MATCHES:
+        return [BadSource(pattern, f"matches more than {MAX_GLOB_MATCHES:,} paths (symlink loops?); "
+                          "give the folder itself, which is walked once")]
+    matches = sorted(map(Path, found), key=_natural)
     if not matches:
         return [BadSource(pattern, "no files match")]
     walked: set[Path] = set()
