@@ -7,13 +7,15 @@
 #   tools/gpu/prepare.sh > prepare.log 2>&1 &
 # then send the pack with `run` (carry [".gpu"]) and tools/gpu/device_job.sh.
 set -euo pipefail
+cd "$(dirname "$0")/../.."  # the repository root, wherever it is started from
 data=${DATA:-../shared/data}
 H=${H:-$HOME/.cache/fingerspell/handcrops}
 t0=$SECONDS
 step() { echo "== $(date +%H:%M:%S) (+$((SECONDS - t0)) s) $*"; }
 
 step "MediaPipe venv (.hands)"
-[ -x .hands/bin/python ] || { python3 -m venv .hands && .hands/bin/pip install -q '.[hands]'; }
+[ -x .hands/bin/python ] && .hands/bin/python -c "import mediapipe, fingerspell" 2>/dev/null \
+  || { python3 -m venv .hands && .hands/bin/pip install -q '.[hands]'; }  # a cut-off install retried
 step "hand crops"
 for s in train/kaggle train/multi dev/massey; do
   .hands/bin/python tools/handcrop_dataset.py "$data/$s" "$H/$(basename "$s")"
