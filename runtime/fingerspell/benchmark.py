@@ -123,11 +123,6 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
         failures=failures))
 
 
-def benchmark(models: list[Path], data: Path | None, runs: int = 50, limit: int = 0,
-              threads: int | None = None, floor: float = 0.5, timeout: float = 1800) -> list[Row]:
-    return [measure_row(m, data, runs, limit, threads, floor, timeout) for m in models]
-
-
 def measure_row(model: Path, data: Path | None, runs: int = 50, limit: int = 0,
                 threads: int | None = None, floor: float = 0.5, timeout: float = 1800) -> Row:
     """One artifact, measured in a child process of its own."""

@@ -70,7 +70,7 @@ class HandCropper:
         self._lock = threading.Lock()
         # ... and it warns once more at its first hand: runs stay quiet until then, but only where
         # that cannot swallow Python's own stderr (the CLI's case; see fingerspell.quiet)
-        self._quiet_until_hand = python_stderr_elsewhere()
+        self._quiet_until_hand = True
         self.margin = margin
 
     def box(self, img: Image.Image) -> tuple[int, int, int, int] | None:
