@@ -52,6 +52,8 @@ VARIANTS: dict[str, tuple[str, list[str], bool] | tuple[str, list[str], bool, fl
     **{f"minmax b{b} only": ("MinMax", float_except(b), True) for b in LAYERS_OF},
     "minmax b1-4, equalized 0.5": ("MinMax", BLOCK5_UP, True, 0.5),
     "minmax b1-4, equalized 1": ("MinMax", BLOCK5_UP, True, 1.0),
+    # every activation float, every weight int8 (`--float-from auto` on a fully trained model)
+    "int8 weights only": ("MinMax", float_except(), True),
 }
 
 
