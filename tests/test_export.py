@@ -303,3 +303,16 @@ def test_static_tflite_takes_the_int8_onnx_activation_ranges(tiny_run: Path, tin
         worst = max(worst, float(np.abs(p_tfl - p_onnx).max()))
     print("max |dp| int8 ONNX vs static TFLite:", worst)
     assert worst < 0.01  # 0.066 with separate calibrations (measured)
+
+
+def test_unreadable_calibration_images_are_named_not_silently_dropped(tmp_path: Path) -> None:
+    from fingerspell_export.exporter import sample_images
+    from synth import make_dataset
+
+    data = make_dataset(tmp_path / "d", per_class=4)
+    broken = data / "A" / "alice_A0.jpg"
+    broken.write_bytes(b"not a jpeg")
+    skipped: list[Path] = []
+    x, labels = sample_images([data], 1000, 32, 0, skipped)
+    assert skipped == [broken]
+    assert len(x) == len(labels) == sum(1 for _ in data.glob("*/*.jpg")) - 1

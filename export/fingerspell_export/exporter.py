@@ -70,8 +70,12 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def sample_images(dirs: list[Path], n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Up to n readable images, spread over classes and sources; uint8 pixels and labels."""
+def sample_images(dirs: list[Path], n: int, size: int, seed: int,
+                  skipped: list[Path] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Up to n readable images, spread over classes and sources; uint8 pixels and labels.
+
+    Unreadable images are left out; their paths are appended to `skipped` when it is given.
+    """
     from fingerspell_train.dataset import discover
     from fingerspell_train.features import load_pixels
 
@@ -92,6 +96,8 @@ def sample_images(dirs: list[Path], n: int, size: int, seed: int) -> tuple[np.nd
         if px is not None:
             pixels.append(px)
             labels.append(samples[i].label)
+        elif skipped is not None:
+            skipped.append(samples[i].path)
     if not pixels:
         raise DatasetError(f"no readable image among {len(picked)} tried in "
                            f"{', '.join(map(str, dirs))}")
@@ -186,12 +192,19 @@ class Exporter:
         self.float_layers = tuple(dict.fromkeys(
             opts.float_layers + layers_from(self.model, self._float_from())))
         log(f"loading {opts.calib_images} calibration and {opts.parity_images} parity images")
-        self.calib, _ = sample_images(opts.calib_dirs, opts.calib_images, self.size, opts.seed)
+        skipped: list[Path] = []
+        self.calib, _ = sample_images(opts.calib_dirs, opts.calib_images, self.size, opts.seed,
+                                      skipped)
         # black and white frames pin the input range to exactly 0..255 (uint8 in, scale 1)
         self.calib = np.concatenate([np.full((1, self.size, self.size, 3), v, np.uint8)
                                      for v in RANGE_FRAMES] + [self.calib])
         self.parity_x, self.parity_y = sample_images(opts.parity_dirs, opts.parity_images, self.size,
-                                                     opts.seed + 1)
+                                                     opts.seed + 1, skipped)
+        # what was read, not what was asked for: folders can be smaller, images unreadable
+        log(f"read {len(self.calib) - len(RANGE_FRAMES)} calibration and {len(self.parity_x)} "
+            f"parity images" + (f"; {len(skipped)} unreadable left out: "
+                                f"{', '.join(map(str, skipped[:3]))}"
+                                f"{' …' if len(skipped) > 3 else ''}" if skipped else ""))
         opts.out_dir.mkdir(parents=True, exist_ok=True)  # only once there is something to export
         self.keras_probs = np.concatenate([
             np.asarray(self.model.predict_on_batch(self.parity_x[i:i + 32].astype(np.float32)))
