@@ -201,10 +201,12 @@ class Exporter:
         self.parity_x, self.parity_y = sample_images(opts.parity_dirs, opts.parity_images, self.size,
                                                      opts.seed + 1, skipped)
         # what was read, not what was asked for: folders can be smaller, images unreadable
+        note = ""
+        if skipped:
+            more = " …" if len(skipped) > 3 else ""
+            note = f"; {len(skipped)} unreadable left out: {', '.join(map(str, skipped[:3]))}{more}"
         log(f"read {len(self.calib) - len(RANGE_FRAMES)} calibration and {len(self.parity_x)} "
-            f"parity images" + (f"; {len(skipped)} unreadable left out: "
-                                f"{', '.join(map(str, skipped[:3]))}"
-                                f"{' …' if len(skipped) > 3 else ''}" if skipped else ""))
+            f"parity images{note}")
         opts.out_dir.mkdir(parents=True, exist_ok=True)  # only once there is something to export
         self.keras_probs = np.concatenate([
             np.asarray(self.model.predict_on_batch(self.parity_x[i:i + 32].astype(np.float32)))
