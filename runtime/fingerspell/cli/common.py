@@ -67,13 +67,16 @@ def check_options(threshold: float | None = None, top_k: int | None = None,
     """Exit 2 (usage) on option values that would otherwise be quietly bent into something."""
     if threshold is not None and not 0.0 <= threshold <= 1.0:  # also refuses nan
         fail(f"--threshold must be between 0 and 1, not {threshold}", 2)
-    from fingerspell.args import MAX_BATCH
+    from fingerspell.args import MAX_BATCH, count
 
-    for flag, value in (("--top-k", top_k), ("--batch-size", batch_size), ("--threads", threads)):
-        if value is not None and value < 1:
-            fail(f"{flag} must be at least 1, not {value}", 2)
-    if batch_size is not None and batch_size > MAX_BATCH:
-        fail(f"--batch-size must be at most {MAX_BATCH}, not {batch_size}", 2)
+    # the API's own check, named by the flag: the same bounds and messages, exit 2 here
+    for flag, value, most in (("--top-k", top_k, None), ("--batch-size", batch_size, MAX_BATCH),
+                              ("--threads", threads, None)):
+        if value is not None:
+            try:
+                count(flag, value, most)
+            except ValueError as exc:
+                fail(str(exc), 2)
 
 
 def load_recognizer(model: object, backend: str | None, threads: int | None, crop: str = "auto"):
