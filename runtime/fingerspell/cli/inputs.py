@@ -102,10 +102,10 @@ def _expand_glob(pattern: str) -> list[Path | BadSource]:
             continue  # inside a folder already walked
         if _probe(m.is_dir):
             walked.add(real)
-            found = list(_walk(m))
+            files = list(_walk(m))
         else:
-            found = [m]
-        for f in found:
+            files = [m]
+        for f in files:
             key = f if isinstance(f, BadSource) else _real(f)
             if key not in seen:
                 seen.add(key)
