@@ -218,6 +218,31 @@ def test_a_model_url_is_a_usage_error_not_a_mangled_path() -> None:
         assert res.exit_code == 2 and "not a URL" in res.output, res.output  # was "https:/exa…"
 
 
+@pytest.mark.parametrize("argv", [
+    ["export", "m.keras", "--calib", "", "--parity", "p"],
+    ["export", "m.keras", "--out", "", "--calib", "c", "--parity", "p"],
+    ["export", "", "--calib", "c", "--parity", "p"],
+    ["train", "", "--out", "r"],
+    ["train", "d", "--out", ""],
+    ["train", "d", "--eval", ""],
+    ["evaluate", "m.keras", "d", "--out", ""],
+    ["benchmark", "--data", ""],
+    ["benchmark", "--model", ""],
+    ["predict", "x.jpg", "--model", ""],
+    ["spell", "x.jpg", "--model", ""],
+    ["info", "--model", " "],
+])
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(
+        argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Path("") is "."; `export --out ''` wrote artifacts into the current folder and
+    # `--calib ''` calibrated on it
+    (tmp_path / "x.jpg").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(app, argv)
+    assert res.exit_code == 2 and "empty path" in res.output, res.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.jpg"]
+
+
 @needs_model
 def test_a_huge_batch_size_is_a_usage_error() -> None:
     res = CliRunner().invoke(app, ["predict", "x.jpg", "--batch-size", str(2**63 - 1)])

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import check_options, emit, fail, interrupted
+from fingerspell.cli.common import check_options, emit, fail, interrupted, path_arg
 
 
 def benchmark(
-    data: Path = typer.Option(None, help="Labelled folder (one folder per class) to measure accuracy."),
-    model: list[Path] = typer.Option([], help="Artifact to measure (repeatable); default: the "
-                                     "bundled .onnx and .tflite artifacts."),
+    data: Path = typer.Option(None, parser=path_arg,
+                              help="Labelled folder (one folder per class) to measure accuracy."),
+    model: list[Path] = typer.Option([], parser=path_arg,
+                                     help="Artifact to measure (repeatable); default: the "
+                                          "bundled .onnx and .tflite artifacts."),
     runs: int = typer.Option(50, help="Timed batch-1 runs after 5 warm-up runs."),
     limit: int = typer.Option(0, help="Use at most this many images of --data (0: all)."),
     threads: int = typer.Option(None, help="Inference threads (default: the CPUs available)."),

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
 
 import typer
 
 from fingerspell.errors import FingerspellError
+
+
+def path_arg(value: str) -> Path:
+    """Typer parser of path parameters: an empty one is a usage error (exit 2).
+
+    Path("") is ".", so without it `--out ''` wrote into the current folder and `--calib ''`
+    calibrated on it.
+    """
+    if not str(value).strip():
+        raise typer.BadParameter("empty path")
+    return Path(value)
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -6,15 +6,17 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import fail, report_error, require_extra
+from fingerspell.cli.common import fail, path_arg, report_error, require_extra
 from fingerspell.errors import FingerspellError
 
 
 def evaluate(
-    model: Path = typer.Argument(..., help="A model.keras, or the run folder that holds it."),
-    folder: Path = typer.Argument(..., help="Labelled folder-per-class images."),
-    out: Path = typer.Option(None, "--out", "-o", help="Where to write the report "
-                             "(default: the model's folder)."),
+    model: Path = typer.Argument(..., parser=path_arg,
+                                 help="A model.keras, or the run folder that holds it."),
+    folder: Path = typer.Argument(..., parser=path_arg, help="Labelled folder-per-class images."),
+    out: Path = typer.Option(None, "--out", "-o", parser=path_arg,
+                             help="Where to write the report "
+                                  "(default: the model's folder)."),
 ) -> None:
     """Score a model on a labelled folder: accuracy, per-class report, confusion matrix.
 

