@@ -23,7 +23,7 @@ def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, t
     import json
 
     from fingerspell.artifact import sha256_file
-    from fingerspell_export.ship import ship
+    from fingerspell_export.ship import cross_agreement, score, ship
 
     dest = tmp_path / "artifacts"
     scores = ship(exported, tiny_run, dest, tiny_dataset)
@@ -37,7 +37,12 @@ def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, t
         assert rows_c[0]["accuracy"] == pytest.approx(sc["accuracy"]), name
         answered = [r["answered"] for r in rows_c]
         assert answered == sorted(answered, reverse=True), name
+    # issue 7's measure: each shipped artifact against the float model, on every dev image
+    fp32 = score(exported / "tiny-fp32.onnx", tiny_dataset)
+    assert saved["agreement_with_fp32_onnx"] == {
+        name: cross_agreement(fp32, sc) for name, sc in scores.items()}
     card = (dest / "MODEL_CARD.md").read_text()
+    assert "Against the fp32 ONNX" in card
     assert "| threshold | photos answered | of those, right |" in card
     rows = [line for line in card.splitlines() if line.startswith("| tiny-")]
     assert len(rows) == len(parity) and all(not row.endswith("| – |") for row in rows)

@@ -129,17 +129,22 @@ def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None) -> dict[
         shutil.copy2(export_dir / "parity.txt", stage / "parity.txt")
         scores = {p.name: score(p, dev) for p in shipped} if dev else {}
         # every other format of the export too, shipped or not, so the card compares them all
-        others = {r["artifact"]: score(export_dir / r["artifact"], dev)["accuracy"]
+        scored = {r["artifact"]: score(export_dir / r["artifact"], dev)
                   for r in json.loads((export_dir / "parity.json").read_text())["artifacts"]
                   if dev and r["artifact"] not in scores}
+        others = {k: v["accuracy"] for k, v in scored.items()}
+        # the float model as the artifacts' reference (parity: fp32 ONNX = Keras within 1e-4)
+        ref = next((v for k, v in scored.items() if k.endswith("fp32.onnx")), None)
+        agreement = {p.name: cross_agreement(ref, scores[p.name]) for p in shipped} if ref else {}
         (stage / "dev_scores.json").write_text(json.dumps(
             {**{k: {kk: vv for kk, vv in v.items()
                     if kk not in ("confusion_matrix", "labels", "margins")}
                 for k, v in scores.items()},
-             "not_shipped": {k: {"accuracy": v} for k, v in others.items()}},
+             "not_shipped": {k: {"accuracy": v} for k, v in others.items()},
+             "agreement_with_fp32_onnx": agreement},
             indent=1) + "\n")
         (stage / "MODEL_CARD.md").write_text(
-            model_card(run_dir, export_dir, shipped, scores, dev, others))
+            model_card(run_dir, export_dir, shipped, scores, dev, others, agreement))
         dest.mkdir(parents=True, exist_ok=True)
         for f in sorted(stage.iterdir()):
             os.replace(f, dest / f.name)
@@ -155,7 +160,8 @@ def _pct(x: float | None) -> str:
 
 
 def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dict[str, Any],
-               dev: Path | None, others: dict[str, float] | None = None) -> str:
+               dev: Path | None, others: dict[str, float] | None = None,
+               agreement: dict[str, dict[str, float]] | None = None) -> str:
     from fingerspell_train.dataset import crop_of
 
     config = json.loads((run_dir / "config.json").read_text())
@@ -218,6 +224,15 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
                       f"{_pct(x['agreement'])} of the {x['n']} {dev.name} images, and on "
                       f"{_pct(x['clear_agreement'])} of the {_pct(x['clear_fraction'])} where the "
                       "first has a margin of at least 0.1 between its two best classes.", ""]
+        if agreement:
+            x = next(iter(agreement.values()))
+            lines += ["Against the fp32 ONNX (not shipped; parity shows it equals Keras within "
+                      f"1e-4), on all {x['n']} {dev.name} images: " + ", ".join(
+                          f"{name} gives the same top-1 on {_pct(a['agreement'])} "
+                          f"({_pct(a['clear_agreement'])} where the fp32 margin is at least 0.1)"
+                          for name, a in agreement.items())
+                      + f"; {_pct(1 - x['clear_fraction'])} of these images have a smaller "
+                      "margin.", ""]
         if "by_confidence" in first:
             lines += [f"Confidence on {dev.name} ({shipped[0].name}): with `fingerspell predict "
                       "--threshold T` answers below T read `unsure`.", "",
