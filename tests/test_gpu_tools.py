@@ -135,6 +135,28 @@ def test_unpack_rebuilds_the_model_and_a_run_folder(packed: dict) -> None:
     assert json.loads((run / "metadata.json").read_text())["labels"][0] == "A"
 
 
+def test_unpack_can_snap_the_kernels_to_the_int8_grid(packed: dict) -> None:
+    import keras
+
+    from fingerspell_train.snap import snap_kernel
+
+    gpu_out = packed["tmp"] / "gpu_out_snap"
+    _write_gpu_output(packed["model"], gpu_out)
+    run = packed["tmp"] / "run_snap"
+    _run("unpack.py", gpu_out, "--pack", packed["out"], "--out", run, "--command", "t",
+         "--snap-int8")
+    assert json.loads((run / "summary.json").read_text())["snapped_int8"] == [*CONVS,
+                                                                              "predictions"]
+    back = keras.models.load_model(run / "model.keras")
+    for name in (*CONVS, "predictions"):
+        raw = packed["model"].get_layer(name).get_weights()[0]
+        if name in CONVS:  # the GPU output carries the convs in float16
+            raw = raw.astype(np.float16).astype(np.float32)
+        got = back.get_layer(name).get_weights()[0]
+        np.testing.assert_array_equal(got, snap_kernel(raw))
+        assert not np.array_equal(got, raw)
+
+
 def test_finetune_matches_keras_exactly(packed: dict) -> None:
     """Where PyTorch is installed: one real epoch on the CPU, and the weights it writes give the
     Keras model the same outputs as the PyTorch model (the layout contract, end to end)."""

@@ -8,6 +8,7 @@ WEIGHTS_DIR holds `weights_a.npz`, `weights_b.npz` and `log.json` as the GPU run
 `vgg16-ft` preset gives the architecture; its 13 convs and head are set, every layer checked.
 The validation split (in the pack) and any --eval folder are scored here, with Keras on the CPU,
 so the run folder's numbers come from the model that gets exported, not from the GPU's bf16 run.
+With --snap-int8 that model's kernels are first rounded to the int8 grid the artifacts use.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from soup import run_log  # tools/gpu, the script's own folder
 from fingerspell_train.fit import build_metadata, predict_batches
 from fingerspell_train.presets import build_vgg, get_preset
 from fingerspell_train.report import classification_report, plot_history, write_report
+from fingerspell_train.snap import snap_int8
 
 
 def load_weights(model: object, weights_dir: Path) -> dict:
@@ -53,6 +55,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--eval", type=Path, action="append", default=[])
     ap.add_argument("--command", required=True, help="the commands that made this run, recorded")
+    ap.add_argument("--snap-int8", action="store_true",
+                    help="round every conv and dense kernel to the int8 grid the artifacts use "
+                         "before scoring and saving (fingerspell_train.snap)")
     args = ap.parse_args()
 
     from fingerspell_train.dataset import Sample, class_counts, crop_of, discover_all, source_counts
@@ -63,6 +68,7 @@ def main() -> None:
     preset = get_preset("vgg16-ft")
     model = build_vgg(preset).full
     meta = load_weights(model, args.weights_dir)
+    snapped = snap_int8(model) if args.snap_int8 else []
     log_path = run_log(args.weights_dir)
     log = json.loads(log_path.read_text())
     shutil.copy(log_path, args.out / "gpu_log.json")
@@ -81,7 +87,8 @@ def main() -> None:
     write_report(rep, args.out, "val_report", "GPU fine-tune, validation (block split)")
     summary = {"preset": "vgg16-ft", "best_epoch": meta["epoch"], "soup": meta.get("soup"),
                "val_accuracy": rep["accuracy"], "gpu_val_acc": meta.get("val_acc"),
-               "gpu_val_acc_flip_tta": meta.get("val_acc_flip_tta"), "unreadable": int((~ok).sum())}
+               "gpu_val_acc_flip_tta": meta.get("val_acc_flip_tta"), "unreadable": int((~ok).sum()),
+               "snapped_int8": snapped}
     model.save(args.out / "model.keras")
     for folder in args.eval:  # scored from the saved file, as `fingerspell evaluate` does
         r = evaluate_model(args.out / "model.keras", folder, args.out)
