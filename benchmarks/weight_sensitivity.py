@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from fingerspell_train.snap import snap_kernel
+
 WEIGHT_OPS = ("Conv", "MatMul", "Gemm")
 
 
@@ -55,20 +57,19 @@ def short(name: str) -> str:
                  and "vgg16" not in p), name)
 
 
-def q_scale(w: np.ndarray, axis: int, mse: bool) -> np.ndarray:
-    """Per-channel symmetric int8 scale; with `mse` the clip that minimises rounding error."""
-    moved = np.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
-    peak = np.abs(moved).max(axis=1)
-    best = peak / 127.0
-    if mse:
-        err = np.full(len(peak), np.inf)
-        for ratio in np.linspace(0.5, 1.0, 51):
-            s = np.maximum(peak * ratio / 127.0, 1e-12)
-            q = np.clip(np.round(moved / s[:, None]), -127, 127) * s[:, None]
-            e = ((q - moved) ** 2).sum(axis=1)
-            better = e < err
-            err[better], best[better] = e[better], s[better]
-    return np.where(best > 0, best, 1.0).astype(np.float32)
+def mse_snap(w: np.ndarray) -> np.ndarray:
+    """Like `snap_kernel`, but each channel's clip is the one that minimises rounding error."""
+    flat = w.reshape(-1, w.shape[-1])
+    peak = np.abs(flat).max(axis=0)
+    best, err = snap_kernel(w), np.full(len(peak), np.inf)
+    for ratio in np.linspace(0.5, 1.0, 51):
+        s = np.maximum(peak * ratio / 127.0, 1e-12)
+        q = np.clip(np.round(w / s), -127, 127) * s
+        e = ((q - w) ** 2).reshape(-1, w.shape[-1]).sum(axis=0)
+        better = e < err
+        err[better] = e[better]
+        best[..., better] = q[..., better]
+    return best.astype(w.dtype)
 
 
 def fake_quant(model: Any, names: set[str], mse: bool = False) -> Any:
@@ -84,11 +85,9 @@ def fake_quant(model: Any, names: set[str], mse: bool = False) -> Any:
             continue
         w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
         axis = 0 if node.op_type == "Conv" else 1  # Conv OIHW; MatMul (in, out)
-        s = q_scale(w, axis, mse)
-        shape = [1] * w.ndim
-        shape[axis] = -1
-        q = np.clip(np.round(w / s.reshape(shape)), -127, 127) * s.reshape(shape)
-        inits[node.input[1]].CopyFrom(numpy_helper.from_array(q.astype(np.float32),
+        last = np.moveaxis(w, axis, -1)  # the snap's layout: output channels last
+        q = np.moveaxis((mse_snap if mse else snap_kernel)(last), -1, axis)
+        inits[node.input[1]].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(q),
                                                               node.input[1]))
     return out
 
@@ -144,7 +143,7 @@ def main() -> None:
     import onnx
     from quant_sweep import BLOCK5_UP  # benchmarks/, the script's own folder
 
-    from fingerspell_export.exporter import quantize_onnx_int8, sample_images
+    from fingerspell_export.exporter import RANGE_FRAMES, quantize_onnx_int8, sample_images
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("fp32", type=Path)
@@ -209,7 +208,7 @@ def main() -> None:
     # (fingerspell_train.snap): it re-rounds no weight, so what moves is activation rounding
     with tempfile.TemporaryDirectory() as tmp:
         onnx.save(snapped, f"{tmp}/snapped.onnx")
-        range_frames = np.stack([np.full((150, 150, 3), v, np.uint8) for v in (0, 255)])
+        range_frames = np.stack([np.full((150, 150, 3), v, np.uint8) for v in RANGE_FRAMES])
         quantize_onnx_int8(Path(tmp) / "snapped.onnx", Path(tmp) / "int8.onnx",
                            np.concatenate([range_frames, calib]), tuple(BLOCK5_UP))
         score("shipped recipe on snapped, vs snapped", onnx.load(f"{tmp}/int8.onnx"), everything,
