@@ -23,6 +23,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,14 @@ def mse_snap(w: np.ndarray) -> np.ndarray:
     return best.astype(w.dtype)
 
 
-def fake_quant(model: Any, names: set[str], mse: bool = False) -> Any:
-    """A copy of `model` whose named nodes' weights are rounded to int8 (and kept in float)."""
+def fp16_round(w: np.ndarray) -> np.ndarray:
+    return w.astype(np.float16).astype(w.dtype)
+
+
+def fake_quant(model: Any, names: set[str],
+               rounding: Callable[[np.ndarray], np.ndarray] = snap_kernel) -> Any:
+    """A copy of `model` whose named nodes' weights went through `rounding` (output channels on
+    the last axis, as `snap_kernel` takes them) and stay in float."""
     import onnx
     from onnx import numpy_helper
 
@@ -85,26 +92,9 @@ def fake_quant(model: Any, names: set[str], mse: bool = False) -> Any:
             continue
         w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
         axis = 0 if node.op_type == "Conv" else 1  # Conv OIHW; MatMul (in, out)
-        last = np.moveaxis(w, axis, -1)  # the snap's layout: output channels last
-        q = np.moveaxis((mse_snap if mse else snap_kernel)(last), -1, axis)
+        q = np.moveaxis(rounding(np.moveaxis(w, axis, -1)), -1, axis)
         inits[node.input[1]].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(q),
                                                               node.input[1]))
-    return out
-
-
-def fp16_weights(model: Any) -> Any:
-    """A copy of `model` whose weights are rounded to fp16 (and kept in float)."""
-    import onnx
-    from onnx import numpy_helper
-
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    inits = {t.name: t for t in out.graph.initializer}
-    for node in out.graph.node:
-        if node.op_type in WEIGHT_OPS:
-            w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float16)
-            inits[node.input[1]].CopyFrom(numpy_helper.from_array(w.astype(np.float32),
-                                                                  node.input[1]))
     return out
 
 
@@ -199,10 +189,10 @@ def main() -> None:
             score(f"int8 weights: {short(n)}", fake_quant(fp32, {n}), near)
     snapped = fake_quant(fp32, set(nodes))
     snapped_out = score("int8 weights: all", snapped, everything)
-    score("all, mse clip", fake_quant(fp32, set(nodes), mse=True), everything)
+    score("all, mse clip", fake_quant(fp32, set(nodes), mse_snap), everything)
     for path in args.artifact:
         score(path.name, onnx.load(str(path)), everything)
-    score("all in fp16 instead", fp16_weights(fp32), everything)
+    score("all in fp16 instead", fake_quant(fp32, set(nodes), fp16_round), everything)
     calib, _ = sample_images(args.calib, args.calib_images, 150, 0)
     # the shipped recipe on a model whose weights already sit on the int8 grid
     # (fingerspell_train.snap): it re-rounds no weight, so what moves is activation rounding
