@@ -4,7 +4,9 @@ The GPU machine has PyTorch and no TensorFlow, so this mirrors the Keras model e
 in, mean subtracted, the 13 convs with RGB→BGR folded into conv1, NHWC flatten, BatchNorm,
 dropout, Dense(29)) and writes its weights back for `tools/gpu/unpack.py`. Augmentation runs on
 the GPU, a fresh draw every epoch, modelled on `fingerspell_train.augment`: a new background behind
-masked hands, random resized crops, tilts, mirror images, colour jitter, blur, JPEG artefacts.
+masked hands, random resized crops, tilts, mirror images, colour jitter, blur, JPEG artefacts;
+optionally MixStyle in the early blocks (`--mixstyle`) and an exponential moving average of the
+weights (`--ema`), both training-time only: the exported model is the same network.
 The checkpoint kept is the best on the pack's leak-free validation split (never the dev set).
 
     python3 tools/gpu/finetune.py --pack .gpu --out OUT --budget 360
@@ -13,6 +15,7 @@ The checkpoint kept is the best on the pack's leak-free validation split (never 
 from __future__ import annotations
 
 import argparse
+import copy
 import io
 import json
 import math
@@ -29,6 +32,33 @@ from torch import nn
 MEAN_RGB = (123.68, 116.779, 103.939)  # VGG16's caffe mean, in the model's RGB input order
 BLOCKS = ((1, 2, 3, 64), (2, 2, 64, 128), (3, 3, 128, 256), (4, 3, 256, 512), (5, 3, 512, 512))
 NUM_CLASSES = 29
+MIXSTYLE_BLOCKS = (1, 2)  # early blocks carry the "style" (light, skin, camera), later the shape
+
+
+def mix_style(x: torch.Tensor, alpha: float = 0.1, eps: float = 1e-6) -> torch.Tensor:
+    """MixStyle (Zhou et al., ICLR 2021): each image's per-channel mean and deviation replaced
+    by a mix of its own and another image's, so the layers above learn the hand's shape under
+    the look of other people, rooms and cameras. Identity at inference."""
+    n = x.shape[0]
+    xf = x.float()
+    mu = xf.mean((2, 3), keepdim=True).detach()
+    sig = (xf.var((2, 3), keepdim=True) + eps).sqrt().detach()
+    a = torch.full((n, 1, 1, 1), alpha, device=x.device)
+    lam = torch.distributions.Beta(a, a).sample()
+    perm = torch.randperm(n, device=x.device)
+    mu_mix = lam * mu + (1 - lam) * mu[perm]
+    sig_mix = lam * sig + (1 - lam) * sig[perm]
+    return ((xf - mu) / sig * sig_mix + mu_mix).to(x.dtype)
+
+
+@torch.no_grad()
+def ema_update(avg: nn.Module, model: nn.Module, decay: float) -> None:
+    """avg ← decay·avg + (1 − decay)·model, weights and BatchNorm statistics alike."""
+    for a, m in zip(avg.state_dict().values(), model.state_dict().values(), strict=True):
+        if a.dtype.is_floating_point:
+            a.lerp_(m, 1 - decay)
+        else:
+            a.copy_(m)
 
 
 class VGG(nn.Module):
@@ -45,15 +75,18 @@ class VGG(nn.Module):
         self.drop = nn.Dropout(0.5)
         self.fc = nn.Linear(4 * 4 * 512, NUM_CLASSES)
         self.register_buffer("mean", torch.tensor(MEAN_RGB).view(1, 3, 1, 1))
+        self.mixstyle = 0.0  # chance, per block output below and per batch, of MixStyle (training)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x - self.mean
         i = 0
-        for _, n, _, _ in BLOCKS:
+        for b, n, _, _ in BLOCKS:
             for _ in range(n):
                 x = F.relu(self.convs[i](x))
                 i += 1
             x = F.max_pool2d(x, 2)
+            if self.training and b in MIXSTYLE_BLOCKS and float(torch.rand(())) < self.mixstyle:
+                x = mix_style(x)
         x = x.permute(0, 2, 3, 1).flatten(1)  # Keras flattens height, width, channels
         return self.fc(self.drop(self.norm(x.float())))
 
@@ -277,6 +310,11 @@ def main() -> None:
     ap.add_argument("--gray", type=float, default=0.0, help="share of images turned grey")
     ap.add_argument("--mixup", type=float, default=0.0,
                     help="share of batches mixed with a shuffled copy of themselves (Beta(0.4, 0.4))")
+    ap.add_argument("--mixstyle", type=float, default=0.0,
+                    help="chance of MixStyle after blocks 1 and 2, per batch (paper: 0.5)")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="also keep an average of the weights with this decay (e.g. 0.999); each "
+                         "epoch the better of the two on validation is the one kept")
     ap.add_argument("--holdout", action="append", default=[],
                     help="validate on this whole source instead of the block split (repeatable); "
                          "its images never train")
@@ -328,6 +366,8 @@ def main() -> None:
     model = VGG()
     load_init(model, args.pack / "init.npz")
     model = model.to(dev).to(memory_format=torch.channels_last)
+    model.mixstyle = args.mixstyle
+    avg = copy.deepcopy(model).requires_grad_(False) if args.ema else None
     block = {name: int(name[5]) for name in model.names}
     scale = {1: 0.2, 2: 0.2, 3: 0.5, 4: 1.0, 5: 1.0}
     groups = [{"params": list(c.parameters()), "lr_scale": scale[block[nm]]}
@@ -336,7 +376,7 @@ def main() -> None:
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     cfg = {"clean": 0.2, "background": 0.5, "crop_scale": (args.crop_min, 1.0),
            "rotate_deg": args.rotate, "hflip": 0.5, "color": 0.3, "gray": args.gray, "blur": 0.2,
-           "jpeg": 0.3, "mixup": args.mixup}
+           "jpeg": 0.3, "mixup": args.mixup, "mixstyle": args.mixstyle, "ema": args.ema}
 
     start = evaluate(model, val_x, val_y, 512)
     print(f"start: val {start['acc']:.4f} (flip TTA {start['acc_flip_tta']:.4f})", flush=True)
@@ -386,27 +426,36 @@ def main() -> None:
             loss.backward()
             opt.step()
             step += 1
+            if avg is not None:  # a short memory at first, so the start weights fade quickly
+                ema_update(avg, model, min(args.ema, (1 + step) / (10 + step)))
             run_loss += loss.detach() * len(idx)  # summed on the GPU: no sync per step
             run_ok += (logits.argmax(1) == y).sum()
             seen += len(idx)
         ev = evaluate(model, val_x, val_y, 512)
+        ev_avg = evaluate(avg, val_x, val_y, 512) if avg is not None else None
         t_epoch = time.time() - te
         if epoch == 1:  # the budget decides how many epochs the cosine schedule spans
             total_epochs = max(2, min(args.max_epochs, int(args.budget // t_epoch)))
         row = {"epoch": epoch, "loss": float(run_loss) / seen, "train_acc_aug": float(run_ok) / seen,
                "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
                "seconds": round(t_epoch, 1), "of_epochs": total_epochs}
+        kept, weights = ev, model
+        if ev_avg is not None:
+            row.update(val_acc_ema=ev_avg["acc"], val_acc_flip_tta_ema=ev_avg["acc_flip_tta"])
+            if ev_avg["acc_flip_tta"] > ev["acc_flip_tta"]:
+                kept, weights = ev_avg, avg
         history.append(row)
         print(json.dumps(row), flush=True)
-        if ev["acc_flip_tta"] > best:
-            best = ev["acc_flip_tta"]
-            pred = ev["pred_tta"].cpu().numpy()
+        if kept["acc_flip_tta"] > best:
+            best = kept["acc_flip_tta"]
+            pred = kept["pred_tta"].cpu().numpy()
             per_source = {str(pack["sources"][s]): float((pred[source[va] == s]
                                                           == labels[va][source[va] == s]).mean())
                           for s in np.unique(source[va])}
-            meta = {"epoch": epoch, "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
-                    "val_per_source_flip_tta": per_source}
-            save_weights(model, args.out, meta)
+            meta = {"epoch": epoch, "val_acc": kept["acc"], "val_acc_flip_tta": kept["acc_flip_tta"],
+                    "val_per_source_flip_tta": per_source,
+                    "weights": "ema" if weights is avg else "trained"}
+            save_weights(weights, args.out, meta)
             best_meta = meta
         log = {"args": {k: str(v) for k, v in vars(args).items()}, "augment": cfg,
                "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",

@@ -88,7 +88,7 @@ def main() -> None:
     summary = {"preset": "vgg16-ft", "best_epoch": meta["epoch"], "soup": meta.get("soup"),
                "val_accuracy": rep["accuracy"], "gpu_val_acc": meta.get("val_acc"),
                "gpu_val_acc_flip_tta": meta.get("val_acc_flip_tta"), "unreadable": int((~ok).sum()),
-               "snapped_int8": snapped}
+               "snapped_int8": snapped, "weights": meta.get("weights", "trained")}
     model.save(args.out / "model.keras")
     for folder in args.eval:  # scored from the saved file, as `fingerspell evaluate` does
         r = evaluate_model(args.out / "model.keras", folder, args.out)

@@ -1,0 +1,108 @@
+"""tools/gpu/finetune.py's training-only options (MixStyle, the weight average): they change how
+the network learns, never what it computes at inference. Needs PyTorch, which only the GPU
+machine has: skipped elsewhere (`/work/tvenv`-style venvs with torch run it)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch", reason="no PyTorch here (only tools/gpu/finetune.py uses it)")
+
+TOOLS = Path(__file__).resolve().parents[1] / "tools" / "gpu"
+sys.path.insert(0, str(TOOLS))
+import finetune  # noqa: E402
+
+
+def test_mixstyle_mixes_channel_statistics_between_images() -> None:
+    torch.manual_seed(0)
+    a = torch.randn(1, 8, 6, 6) * 3 + 5
+    b = torch.randn(1, 8, 6, 6) * 0.5 - 2
+    out = finetune.mix_style(torch.cat([a, b]))
+    assert out.shape == (2, 8, 6, 6)
+    mu_in = torch.cat([a, b]).mean((2, 3))
+    mu_out = out.mean((2, 3))
+    lo, hi = mu_in.min(0).values - 1e-4, mu_in.max(0).values + 1e-4
+    assert ((mu_out >= lo) & (mu_out <= hi)).all()  # a convex mix of the two images' means
+    same = a.repeat(4, 1, 1, 1)  # nothing to mix with: unchanged
+    torch.testing.assert_close(finetune.mix_style(same), same, atol=1e-4, rtol=1e-4)
+
+
+def test_mixstyle_acts_in_training_only() -> None:
+    torch.manual_seed(0)
+    model = finetune.VGG()
+    model.drop.p = 0.0  # so that only MixStyle can make two training passes differ
+    # four images with different brightness and contrast, so there is a style to mix
+    x = torch.rand(4, 3, 150, 150) * torch.tensor([20.0, 60, 120, 250]).view(4, 1, 1, 1)
+    model.eval()
+    with torch.no_grad():
+        plain = model(x)
+        model.mixstyle = 1.0
+        torch.testing.assert_close(model(x), plain, atol=0, rtol=0)
+        model.train()
+        mixed = model(x)
+        model.mixstyle = 0.0
+        unmixed = model(x)
+    assert not torch.allclose(mixed, unmixed, atol=1e-3)
+
+
+def test_weight_average_follows_the_decay() -> None:
+    model, avg = finetune.VGG(), finetune.VGG()
+    model.norm.num_batches_tracked.fill_(7)
+    before = avg.fc.weight.detach().clone()
+    finetune.ema_update(avg, model, 0.75)
+    torch.testing.assert_close(avg.fc.weight, 0.75 * before + 0.25 * model.fc.weight.detach())
+    assert int(avg.norm.num_batches_tracked) == 7  # counters are copied, not averaged
+
+
+def _tiny_pack(folder: Path) -> None:
+    """A pack of 24 noise images in three classes (the layout `tools/gpu/pack.py` writes)."""
+    rng = np.random.default_rng(0)
+    blobs, labels = [], []
+    for i in range(24):
+        buf = io.BytesIO()
+        rgba = rng.integers(0, 256, (150, 150, 4), dtype=np.uint8)
+        rgba[..., 3] = 255
+        Image.fromarray(rgba, "RGBA").save(buf, "WEBP", quality=80)
+        blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
+        labels.append(i % 3)
+    offsets = np.cumsum([0] + [len(b) for b in blobs])
+    folder.mkdir()
+    np.savez(folder / "pack.npz", blob=np.concatenate(blobs), offsets=offsets,
+             label=np.array(labels, np.int16), source=np.zeros(24, np.int16),
+             is_val=np.arange(24) >= 18, has_mask=np.zeros(24, bool), sources=np.array(["s"]),
+             paths=np.array([f"x/{i}.jpg" for i in range(24)]))
+    init = {}
+    for b, n, cin, cout in finetune.BLOCKS:
+        for c in range(n):
+            name = f"block{b}_conv{c + 1}"
+            fan_in = (cin if c == 0 else cout)
+            init[f"{name}/q"] = rng.integers(-127, 128, (3, 3, fan_in, cout)).astype(np.int8)
+            init[f"{name}/scale"] = np.full(cout, 0.01 / np.sqrt(fan_in), np.float32)
+            init[f"{name}/bias"] = np.zeros(cout, np.float32)
+    np.savez(folder / "init.npz", **init)
+
+
+def test_finetune_runs_with_both_options_and_says_which_weights_it_kept(tmp_path: Path) -> None:
+    _tiny_pack(tmp_path / "pack")
+    out = tmp_path / "out"
+    args = ["--pack", tmp_path / "pack",
+            "--out", out, "--budget", 100, "--max-epochs", 2, "--batch", 6,
+            "--workers", 1, "--mixstyle", 0.5, "--ema", 0.9]
+    r = subprocess.run([sys.executable, str(TOOLS / "finetune.py"), *map(str, args)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-3000:]
+    log = json.loads((out / "log.json").read_text())
+    assert log["augment"]["mixstyle"] == 0.5 and log["augment"]["ema"] == 0.9
+    assert all("val_acc_flip_tta_ema" in row for row in log["history"])
+    meta = json.loads(str(np.load(out / "weights_b.npz")["meta"]))
+    assert meta["weights"] in ("ema", "trained")
+    kept = max(max(h["val_acc_flip_tta"], h["val_acc_flip_tta_ema"]) for h in log["history"])
+    assert meta["val_acc_flip_tta"] == pytest.approx(kept)
