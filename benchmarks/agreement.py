@@ -21,15 +21,12 @@ import numpy as np
 
 from fingerspell import Recognizer
 from fingerspell.benchmark import labelled
-from fingerspell_export.ship import cross_agreement
+from fingerspell_export.ship import cross_agreement, top1_and_margins
 
 
-def answers(model: Path, files: list[Path]) -> dict[str, list]:
-    """Each photo's top-1 label and top-2 margin (None where unreadable), as the ship step keeps."""
-    rec = Recognizer(model, crop="none")  # crops of the pack are files of their own
-    preds = list(rec.predict_many(files, top_k=2, batch_size=16))
-    return {"labels": [p.label if p.ok else None for p in preds],
-            "margins": [p.top_k[0][1] - p.top_k[1][1] if p.ok else None for p in preds]}
+def answers(rec: Recognizer, files: list[Path]) -> dict[str, list]:
+    """Each photo's top-1 label and top-2 margin, as the ship step keeps them."""
+    return top1_and_margins(list(rec.predict_many(files, top_k=2, batch_size=16)))
 
 
 def main() -> None:
@@ -48,13 +45,16 @@ def main() -> None:
                                                                     strict=True) if v]
     for folder in args.eval:
         sets[folder.name] = [f for f, _ in labelled(folder)]
+    # crops of the pack are files of their own: no second crop
+    ref = Recognizer(args.reference, crop="none")
+    recs = [Recognizer(m, crop="none") for m in args.model]
     rows: dict[str, dict[str, Any]] = {}
     print("| artifact | images | agreement with the reference | where its margin ≥ 0.1 |"
           "\n|---|---|---|---|")
     for name, files in sets.items():
-        ref = answers(args.reference, files)
-        for model in args.model:
-            a = cross_agreement(ref, answers(model, files))
+        want = answers(ref, files)
+        for model, rec in zip(args.model, recs, strict=True):
+            a = cross_agreement(want, answers(rec, files))
             rows[f"{model.name} on {name}"] = a
             print(f"| {model.name} | {name} ({a['n']:,}) | {100 * a['agreement']:.2f} % | "
                   f"{100 * a['clear_agreement']:.2f} % of {100 * a['clear_fraction']:.1f} % |",

@@ -60,10 +60,15 @@ def score(path: Path, dev: Path) -> dict[str, Any]:
         rep["by_confidence"].append({"threshold": t, "answered": float(kept.mean()),
                                      "accuracy": float(right[kept].mean()) if kept.any() else None})
     rep["images_per_second"] = len(samples) / seconds
-    # per image (None where unreadable), to compare the shipped artifacts with each other
-    rep["labels"] = [p.label if p.ok else None for p in preds]
-    rep["margins"] = [p.top_k[0][1] - p.top_k[1][1] if p.ok else None for p in preds]
+    rep.update(top1_and_margins(preds))  # to compare the shipped artifacts with each other
     return rep
+
+
+def top1_and_margins(preds: list) -> dict[str, list]:
+    """Each image's top-1 label and top-2 margin (None where unreadable): what
+    `cross_agreement` compares. The predictions need top_k >= 2."""
+    return {"labels": [p.label if p.ok else None for p in preds],
+            "margins": [p.top_k[0][1] - p.top_k[1][1] if p.ok else None for p in preds]}
 
 
 def cross_agreement(a: dict[str, Any], b: dict[str, Any], clear: float = 0.1) -> dict[str, float]:
