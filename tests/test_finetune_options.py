@@ -1,5 +1,5 @@
-"""tools/gpu/finetune.py's training-only options (MixStyle, the weight average): they change how
-the network learns, never what it computes at inference. Needs PyTorch, which only the GPU
+"""tools/gpu/finetune.py's training-only options (MixStyle, the weight average, source weights):
+they change how the network learns, never what it computes at inference. Needs PyTorch, which only the GPU
 machine has: skipped elsewhere (`/work/tvenv`-style venvs with torch run it)."""
 
 from __future__ import annotations
@@ -62,6 +62,22 @@ def test_weight_average_follows_the_decay() -> None:
     assert int(avg.norm.num_batches_tracked) == 7  # counters are copied, not averaged
 
 
+def test_sample_weights_balance_classes_and_optionally_sources() -> None:
+    # source 0 (one big signer) has A, B and C; source 1 has A and B only, four times fewer
+    labels = np.array([0] * 40 + [1] * 40 + [2] * 20 + [0] * 10 + [1] * 10)
+    sources = np.array([0] * 100 + [1] * 20)
+    plain = finetune.sample_weights(labels, sources)
+    counts = np.bincount(labels)  # power 0 is plain inverse class frequency, mean 1
+    np.testing.assert_allclose(plain, (len(labels) / counts / 3)[labels])
+    for power in (0.0, 0.5, 1.0):
+        w = finetune.sample_weights(labels, sources, power)
+        assert w.mean() == pytest.approx(1.0)
+        per_class = np.bincount(labels, weights=w)
+        np.testing.assert_allclose(per_class, per_class[0])  # classes still weigh the same
+        # within a class, an image of the small source outweighs one of the big source 5^power
+        assert w[100] / w[0] == pytest.approx(5.0**power)
+
+
 def _tiny_pack(folder: Path) -> None:
     """A pack of 24 noise images in three classes (the layout `tools/gpu/pack.py` writes)."""
     rng = np.random.default_rng(0)
@@ -90,17 +106,18 @@ def _tiny_pack(folder: Path) -> None:
     np.savez(folder / "init.npz", **init)
 
 
-def test_finetune_runs_with_both_options_and_says_which_weights_it_kept(tmp_path: Path) -> None:
+def test_finetune_runs_with_the_options_and_says_which_weights_it_kept(tmp_path: Path) -> None:
     _tiny_pack(tmp_path / "pack")
     out = tmp_path / "out"
     args = ["--pack", tmp_path / "pack",
             "--out", out, "--budget", 100, "--max-epochs", 2, "--batch", 6,
-            "--workers", 1, "--mixstyle", 0.5, "--ema", 0.9]
+            "--workers", 1, "--mixstyle", 0.5, "--ema", 0.9, "--source-power", 0.5]
     r = subprocess.run([sys.executable, str(TOOLS / "finetune.py"), *map(str, args)],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-3000:]
     log = json.loads((out / "log.json").read_text())
     assert log["augment"]["mixstyle"] == 0.5 and log["augment"]["ema"] == 0.9
+    assert log["augment"]["source_power"] == 0.5
     assert all("val_acc_flip_tta_ema" in row for row in log["history"])
     meta = json.loads(str(np.load(out / "weights_b.npz")["meta"]))
     assert meta["weights"] in ("ema", "trained")

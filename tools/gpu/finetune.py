@@ -270,10 +270,19 @@ def jpeg(x: torch.Tensor, sel: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def class_weights(labels: np.ndarray) -> np.ndarray:
-    """Inverse frequency, mean 1 over the classes present (as `fingerspell train --balance`)."""
-    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(np.float64)
-    return np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / (counts > 0).sum(), 0.0)
+def sample_weights(labels: np.ndarray, sources: np.ndarray, source_power: float = 0.0) -> np.ndarray:
+    """A loss weight per training image, mean 1: classes balanced by inverse frequency (as
+    `fingerspell train --balance`); with source_power p > 0 each image also weighs
+    count(its source)^-p before the classes are balanced, so that one big source (Kaggle's
+    single signer) speaks less for the letters every source has (p = 1: sources equal)."""
+    sw = np.ones(len(labels))
+    if source_power:
+        sw = np.bincount(sources)[sources].astype(np.float64) ** -source_power
+    per_class = np.bincount(labels, weights=sw, minlength=NUM_CLASSES)
+    present = per_class > 0
+    cw = np.where(present, sw.sum() / np.where(present, per_class, 1.0) / present.sum(), 0.0)
+    w = sw * cw[labels]
+    return w / w.mean()
 
 
 @torch.no_grad()
@@ -315,6 +324,9 @@ def main() -> None:
     ap.add_argument("--ema", type=float, default=0.0,
                     help="also keep an average of the weights with this decay (e.g. 0.999); each "
                          "epoch the better of the two on validation is the one kept")
+    ap.add_argument("--source-power", type=float, default=0.0,
+                    help="weigh each image by count(its source)^-P before balancing classes "
+                         "(0: off, 1: every source equal, 0.5: in between)")
     ap.add_argument("--holdout", action="append", default=[],
                     help="validate on this whole source instead of the block split (repeatable); "
                          "its images never train")
@@ -361,7 +373,9 @@ def main() -> None:
     tr_idx = torch.from_numpy(tr).to(dev)
     y_all = torch.from_numpy(labels).to(dev)
     mask_all = torch.from_numpy(has_mask).to(dev)
-    cw = torch.tensor(class_weights(labels[tr]), dtype=torch.float32, device=dev)
+    loss_weight = torch.zeros(len(labels), dtype=torch.float32, device=dev)  # validation images: 0
+    loss_weight[tr_idx] = torch.tensor(sample_weights(labels[tr], source[tr], args.source_power),
+                                       dtype=torch.float32, device=dev)
 
     model = VGG()
     load_init(model, args.pack / "init.npz")
@@ -376,7 +390,8 @@ def main() -> None:
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     cfg = {"clean": 0.2, "background": 0.5, "crop_scale": (args.crop_min, 1.0),
            "rotate_deg": args.rotate, "hflip": 0.5, "color": 0.3, "gray": args.gray, "blur": 0.2,
-           "jpeg": 0.3, "mixup": args.mixup, "mixstyle": args.mixstyle, "ema": args.ema}
+           "jpeg": 0.3, "mixup": args.mixup, "mixstyle": args.mixstyle, "ema": args.ema,
+           "source_power": args.source_power}
 
     start = evaluate(model, val_x, val_y, 512)
     print(f"start: val {start['acc']:.4f} (flip TTA {start['acc_flip_tta']:.4f})", flush=True)
@@ -416,11 +431,11 @@ def main() -> None:
                 x = lam * x + (1 - lam) * x[other]
             with torch.autocast(dev.type, torch.bfloat16, enabled=dev.type == "cuda"):
                 logits = model(x.contiguous(memory_format=torch.channels_last))
-            per = F.cross_entropy(logits.float(), y, reduction="none", label_smoothing=0.1) * cw[y]
+            w = loss_weight[idx]
+            per = F.cross_entropy(logits.float(), y, reduction="none", label_smoothing=0.1) * w
             if lam < 1.0:
-                y2 = y[other]
                 per = lam * per + (1 - lam) * F.cross_entropy(
-                    logits.float(), y2, reduction="none", label_smoothing=0.1) * cw[y2]
+                    logits.float(), y[other], reduction="none", label_smoothing=0.1) * w[other]
             loss = per.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
