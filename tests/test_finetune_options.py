@@ -1,6 +1,7 @@
 """tools/gpu/finetune.py's training-only options (MixStyle, the weight average, source weights):
-they change how the network learns, never what it computes at inference. Needs PyTorch, which only the GPU
-machine has: skipped elsewhere (`/work/tvenv`-style venvs with torch run it)."""
+they change how the network learns, never what it computes at inference. Needs PyTorch, which
+the GPU machine has and the project's venvs do not: skipped there (any venv with torch, numpy,
+Pillow and pytest runs it)."""
 
 from __future__ import annotations
 
