@@ -37,9 +37,7 @@ def benchmark(
         fail("--runs must be at least 1", 2)
     if limit < 0:
         fail(f"--limit must be 0 (all) or more, not {limit}", 2)
-    if not 0.0 <= floor <= 1.0:  # also refuses nan
-        fail(f"--floor must be between 0 and 1, not {floor}", 2)
-    check_options(threads=threads)
+    check_options(threads=threads, floor=floor)
     if data is not None:  # before minutes of latency runs, not after
         from fingerspell.benchmark import labelled
 

@@ -75,10 +75,12 @@ def report_error(exc: FingerspellError) -> NoReturn:
 
 
 def check_options(threshold: float | None = None, top_k: int | None = None,
-                  batch_size: int | None = None, threads: int | None = None) -> None:
+                  batch_size: int | None = None, threads: int | None = None,
+                  floor: float | None = None) -> None:
     """Exit 2 (usage) on option values that would otherwise be quietly bent into something."""
-    if threshold is not None and not 0.0 <= threshold <= 1.0:  # also refuses nan
-        fail(f"--threshold must be between 0 and 1, not {threshold}", 2)
+    for flag, share in (("--threshold", threshold), ("--floor", floor)):
+        if share is not None and not 0.0 <= share <= 1.0:  # also refuses nan
+            fail(f"{flag} must be between 0 and 1, not {share}", 2)
     from fingerspell.args import MAX_BATCH, count
 
     # the API's own check, named by the flag: the same bounds and messages, exit 2 here
