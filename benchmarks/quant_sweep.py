@@ -109,23 +109,27 @@ def run(path: Path, pixels: np.ndarray) -> tuple[np.ndarray, float]:
     return np.concatenate(out), (time.perf_counter() - t0) / len(pixels) * 1000
 
 
-def main() -> None:
-    from fingerspell_export.exporter import quantize_onnx_int8, sample_images
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def quant_args(description: str) -> argparse.ArgumentParser:
+    """The options this script and weight_sensitivity.py share: the model and the two folders."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("fp32", type=Path)
     ap.add_argument("--calib", type=Path, action="append", required=True)
     ap.add_argument("--calib-images", type=int, default=200)
     ap.add_argument("--eval", type=Path, required=True)
+    return ap
+
+
+def main() -> None:
+    from fingerspell_export.exporter import quantize_onnx_int8, sample_images, with_range_frames
+
+    ap = quant_args(__doc__.splitlines()[0])
     ap.add_argument("--eval-images", type=int, default=100000)
     ap.add_argument("--variant", action="append", choices=list(VARIANTS),
                     help="default: all")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    calib, _ = sample_images(args.calib, args.calib_images, 150, 0)
-    calib = np.concatenate([np.zeros((1, 150, 150, 3), np.uint8),
-                            np.full((1, 150, 150, 3), 255, np.uint8), calib])
+    calib = with_range_frames(sample_images(args.calib, args.calib_images, 150, 0)[0])
     pixels, labels = sample_images([args.eval], args.eval_images, 150, 0)
     ref, ms = run(args.fp32, pixels)
     top = np.sort(ref, axis=1)

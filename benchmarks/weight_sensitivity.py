@@ -19,7 +19,6 @@ Calibration photos come from --calib (never the --eval folder). Run in the `[tra
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -131,15 +130,11 @@ def bias_corrected(fp32: Any, quant: Any, calib: np.ndarray, threads: int) -> An
 
 def main() -> None:
     import onnx
-    from quant_sweep import BLOCK5_UP  # benchmarks/, the script's own folder
+    from quant_sweep import BLOCK5_UP, quant_args  # benchmarks/, the script's own folder
 
-    from fingerspell_export.exporter import RANGE_FRAMES, quantize_onnx_int8, sample_images
+    from fingerspell_export.exporter import quantize_onnx_int8, sample_images, with_range_frames
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("fp32", type=Path)
-    ap.add_argument("--calib", type=Path, action="append", required=True)
-    ap.add_argument("--calib-images", type=int, default=200)
-    ap.add_argument("--eval", type=Path, required=True)
+    ap = quant_args(__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--margin", type=float, default=0.3,
                     help="per-layer runs score only photos whose fp32 top-2 margin is below this "
@@ -198,9 +193,8 @@ def main() -> None:
     # (fingerspell_train.snap): it re-rounds no weight, so what moves is activation rounding
     with tempfile.TemporaryDirectory() as tmp:
         onnx.save(snapped, f"{tmp}/snapped.onnx")
-        range_frames = np.stack([np.full((150, 150, 3), v, np.uint8) for v in RANGE_FRAMES])
         quantize_onnx_int8(Path(tmp) / "snapped.onnx", Path(tmp) / "int8.onnx",
-                           np.concatenate([range_frames, calib]), tuple(BLOCK5_UP))
+                           with_range_frames(calib), tuple(BLOCK5_UP))
         score("shipped recipe on snapped, vs snapped", onnx.load(f"{tmp}/int8.onnx"), everything,
               snapped_out)
     score("all, bias corrected", bias_corrected(fp32, fake_quant(fp32, set(nodes)), calib,

@@ -32,6 +32,13 @@ FORMATS = {"onnx-fp32": 4, "onnx-int8": 1, "tflite-int8": 1, "tflite-int8-full":
 DEFAULT_FORMATS = ("onnx-fp32", "onnx-int8", "tflite-int8")
 OPSET = 17
 RANGE_FRAMES = (0, 255)  # black and white calibration frames added to the real images
+
+
+def with_range_frames(calib: np.ndarray) -> np.ndarray:
+    """Calibration photos [N, H, W, 3] behind one frame per RANGE_FRAMES value: black and white
+    frames pin the input range to exactly 0..255 (uint8 in, scale 1)."""
+    frames = np.stack([np.full(calib.shape[1:], v, np.uint8) for v in RANGE_FRAMES])
+    return np.concatenate([frames, calib])
 # Layers the static int8 TFLite keeps in float arithmetic (int8 weights) on top of the float
 # layers of the int8 ONNX: with int8 activations in VGG16's first block, XNNPACK's int8 kernels
 # moved 2.3 % of top-1 answers (97.7 % agreement with Keras on 300 photos; blocks 2-4 alone:
@@ -195,9 +202,7 @@ class Exporter:
         skipped: list[Path] = []
         self.calib, _ = sample_images(opts.calib_dirs, opts.calib_images, self.size, opts.seed,
                                       skipped)
-        # black and white frames pin the input range to exactly 0..255 (uint8 in, scale 1)
-        self.calib = np.concatenate([np.full((1, self.size, self.size, 3), v, np.uint8)
-                                     for v in RANGE_FRAMES] + [self.calib])
+        self.calib = with_range_frames(self.calib)
         self.parity_x, self.parity_y = sample_images(opts.parity_dirs, opts.parity_images, self.size,
                                                      opts.seed + 1, skipped)
         # what was read, not what was asked for: folders can be smaller, images unreadable
