@@ -29,8 +29,9 @@ def probabilities(rec: Recognizer, files: list[Path]) -> np.ndarray:
     out = np.zeros((len(files), len(rec.labels)), np.float32)
     col = {name: i for i, name in enumerate(rec.labels)}
     for row, p in zip(out, rec.predict_many(files, top_k=len(rec.labels)), strict=True):
-        for name, prob in getattr(p, "top_k", []):
-            row[col[name]] = prob
+        if p.ok:
+            for name, prob in p.top_k:
+                row[col[name]] = prob
     return out
 
 
