@@ -124,3 +124,40 @@ def test_finetune_runs_with_the_options_and_says_which_weights_it_kept(tmp_path:
     assert meta["weights"] in ("ema", "trained")
     kept = max(max(h["val_acc_flip_tta"], h["val_acc_flip_tta_ema"]) for h in log["history"])
     assert meta["val_acc_flip_tta"] == pytest.approx(kept)
+
+
+def test_saved_weights_load_back_as_the_start_of_another_run(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    model = finetune.VGG()
+    model.norm.running_mean.normal_()
+    finetune.save_weights(model, tmp_path, {"epoch": 1})
+    again = finetune.VGG()
+    finetune.load_saved(again, tmp_path)
+    for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
+        if a.dtype.is_floating_point:  # the convs travel as float16, the head as float32
+            torch.testing.assert_close(b, a, atol=2e-3, rtol=1e-3)
+
+
+def test_finetune_continues_a_run_and_scores_every_kth_epoch(tmp_path: Path) -> None:
+    _tiny_pack(tmp_path / "pack")
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = ["--pack", tmp_path / "pack", "--budget", 100, "--batch", 6, "--workers", 1]
+    for out, extra in ((first, ["--max-epochs", 1]),
+                       (second, ["--max-epochs", 3, "--init-from", first, "--eval-every", 2,
+                                 "--cpu-bf16"])):
+        r = subprocess.run([sys.executable, str(TOOLS / "finetune.py"), "--out", str(out),
+                            *map(str, common + extra)], capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-3000:]
+    log = json.loads((second / "log.json").read_text())
+    assert log["augment"]["init_from"] == str(first)
+    assert [row["epoch"] for row in log["history"]] == [2, 3]  # every 2nd, and the last
+    # it starts where the first run ended: its start score is the first run's saved weights'
+    pack = dict(np.load(tmp_path / "pack" / "pack.npz"))
+    images = torch.from_numpy(finetune.decode_all(pack, 1)).permute(0, 3, 1, 2)
+    val = torch.from_numpy(pack["is_val"])
+    model = finetune.VGG()
+    finetune.load_saved(model, first)
+    model = model.to(memory_format=torch.channels_last)
+    ev = finetune.evaluate(model, images[val], torch.from_numpy(pack["label"][pack["is_val"]])
+                           .long(), 512, amp=True)
+    assert log["start"] == {"acc": ev["acc"], "acc_flip_tta": ev["acc_flip_tta"]}

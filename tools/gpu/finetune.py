@@ -286,12 +286,14 @@ def sample_weights(labels: np.ndarray, sources: np.ndarray, source_power: float 
 
 
 @torch.no_grad()
-def evaluate(model: VGG, images: torch.Tensor, labels: torch.Tensor, bs: int) -> dict:
+def evaluate(model: VGG, images: torch.Tensor, labels: torch.Tensor, bs: int,
+             amp: bool | None = None) -> dict:
     model.eval()
+    amp = images.is_cuda if amp is None else amp
     plain, tta = [], []
     for i in range(0, len(images), bs):
         x = images[i:i + bs, :3].float().contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cuda", torch.bfloat16, enabled=x.is_cuda):
+        with torch.autocast(x.device.type, torch.bfloat16, enabled=amp):
             p = F.softmax(model(x).float(), 1)
             pf = F.softmax(model(torch.flip(x, (3,))).float(), 1)
         plain.append(p.argmax(1))
@@ -327,6 +329,15 @@ def main() -> None:
     ap.add_argument("--source-power", type=float, default=0.0,
                     help="weigh each image by count(its source)^-P before balancing classes "
                          "(0: off, 1: every source equal, 0.5: in between)")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start from the weights a run of this script saved (its --out folder) "
+                         "instead of the pack's trunk and a fresh head")
+    ap.add_argument("--eval-every", type=int, default=1,
+                    help="score validation every K epochs (and after the last): on a CPU one "
+                         "pass over it costs minutes")
+    ap.add_argument("--cpu-bf16", action="store_true",
+                    help="bfloat16 autocast on the CPU too (fast where the CPU has AMX or "
+                         "AVX-512 BF16; on a GPU it is always on)")
     ap.add_argument("--holdout", action="append", default=[],
                     help="validate on this whole source instead of the block split (repeatable); "
                          "its images never train")
@@ -378,9 +389,13 @@ def main() -> None:
                                        dtype=torch.float32, device=dev)
 
     model = VGG()
-    load_init(model, args.pack / "init.npz")
+    if args.init_from:
+        load_saved(model, args.init_from)
+    else:
+        load_init(model, args.pack / "init.npz")
     model = model.to(dev).to(memory_format=torch.channels_last)
     model.mixstyle = args.mixstyle
+    amp = dev.type == "cuda" or args.cpu_bf16
     avg = copy.deepcopy(model).requires_grad_(False) if args.ema else None
     block = {name: int(name[5]) for name in model.names}
     scale = {1: 0.2, 2: 0.2, 3: 0.5, 4: 1.0, 5: 1.0}
@@ -391,9 +406,10 @@ def main() -> None:
     cfg = {"clean": 0.2, "background": 0.5, "crop_scale": (args.crop_min, 1.0),
            "rotate_deg": args.rotate, "hflip": 0.5, "color": 0.3, "gray": args.gray, "blur": 0.2,
            "jpeg": 0.3, "mixup": args.mixup, "mixstyle": args.mixstyle, "ema": args.ema,
-           "source_power": args.source_power}
+           "source_power": args.source_power,
+           "init_from": str(args.init_from) if args.init_from else None}
 
-    start = evaluate(model, val_x, val_y, 512)
+    start = evaluate(model, val_x, val_y, 512, amp)
     print(f"start: val {start['acc']:.4f} (flip TTA {start['acc_flip_tta']:.4f})", flush=True)
     steps_per_epoch = max(1, len(tr) // args.batch)  # whole batches only (BatchNorm needs 2+)
     history: list[dict] = []
@@ -429,7 +445,7 @@ def main() -> None:
                 lam = max(lam, 1 - lam)  # the first image stays the main one
                 other = torch.randperm(len(idx), device=dev)
                 x = lam * x + (1 - lam) * x[other]
-            with torch.autocast(dev.type, torch.bfloat16, enabled=dev.type == "cuda"):
+            with torch.autocast(dev.type, torch.bfloat16, enabled=amp):
                 logits = model(x.contiguous(memory_format=torch.channels_last))
             w = loss_weight[idx]
             per = F.cross_entropy(logits.float(), y, reduction="none", label_smoothing=0.1) * w
@@ -446,11 +462,15 @@ def main() -> None:
             run_loss += loss.detach() * len(idx)  # summed on the GPU: no sync per step
             run_ok += (logits.argmax(1) == y).sum()
             seen += len(idx)
-        ev = evaluate(model, val_x, val_y, 512)
-        ev_avg = evaluate(avg, val_x, val_y, 512) if avg is not None else None
         t_epoch = time.time() - te
         if epoch == 1:  # the budget decides how many epochs the cosine schedule spans
             total_epochs = max(2, min(args.max_epochs, int(args.budget // t_epoch)))
+        if epoch % args.eval_every and epoch < total_epochs:
+            print(json.dumps({"epoch": epoch, "seconds": round(t_epoch, 1),
+                              "loss": float(run_loss) / seen}), flush=True)
+            continue
+        ev = evaluate(model, val_x, val_y, 512, amp)
+        ev_avg = evaluate(avg, val_x, val_y, 512, amp) if avg is not None else None
         row = {"epoch": epoch, "loss": float(run_loss) / seen, "train_acc_aug": float(run_ok) / seen,
                "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
                "seconds": round(t_epoch, 1), "of_epochs": total_epochs}
