@@ -462,15 +462,18 @@ def main() -> None:
             run_loss += loss.detach() * len(idx)  # summed on the GPU: no sync per step
             run_ok += (logits.argmax(1) == y).sum()
             seen += len(idx)
-        t_epoch = time.time() - te
+        # the schedule is never shorter than 2 epochs, so epoch 1 is last only at --max-epochs 1
+        due = epoch % args.eval_every == 0 or epoch >= total_epochs
+        if due:
+            ev = evaluate(model, val_x, val_y, 512, amp)
+            ev_avg = evaluate(avg, val_x, val_y, 512, amp) if avg is not None else None
+        t_epoch = time.time() - te  # scoring included, as the budget has to hold it too
         if epoch == 1:  # the budget decides how many epochs the cosine schedule spans
             total_epochs = max(2, min(args.max_epochs, int(args.budget // t_epoch)))
-        if epoch % args.eval_every and epoch < total_epochs:
+        if not due:
             print(json.dumps({"epoch": epoch, "seconds": round(t_epoch, 1),
                               "loss": float(run_loss) / seen}), flush=True)
             continue
-        ev = evaluate(model, val_x, val_y, 512, amp)
-        ev_avg = evaluate(avg, val_x, val_y, 512, amp) if avg is not None else None
         row = {"epoch": epoch, "loss": float(run_loss) / seen, "train_acc_aug": float(run_ok) / seen,
                "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
                "seconds": round(t_epoch, 1), "of_epochs": total_epochs}
