@@ -342,6 +342,8 @@ def main() -> None:
                     help="validate on this whole source instead of the block split (repeatable); "
                          "its images never train")
     args = ap.parse_args()
+    if args.eval_every < 1:
+        ap.error(f"--eval-every must be at least 1, not {args.eval_every}")
     t0 = time.time()
     torch.manual_seed(args.seed)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
