@@ -161,3 +161,43 @@ def test_finetune_continues_a_run_and_scores_every_kth_epoch(tmp_path: Path) -> 
     ev = finetune.evaluate(model, images[val], torch.from_numpy(pack["label"][pack["is_val"]])
                            .long(), 512, amp=True)
     assert log["start"] == {"acc": ev["acc"], "acc_flip_tta": ev["acc_flip_tta"]}
+
+
+def _finetune(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TOOLS / "finetune.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_stopped_run_resumes_to_the_same_weights_as_an_unbroken_one(tmp_path: Path) -> None:
+    _tiny_pack(tmp_path / "pack")
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    common = ["--pack", tmp_path / "pack", "--budget", 100000, "--max-epochs", 3, "--batch", 6,
+              "--workers", 1, "--mixstyle", 0.5, "--ema", 0.9, "--resume"]
+    r = _finetune("--out", whole, *common)
+    assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-3000:]
+    r = _finetune("--out", broken, *common, "--stop-after", 1)
+    assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-3000:]
+    assert "stopped after epoch 1 of 3" in r.stdout
+    assert [h["epoch"] for h in json.loads((broken / "log.json").read_text())["history"]] == [1]
+    r = _finetune("--out", broken, *common)
+    assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-3000:]
+    assert "resumed after epoch 1 of 3" in r.stdout
+    logs = [json.loads((out / "log.json").read_text()) for out in (whole, broken)]
+    for key in ("loss", "val_acc", "val_acc_flip_tta", "val_acc_ema"):  # the same draws, in order
+        assert [h[key] for h in logs[0]["history"]] == [h[key] for h in logs[1]["history"]]
+    assert logs[0]["start"] == logs[1]["start"]
+    for part in ("weights_a.npz", "weights_b.npz"):
+        a, b = np.load(whole / part), np.load(broken / part)
+        for k in a.files:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=f"{part}:{k}")
+    # a finished run is left alone; a checkpoint of other options is refused, not mixed in
+    r = _finetune("--out", broken, *common)
+    assert r.returncode == 0 and "finished already" in r.stdout
+    r = _finetune("--out", broken, *common[:-1], "--lr", 1e-3, "--resume")
+    assert r.returncode != 0 and "belongs to another run" in r.stderr and "'lr'" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_stop_after_without_resume_is_a_usage_error(tmp_path: Path) -> None:
+    r = _finetune("--pack", tmp_path, "--out", tmp_path / "out", "--stop-after", 1)
+    assert r.returncode == 2 and "--stop-after needs --resume" in r.stderr

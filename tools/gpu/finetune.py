@@ -8,6 +8,7 @@ masked hands, random resized crops, tilts, mirror images, colour jitter, blur, J
 optionally MixStyle in the early blocks (`--mixstyle`) and an exponential moving average of the
 weights (`--ema`), both training-time only: the exported model is the same network.
 The checkpoint kept is the best on the pack's leak-free validation split (never the dev set).
+With `--resume` it checkpoints every epoch and a rerun of the same command goes on from there.
 
     python3 tools/gpu/finetune.py --pack .gpu --out OUT --budget 360
 """
@@ -304,6 +305,31 @@ def evaluate(model: VGG, images: torch.Tensor, labels: torch.Tensor, bs: int,
             "acc_flip_tta": float((tta_t == labels).float().mean()), "pred_tta": tta_t}
 
 
+# what must match for a checkpoint to continue a run (not: --workers, --eval-every, --stop-after)
+RESUME_KEYS = ("pack", "budget", "max_epochs", "batch", "lr", "limit", "seed", "crop_min", "rotate",
+               "gray", "mixup", "mixstyle", "ema", "source_power", "init_from", "cpu_bf16", "holdout")
+
+
+def training_args(args: argparse.Namespace) -> dict[str, str]:
+    return {k: str(getattr(args, k)) for k in RESUME_KEYS}
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    tmp = path.with_name(f"tmp-{path.name}")
+    torch.save(state, tmp)
+    tmp.replace(path)  # a run killed while writing keeps the previous checkpoint
+
+
+def load_checkpoint(path: Path, args: argparse.Namespace) -> dict:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    differ = {k: (v, state["args"].get(k)) for k, v in training_args(args).items()
+              if state["args"].get(k) != v}
+    if differ:
+        raise SystemExit(f"{path} belongs to another run; these options differ (now, then): "
+                         f"{differ}. Use another --out, or delete the checkpoint to start afresh.")
+    return state
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pack", type=Path, required=True, help="folder with pack.npz and init.npz")
@@ -338,12 +364,25 @@ def main() -> None:
     ap.add_argument("--cpu-bf16", action="store_true",
                     help="bfloat16 autocast on the CPU too (fast where the CPU has AMX or "
                          "AVX-512 BF16; on a GPU it is always on)")
+    ap.add_argument("--resume", action="store_true",
+                    help="save a checkpoint after every epoch (OUT/resume.pt) and, when one is "
+                         "there, continue from it: the same command restarts a killed run")
+    ap.add_argument("--stop-after", type=int, default=0,
+                    help="stop cleanly after epoch K with the schedule unchanged (with --resume: "
+                         "for a session that ends before the run does)")
     ap.add_argument("--holdout", action="append", default=[],
                     help="validate on this whole source instead of the block split (repeatable); "
                          "its images never train")
     args = ap.parse_args()
     if args.eval_every < 1:
         ap.error(f"--eval-every must be at least 1, not {args.eval_every}")
+    if args.stop_after and not args.resume:
+        ap.error("--stop-after needs --resume (otherwise the stopped run could not go on)")
+    ckpt = args.out / "resume.pt"
+    state = load_checkpoint(ckpt, args) if args.resume and ckpt.exists() else None
+    if state is not None and state["finished"]:
+        print(f"{args.out} finished already (epoch {state['epoch']} of {state['total_epochs']})")
+        return
     t0 = time.time()
     torch.manual_seed(args.seed)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -411,16 +450,27 @@ def main() -> None:
            "source_power": args.source_power,
            "init_from": str(args.init_from) if args.init_from else None}
 
-    start = evaluate(model, val_x, val_y, 512, amp)
-    print(f"start: val {start['acc']:.4f} (flip TTA {start['acc_flip_tta']:.4f})", flush=True)
     steps_per_epoch = max(1, len(tr) // args.batch)  # whole batches only (BatchNorm needs 2+)
-    history: list[dict] = []
-    best = -1.0
-    best_meta: dict = {}
-    total_epochs = args.max_epochs
-    step = 0
+    if state is None:
+        start = evaluate(model, val_x, val_y, 512, amp)
+        start = {k: start[k] for k in ("acc", "acc_flip_tta")}
+        history: list[dict] = []
+        best, best_meta, total_epochs, step, first, trained_before = -1.0, {}, args.max_epochs, 0, 1, 0.0
+    else:  # everything the rest of the run depends on, random draws included
+        model.load_state_dict(state["model"])
+        if avg is not None:
+            avg.load_state_dict(state["avg"])
+        opt.load_state_dict(state["opt"])
+        torch.set_rng_state(state["rng_cpu"])
+        if dev.type == "cuda":
+            torch.cuda.set_rng_state(state["rng_cuda"])
+        start, history, best, best_meta = state["start"], state["history"], state["best"], state["best_meta"]
+        total_epochs, step, first = state["total_epochs"], state["step"], state["epoch"] + 1
+        trained_before = state["train_seconds"]
+        print(f"resumed after epoch {state['epoch']} of {total_epochs} (step {step})", flush=True)
+    print(f"start: val {start['acc']:.4f} (flip TTA {start['acc_flip_tta']:.4f})", flush=True)
     t_train = time.time()
-    for epoch in range(1, args.max_epochs + 1):
+    for epoch in range(first, args.max_epochs + 1):
         if epoch > total_epochs:
             break
         te = time.time()
@@ -475,37 +525,49 @@ def main() -> None:
         if not due:
             print(json.dumps({"epoch": epoch, "seconds": round(t_epoch, 1),
                               "loss": float(run_loss) / seen}), flush=True)
-            continue
-        row = {"epoch": epoch, "loss": float(run_loss) / seen, "train_acc_aug": float(run_ok) / seen,
-               "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
-               "seconds": round(t_epoch, 1), "of_epochs": total_epochs}
-        kept, weights = ev, model
-        if ev_avg is not None:
-            row.update(val_acc_ema=ev_avg["acc"], val_acc_flip_tta_ema=ev_avg["acc_flip_tta"])
-            if ev_avg["acc_flip_tta"] > ev["acc_flip_tta"]:
-                kept, weights = ev_avg, avg
-        history.append(row)
-        print(json.dumps(row), flush=True)
-        if kept["acc_flip_tta"] > best:
-            best = kept["acc_flip_tta"]
-            pred = kept["pred_tta"].cpu().numpy()
-            per_source = {str(pack["sources"][s]): float((pred[source[va] == s]
-                                                          == labels[va][source[va] == s]).mean())
-                          for s in np.unique(source[va])}
-            meta = {"epoch": epoch, "val_acc": kept["acc"], "val_acc_flip_tta": kept["acc_flip_tta"],
-                    "val_per_source_flip_tta": per_source,
-                    "weights": "ema" if weights is avg else "trained"}
-            save_weights(weights, args.out, meta)
-            best_meta = meta
-        log = {"args": {k: str(v) for k, v in vars(args).items()}, "augment": cfg,
-               "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
-               "torch": torch.__version__, "images": len(labels), "train": len(tr), "val": len(va),
-               "holdout": args.holdout,
-               "decode_seconds": round(t_decode, 1), "start": {k: start[k] for k in
-                                                              ("acc", "acc_flip_tta")},
-               "history": history, "best_val_acc_flip_tta": best, "best": best_meta,
-               "train_seconds": round(time.time() - t_train, 1)}
-        (args.out / "log.json").write_text(json.dumps(log, indent=1))
+        else:
+            row = {"epoch": epoch, "loss": float(run_loss) / seen, "train_acc_aug": float(run_ok) / seen,
+                   "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
+                   "seconds": round(t_epoch, 1), "of_epochs": total_epochs}
+            kept, weights = ev, model
+            if ev_avg is not None:
+                row.update(val_acc_ema=ev_avg["acc"], val_acc_flip_tta_ema=ev_avg["acc_flip_tta"])
+                if ev_avg["acc_flip_tta"] > ev["acc_flip_tta"]:
+                    kept, weights = ev_avg, avg
+            history.append(row)
+            print(json.dumps(row), flush=True)
+            if kept["acc_flip_tta"] > best:
+                best = kept["acc_flip_tta"]
+                pred = kept["pred_tta"].cpu().numpy()
+                per_source = {str(pack["sources"][s]): float((pred[source[va] == s]
+                                                              == labels[va][source[va] == s]).mean())
+                              for s in np.unique(source[va])}
+                meta = {"epoch": epoch, "val_acc": kept["acc"], "val_acc_flip_tta": kept["acc_flip_tta"],
+                        "val_per_source_flip_tta": per_source,
+                        "weights": "ema" if weights is avg else "trained"}
+                save_weights(weights, args.out, meta)
+                best_meta = meta
+            log = {"args": {k: str(v) for k, v in vars(args).items()}, "augment": cfg,
+                   "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
+                   "torch": torch.__version__, "images": len(labels), "train": len(tr), "val": len(va),
+                   "holdout": args.holdout,
+                   "decode_seconds": round(t_decode, 1), "start": start,
+                   "history": history, "best_val_acc_flip_tta": best, "best": best_meta,
+                   "train_seconds": round(trained_before + time.time() - t_train, 1)}
+            (args.out / "log.json").write_text(json.dumps(log, indent=1))
+        if args.resume:
+            save_checkpoint(ckpt, {
+                "args": training_args(args), "epoch": epoch, "finished": epoch >= total_epochs,
+                "total_epochs": total_epochs, "step": step, "model": model.state_dict(),
+                "avg": avg.state_dict() if avg is not None else None, "opt": opt.state_dict(),
+                "rng_cpu": torch.get_rng_state(),
+                "rng_cuda": torch.cuda.get_rng_state() if dev.type == "cuda" else None,
+                "start": start, "history": history, "best": best, "best_meta": best_meta,
+                "train_seconds": trained_before + time.time() - t_train})
+        if args.stop_after and epoch >= args.stop_after and epoch < total_epochs:
+            print(f"stopped after epoch {epoch} of {total_epochs}; the same command with "
+                  "--resume and without --stop-after goes on", flush=True)
+            break
     print(f"done in {time.time() - t0:.0f} s; best val (flip TTA) {best:.4f}", flush=True)
 
 
