@@ -462,7 +462,7 @@ def main() -> None:
             avg.load_state_dict(state["avg"])
         opt.load_state_dict(state["opt"])
         torch.set_rng_state(state["rng_cpu"])
-        if dev.type == "cuda":
+        if dev.type == "cuda" and state["rng_cuda"] is not None:  # None: begun on a CPU
             torch.cuda.set_rng_state(state["rng_cuda"])
         start, history, best, best_meta = state["start"], state["history"], state["best"], state["best_meta"]
         total_epochs, step, first = state["total_epochs"], state["step"], state["epoch"] + 1
