@@ -305,6 +305,26 @@ def evaluate(model: VGG, images: torch.Tensor, labels: torch.Tensor, bs: int,
             "acc_flip_tta": float((tta_t == labels).float().mean()), "pred_tta": tta_t}
 
 
+def save_if_best(epoch: int, best: float, trained: tuple[dict, VGG],
+                 averaged: tuple[dict | None, VGG | None], out: Path, val_sources: list[str],
+                 val_labels: np.ndarray) -> dict | None:
+    """Save the better of the trained and averaged weights (a tie keeps the trained ones) if it
+    beats `best` on validation with the mirror; return what was saved, or None."""
+    kept, weights = trained
+    if averaged[0] is not None and averaged[0]["acc_flip_tta"] > kept["acc_flip_tta"]:
+        kept, weights = averaged
+    if kept["acc_flip_tta"] <= best:
+        return None
+    right = kept["pred_tta"].cpu().numpy() == val_labels
+    names = np.array(val_sources)
+    per_source = {str(s): float(right[names == s].mean()) for s in np.unique(names)}
+    meta = {"epoch": epoch, "val_acc": kept["acc"], "val_acc_flip_tta": kept["acc_flip_tta"],
+            "val_per_source_flip_tta": per_source,
+            "weights": "trained" if weights is trained[1] else "ema"}
+    save_weights(weights, out, meta)
+    return meta
+
+
 # what must match for a checkpoint to continue a run (not: --workers, --eval-every, --stop-after)
 RESUME_KEYS = ("pack", "budget", "max_epochs", "batch", "lr", "limit", "seed", "crop_min", "rotate",
                "gray", "mixup", "mixstyle", "ema", "source_power", "init_from", "cpu_bf16", "holdout")
@@ -529,24 +549,14 @@ def main() -> None:
             row = {"epoch": epoch, "loss": float(run_loss) / seen, "train_acc_aug": float(run_ok) / seen,
                    "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
                    "seconds": round(t_epoch, 1), "of_epochs": total_epochs}
-            kept, weights = ev, model
             if ev_avg is not None:
                 row.update(val_acc_ema=ev_avg["acc"], val_acc_flip_tta_ema=ev_avg["acc_flip_tta"])
-                if ev_avg["acc_flip_tta"] > ev["acc_flip_tta"]:
-                    kept, weights = ev_avg, avg
             history.append(row)
             print(json.dumps(row), flush=True)
-            if kept["acc_flip_tta"] > best:
-                best = kept["acc_flip_tta"]
-                pred = kept["pred_tta"].cpu().numpy()
-                per_source = {str(pack["sources"][s]): float((pred[source[va] == s]
-                                                              == labels[va][source[va] == s]).mean())
-                              for s in np.unique(source[va])}
-                meta = {"epoch": epoch, "val_acc": kept["acc"], "val_acc_flip_tta": kept["acc_flip_tta"],
-                        "val_per_source_flip_tta": per_source,
-                        "weights": "ema" if weights is avg else "trained"}
-                save_weights(weights, args.out, meta)
-                best_meta = meta
+            meta = save_if_best(epoch, best, (ev, model), (ev_avg, avg), args.out,
+                                [str(pack["sources"][s]) for s in source[va]], labels[va])
+            if meta is not None:
+                best, best_meta = meta["val_acc_flip_tta"], meta
             log = {"args": {k: str(v) for k, v in vars(args).items()}, "augment": cfg,
                    "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu",
                    "torch": torch.__version__, "images": len(labels), "train": len(tr), "val": len(va),
