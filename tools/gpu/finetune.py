@@ -489,6 +489,7 @@ def main() -> None:
         trained_before = state["train_seconds"]
         print(f"resumed after epoch {state['epoch']} of {total_epochs} (step {step})", flush=True)
     print(f"start: val {start['acc']:.4f} (flip TTA {start['acc_flip_tta']:.4f})", flush=True)
+    val_sources = [str(pack["sources"][s]) for s in source[va]]  # for the per-source figures
     t_train = time.time()
     for epoch in range(first, args.max_epochs + 1):
         if epoch > total_epochs:
@@ -553,8 +554,8 @@ def main() -> None:
                 row.update(val_acc_ema=ev_avg["acc"], val_acc_flip_tta_ema=ev_avg["acc_flip_tta"])
             history.append(row)
             print(json.dumps(row), flush=True)
-            meta = save_if_best(epoch, best, (ev, model), (ev_avg, avg), args.out,
-                                [str(pack["sources"][s]) for s in source[va]], labels[va])
+            meta = save_if_best(epoch, best, (ev, model), (ev_avg, avg), args.out, val_sources,
+                                labels[va])
             if meta is not None:
                 best, best_meta = meta["val_acc_flip_tta"], meta
             log = {"args": {k: str(v) for k, v in vars(args).items()}, "augment": cfg,
