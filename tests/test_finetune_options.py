@@ -201,3 +201,41 @@ def test_a_stopped_run_resumes_to_the_same_weights_as_an_unbroken_one(tmp_path: 
 def test_stop_after_without_resume_is_a_usage_error(tmp_path: Path) -> None:
     r = _finetune("--pack", tmp_path, "--out", tmp_path / "out", "--stop-after", 1)
     assert r.returncode == 2 and "--stop-after needs --resume" in r.stderr
+
+
+def test_pose_head_trains_beside_the_classifier_and_is_never_saved(tmp_path: Path) -> None:
+    _tiny_pack(tmp_path / "pack")
+    rng = np.random.default_rng(1)
+    valid = np.arange(24) % 4 != 0  # a quarter of the images without a hand found
+    np.savez(tmp_path / "pack" / "pose.npz", feat=rng.normal(size=(24, 24)).astype(np.float16),
+             valid=valid)
+    out = tmp_path / "out"
+    r = _finetune("--pack", tmp_path / "pack", "--out", out, "--budget", 100, "--max-epochs", 2,
+                  "--batch", 6, "--workers", 1, "--pose-aux", 1.0)
+    assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-3000:]
+    assert "pose targets for 13 of 18 training images" in r.stdout
+    log = json.loads((out / "log.json").read_text())
+    assert log["augment"]["pose_aux"] == 1.0
+    assert all(row["pose_loss"] > 0 for row in log["history"])
+    # the saved weights are the exported network's alone: they load into a VGG without the head
+    model = finetune.VGG()
+    finetune.load_saved(model, out)
+    saved = {**np.load(out / "weights_a.npz"), **np.load(out / "weights_b.npz")}
+    assert not any("pose" in k for k in saved)
+    # without its targets the option stops with a one-line reason, not a traceback
+    (tmp_path / "pack" / "pose.npz").unlink()
+    r = _finetune("--pack", tmp_path / "pack", "--out", tmp_path / "again", "--max-epochs", 1,
+                  "--batch", 6, "--workers", 1, "--pose-aux", 1.0)
+    assert r.returncode != 0 and "tools/gpu/pose.py" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_pose_head_reads_the_classifier_features_in_training_and_eval() -> None:
+    torch.manual_seed(0)
+    model = finetune.VGG()
+    model.add_pose_head(24)
+    model.eval()
+    x = torch.rand(2, 3, 150, 150) * 255
+    with torch.no_grad():
+        logits, pose_out = model(x, with_pose=True)
+        torch.testing.assert_close(model(x), logits)  # the pose head changes no answer
+    assert pose_out.shape == (2, 24)

@@ -5,8 +5,9 @@ in, mean subtracted, the 13 convs with RGB→BGR folded into conv1, NHWC flatten
 dropout, Dense(29)) and writes its weights back for `tools/gpu/unpack.py`. Augmentation runs on
 the GPU, a fresh draw every epoch, modelled on `fingerspell_train.augment`: a new background behind
 masked hands, random resized crops, tilts, mirror images, colour jitter, blur, JPEG artefacts;
-optionally MixStyle in the early blocks (`--mixstyle`) and an exponential moving average of the
-weights (`--ema`), both training-time only: the exported model is the same network.
+optionally MixStyle in the early blocks (`--mixstyle`), an exponential moving average of the
+weights (`--ema`) and a head that predicts MediaPipe's view of the hand's pose (`--pose-aux`,
+targets from `tools/gpu/pose.py`), all training-time only: the exported model is the same network.
 The checkpoint kept is the best on the pack's leak-free validation split (never the dev set).
 With `--resume` it checkpoints every epoch and a rerun of the same command goes on from there.
 
@@ -77,8 +78,13 @@ class VGG(nn.Module):
         self.fc = nn.Linear(4 * 4 * 512, NUM_CLASSES)
         self.register_buffer("mean", torch.tensor(MEAN_RGB).view(1, 3, 1, 1))
         self.mixstyle = 0.0  # chance, per block output below and per batch, of MixStyle (training)
+        self.pose: nn.Linear | None = None  # training-only pose head (`add_pose_head`), never saved
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def add_pose_head(self, n_features: int) -> None:
+        self.pose = nn.Linear(4 * 4 * 512, n_features)
+
+    def forward(self, x: torch.Tensor, with_pose: bool = False) -> Any:
+        """Logits; with `with_pose`, (logits, the pose head's output) from the same features."""
         x = x - self.mean
         i = 0
         for b, n, _, _ in BLOCKS:
@@ -89,7 +95,12 @@ class VGG(nn.Module):
             if self.training and b in MIXSTYLE_BLOCKS and float(torch.rand(())) < self.mixstyle:
                 x = mix_style(x)
         x = x.permute(0, 2, 3, 1).flatten(1)  # Keras flattens height, width, channels
-        return self.fc(self.drop(self.norm(x.float())))
+        h = self.norm(x.float())
+        logits = self.fc(self.drop(h))
+        if with_pose:
+            assert self.pose is not None, "add_pose_head first"
+            return logits, self.pose(h)
+        return logits
 
 
 def load_init(model: VGG, path: Path) -> None:
@@ -286,6 +297,31 @@ def sample_weights(labels: np.ndarray, sources: np.ndarray, source_power: float 
     return w / w.mean()
 
 
+def load_pose(pack_dir: Path, n: int, keep: np.ndarray,
+              train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`tools/gpu/pose.py`'s targets for the images kept and whether each has one, standardised
+    on the training images that do (so every feature weighs alike in the loss)."""
+    path = pack_dir / "pose.npz"
+    if not path.is_file():
+        raise SystemExit(f"--pose-aux needs {path}: run tools/gpu/pose.py {pack_dir} "
+                         "where fingerspell[hands] is installed")
+    z = np.load(path)
+    feat, ok = z["feat"].astype(np.float32), z["valid"].astype(bool)
+    if len(ok) != n:
+        raise SystemExit(f"{path} holds {len(ok)} images, the pack {n}: run tools/gpu/pose.py again")
+    feat, ok = feat[keep], ok[keep]
+    ref = feat[train][ok[train]]
+    if len(ref) < 2:
+        raise SystemExit(f"{path}: fewer than 2 training images have a pose")
+    return (feat - ref.mean(0)) / (ref.std(0) + 1e-6), ok
+
+
+def pose_loss(pred: torch.Tensor, target: torch.Tensor, ok: torch.Tensor) -> torch.Tensor:
+    """Smooth L1 over the images that have a pose target (no sync: a batch without one gives 0)."""
+    per = F.smooth_l1_loss(pred.float(), target, reduction="none").mean(1) * ok
+    return per.sum() / ok.sum().clamp(min=1)
+
+
 @torch.no_grad()
 def evaluate(model: VGG, images: torch.Tensor, labels: torch.Tensor, bs: int,
              amp: bool | None = None) -> dict:
@@ -327,7 +363,9 @@ def save_if_best(epoch: int, best: float, trained: tuple[dict, VGG],
 
 # what must match for a checkpoint to continue a run (not: --workers, --eval-every, --stop-after)
 RESUME_KEYS = ("pack", "budget", "max_epochs", "batch", "lr", "limit", "seed", "crop_min", "rotate",
-               "gray", "mixup", "mixstyle", "ema", "source_power", "init_from", "cpu_bf16", "holdout")
+               "gray", "mixup", "mixstyle", "ema", "source_power", "init_from", "cpu_bf16", "holdout",
+               "pose_aux")
+ABSENT_BEFORE = {"pose_aux": "0.0"}  # options newer than some checkpoints: their value then
 
 
 def training_args(args: argparse.Namespace) -> dict[str, str]:
@@ -342,8 +380,8 @@ def save_checkpoint(path: Path, state: dict) -> None:
 
 def load_checkpoint(path: Path, args: argparse.Namespace) -> dict:
     state = torch.load(path, map_location="cpu", weights_only=True)
-    differ = {k: (v, state["args"].get(k)) for k, v in training_args(args).items()
-              if state["args"].get(k) != v}
+    then = {**ABSENT_BEFORE, **state["args"]}
+    differ = {k: (v, then.get(k)) for k, v in training_args(args).items() if then.get(k) != v}
     if differ:
         raise SystemExit(f"{path} belongs to another run; these options differ (now, then): "
                          f"{differ}. Use another --out, or delete the checkpoint to start afresh.")
@@ -375,6 +413,9 @@ def main() -> None:
     ap.add_argument("--source-power", type=float, default=0.0,
                     help="weigh each image by count(its source)^-P before balancing classes "
                          "(0: off, 1: every source equal, 0.5: in between)")
+    ap.add_argument("--pose-aux", type=float, default=0.0,
+                    help="weight of a training-only loss: predict the hand-pose features of "
+                         "PACK/pose.npz (tools/gpu/pose.py) from the classifier's features")
     ap.add_argument("--init-from", type=Path, default=None,
                     help="start from the weights a run of this script saved (its --out folder) "
                          "instead of the pack's trunk and a fresh head")
@@ -445,6 +486,12 @@ def main() -> None:
     tr_idx = torch.from_numpy(tr).to(dev)
     y_all = torch.from_numpy(labels).to(dev)
     mask_all = torch.from_numpy(has_mask).to(dev)
+    pose_t = pose_ok = None
+    if args.pose_aux:
+        feat, ok = load_pose(args.pack, n, keep, tr)
+        pose_t = torch.from_numpy(feat).to(dev)
+        pose_ok = torch.from_numpy(ok).float().to(dev)
+        print(f"pose targets for {int(ok[tr].sum())} of {len(tr)} training images", flush=True)
     loss_weight = torch.zeros(len(labels), dtype=torch.float32, device=dev)  # validation images: 0
     loss_weight[tr_idx] = torch.tensor(sample_weights(labels[tr], source[tr], args.source_power),
                                        dtype=torch.float32, device=dev)
@@ -454,6 +501,8 @@ def main() -> None:
         load_saved(model, args.init_from)
     else:
         load_init(model, args.pack / "init.npz")
+    if pose_t is not None:
+        model.add_pose_head(pose_t.shape[1])
     model = model.to(dev).to(memory_format=torch.channels_last)
     model.mixstyle = args.mixstyle
     amp = dev.type == "cuda" or args.cpu_bf16
@@ -462,12 +511,14 @@ def main() -> None:
     scale = {1: 0.2, 2: 0.2, 3: 0.5, 4: 1.0, 5: 1.0}
     groups = [{"params": list(c.parameters()), "lr_scale": scale[block[nm]]}
               for c, nm in zip(model.convs, model.names, strict=True)]
-    groups.append({"params": [*model.norm.parameters(), *model.fc.parameters()], "lr_scale": 10.0})
+    head = [*model.norm.parameters(), *model.fc.parameters()]
+    head += list(model.pose.parameters()) if model.pose is not None else []
+    groups.append({"params": head, "lr_scale": 10.0})
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     cfg = {"clean": 0.2, "background": 0.5, "crop_scale": (args.crop_min, 1.0),
            "rotate_deg": args.rotate, "hflip": 0.5, "color": 0.3, "gray": args.gray, "blur": 0.2,
            "jpeg": 0.3, "mixup": args.mixup, "mixstyle": args.mixstyle, "ema": args.ema,
-           "source_power": args.source_power,
+           "source_power": args.source_power, "pose_aux": args.pose_aux,
            "init_from": str(args.init_from) if args.init_from else None}
 
     steps_per_epoch = max(1, len(tr) // args.batch)  # whole batches only (BatchNorm needs 2+)
@@ -497,6 +548,7 @@ def main() -> None:
         te = time.time()
         perm = tr_idx[torch.randperm(len(tr_idx), device=dev)]
         run_loss, run_ok, seen = torch.zeros((), device=dev), torch.zeros((), device=dev), 0
+        run_pose = torch.zeros((), device=dev)
         for i in range(steps_per_epoch):
             idx = perm[i * args.batch:(i + 1) * args.batch]
             raw = images[idx].float()
@@ -519,13 +571,18 @@ def main() -> None:
                 other = torch.randperm(len(idx), device=dev)
                 x = lam * x + (1 - lam) * x[other]
             with torch.autocast(dev.type, torch.bfloat16, enabled=amp):
-                logits = model(x.contiguous(memory_format=torch.channels_last))
+                out = model(x.contiguous(memory_format=torch.channels_last), pose_t is not None)
+            logits, pose_pred = out if pose_t is not None else (out, None)
             w = loss_weight[idx]
             per = F.cross_entropy(logits.float(), y, reduction="none", label_smoothing=0.1) * w
             if lam < 1.0:
                 per = lam * per + (1 - lam) * F.cross_entropy(
                     logits.float(), y[other], reduction="none", label_smoothing=0.1) * w[other]
             loss = per.mean()
+            if pose_pred is not None and lam == 1.0:  # a blend of two hands has no one pose
+                aux = pose_loss(pose_pred, pose_t[idx], pose_ok[idx])
+                loss = loss + args.pose_aux * aux
+                run_pose += aux.detach() * len(idx)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -550,6 +607,8 @@ def main() -> None:
             row = {"epoch": epoch, "loss": float(run_loss) / seen, "train_acc_aug": float(run_ok) / seen,
                    "val_acc": ev["acc"], "val_acc_flip_tta": ev["acc_flip_tta"],
                    "seconds": round(t_epoch, 1), "of_epochs": total_epochs}
+            if pose_t is not None:
+                row["pose_loss"] = float(run_pose) / seen
             if ev_avg is not None:
                 row.update(val_acc_ema=ev_avg["acc"], val_acc_flip_tta_ema=ev_avg["acc_flip_tta"])
             history.append(row)

@@ -1,0 +1,105 @@
+"""Hand-pose targets for `finetune.py --pose-aux`: what MediaPipe Hands sees in each pack image.
+
+    .hands/bin/python tools/gpu/pose.py .gpu        # the [hands] venv; writes .gpu/pose.npz
+
+MediaPipe's hand landmarker was trained on far more hands, people and rooms than our photos hold.
+Its 21 landmarks, reduced to how each finger is bent and spread and where the fingertips are
+relative to the thumb's, describe a letter's hand shape whoever makes it. A training-only head
+that predicts these features from the network's own pushes the trunk to encode that shape (a
+second teacher, distilled; nothing changes at inference). The features are angles and distance
+ratios, so the training augmentation (crops, tilts, mirror images, colour) leaves them as they
+are and one target per image serves every augmented view of it. Images where no hand is found
+(mostly whole photos with a small hand) are marked invalid and train the classifier alone.
+Output: `pose.npz` beside `pack.npz`: `feat` (float16, images x 24) and `valid` (bool).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing as mp
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+FINGERS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16),
+           (0, 17, 18, 19, 20))
+# neighbouring fingers' first bones: thumb/index, index/middle, middle/ring, ring/little
+SPREAD = (((2, 3), (5, 6)), ((5, 6), (9, 10)), ((9, 10), (13, 14)), ((13, 14), (17, 18)))
+TIPS = ((4, 8), (4, 12), (4, 16), (4, 20), (8, 12))  # thumb to each fingertip; index to middle
+NUM_FEATURES = 15 + len(SPREAD) + len(TIPS)
+CHUNK = 500
+
+
+def _cos(u: np.ndarray, v: np.ndarray) -> float:
+    return float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
+
+
+def pose_features(points: np.ndarray) -> np.ndarray:
+    """21 landmarks (x, y, z) → 24 numbers that do not change under a shift, scale, rotation or
+    mirror image: the cosine of each finger's three joint angles, of the angles between
+    neighbouring fingers, and the fingertip distances above divided by the palm's length."""
+    p = np.asarray(points, np.float64)
+    out = []
+    for chain in FINGERS:
+        for j in range(1, 4):
+            out.append(_cos(p[chain[j]] - p[chain[j - 1]], p[chain[j + 1]] - p[chain[j]]))
+    for (a, b), (c, d) in SPREAD:
+        out.append(_cos(p[b] - p[a], p[d] - p[c]))
+    palm = np.linalg.norm(p[9] - p[0]) + 1e-9
+    out.extend(float(np.linalg.norm(p[a] - p[b]) / palm) for a, b in TIPS)
+    return np.array(out, np.float32)
+
+
+def _work(job: tuple[str, int, int]) -> tuple[int, np.ndarray, np.ndarray]:
+    from mediapipe.python.solutions import hands
+    from PIL import Image
+
+    pack_path, start, stop = job
+    pack = np.load(pack_path)
+    blob, off = pack["blob"], pack["offsets"]
+    feat = np.zeros((stop - start, NUM_FEATURES), np.float32)
+    valid = np.zeros(stop - start, bool)
+    with hands.Hands(static_image_mode=True, max_num_hands=1, min_detection_confidence=0.3) as det:
+        for k, i in enumerate(range(start, stop)):
+            with Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes())) as im:
+                # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
+                px = np.asarray(im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR))
+            found = det.process(px).multi_hand_world_landmarks
+            if found:  # metric 3D landmarks: angles not skewed by the photo's perspective
+                feat[k] = pose_features(np.array([(q.x, q.y, q.z) for q in found[0].landmark]))
+                valid[k] = True
+    return start, feat, valid
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("pack_dir", type=Path)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--limit", type=int, default=0, help="only the first N images (a trial)")
+    a = ap.parse_args()
+    pack_path = a.pack_dir / "pack.npz"
+    n = len(np.load(pack_path)["label"])
+    n = min(n, a.limit) if a.limit else n
+    jobs = [(str(pack_path), s, min(s + CHUNK, n)) for s in range(0, n, CHUNK)]
+    feat = np.zeros((n, NUM_FEATURES), np.float32)
+    valid = np.zeros(n, bool)
+    t0 = time.time()
+    # spawned workers: MediaPipe does not survive fork
+    with mp.get_context("spawn").Pool(a.workers) as pool:
+        for done, (start, f, v) in enumerate(pool.imap_unordered(_work, jobs), 1):
+            feat[start:start + len(v)], valid[start:start + len(v)] = f, v
+            print(f"\r{done}/{len(jobs)} chunks, {time.time() - t0:.0f} s", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    out = a.pack_dir / "pose.npz"
+    np.savez_compressed(out, feat=feat.astype(np.float16), valid=valid)
+    print(json.dumps({"images": n, "with_hand": int(valid.sum()), "seconds": round(time.time() - t0),
+                      "out": str(out)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
