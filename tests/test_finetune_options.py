@@ -20,6 +20,7 @@ torch = pytest.importorskip("torch", reason="no PyTorch here (only tools/gpu/fin
 TOOLS = Path(__file__).resolve().parents[1] / "tools" / "gpu"
 sys.path.insert(0, str(TOOLS))
 import finetune  # noqa: E402
+import pose  # noqa: E402
 
 
 def test_mixstyle_mixes_channel_statistics_between_images() -> None:
@@ -207,8 +208,9 @@ def test_pose_head_trains_beside_the_classifier_and_is_never_saved(tmp_path: Pat
     _tiny_pack(tmp_path / "pack")
     rng = np.random.default_rng(1)
     valid = np.arange(24) % 4 != 0  # a quarter of the images without a hand found
+    key = pose.pack_key(np.load(tmp_path / "pack" / "pack.npz"))
     np.savez(tmp_path / "pack" / "pose.npz", feat=rng.normal(size=(24, 24)).astype(np.float16),
-             valid=valid)
+             valid=valid, pack_key=key)
     out = tmp_path / "out"
     r = _finetune("--pack", tmp_path / "pack", "--out", out, "--budget", 100, "--max-epochs", 2,
                   "--batch", 6, "--workers", 1, "--pose-aux", 1.0)
@@ -222,11 +224,16 @@ def test_pose_head_trains_beside_the_classifier_and_is_never_saved(tmp_path: Pat
     finetune.load_saved(model, out)
     saved = {**np.load(out / "weights_a.npz"), **np.load(out / "weights_b.npz")}
     assert not any("pose" in k for k in saved)
-    # without its targets the option stops with a one-line reason, not a traceback
-    (tmp_path / "pack" / "pose.npz").unlink()
-    r = _finetune("--pack", tmp_path / "pack", "--out", tmp_path / "again", "--max-epochs", 1,
-                  "--batch", 6, "--workers", 1, "--pose-aux", 1.0)
-    assert r.returncode != 0 and "tools/gpu/pose.py" in r.stderr and "Traceback" not in r.stderr
+    # targets made for another pack, or none: a one-line reason, not a traceback
+    np.savez(tmp_path / "pack" / "pose.npz", feat=np.zeros((24, 24), np.float16), valid=valid,
+             pack_key="0123456789abcdef")
+    for missing in (False, True):
+        if missing:
+            (tmp_path / "pack" / "pose.npz").unlink()
+        r = _finetune("--pack", tmp_path / "pack", "--out", tmp_path / "again", "--max-epochs", 1,
+                      "--batch", 6, "--workers", 1, "--pose-aux", 1.0)
+        assert r.returncode != 0 and "tools/gpu/pose.py" in r.stderr
+        assert "Traceback" not in r.stderr
 
 
 def test_pose_head_reads_the_classifier_features_in_training_and_eval() -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pose import pack_key
 from torch import nn
 
 MEAN_RGB = (123.68, 116.779, 103.939)  # VGG16's caffe mean, in the model's RGB input order
@@ -297,7 +298,7 @@ def sample_weights(labels: np.ndarray, sources: np.ndarray, source_power: float 
     return w / w.mean()
 
 
-def load_pose(pack_dir: Path, n: int, keep: np.ndarray,
+def load_pose(pack_dir: Path, pack_key: str, n: int, keep: np.ndarray,
               train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`tools/gpu/pose.py`'s targets for the images kept and whether each has one, standardised
     on the training images that do (so every feature weighs alike in the loss)."""
@@ -307,8 +308,9 @@ def load_pose(pack_dir: Path, n: int, keep: np.ndarray,
                          "where fingerspell[hands] is installed")
     z = np.load(path)
     feat, ok = z["feat"].astype(np.float32), z["valid"].astype(bool)
-    if len(ok) != n:
-        raise SystemExit(f"{path} holds {len(ok)} images, the pack {n}: run tools/gpu/pose.py again")
+    if str(z["pack_key"]) != pack_key:
+        raise SystemExit(f"{path} was made for another pack ({len(ok)} images, this one {n}): "
+                         f"run tools/gpu/pose.py {pack_dir} again")
     feat, ok = feat[keep], ok[keep]
     ref = feat[train][ok[train]]
     if len(ref) < 2:
@@ -454,6 +456,7 @@ def main() -> None:
 
     pack = dict(np.load(args.pack / "pack.npz"))
     n = len(pack["label"])
+    pack_fingerprint = pack_key(pack)  # before --limit rewrites the offsets
     keep = np.arange(n)
     if args.limit:
         keep = np.random.default_rng(0).permutation(n)[:args.limit]
@@ -488,7 +491,7 @@ def main() -> None:
     mask_all = torch.from_numpy(has_mask).to(dev)
     pose_t = pose_ok = None
     if args.pose_aux:
-        feat, ok = load_pose(args.pack, n, keep, tr)
+        feat, ok = load_pose(args.pack, pack_fingerprint, n, keep, tr)
         pose_t = torch.from_numpy(feat).to(dev)
         pose_ok = torch.from_numpy(ok).float().to(dev)
         print(f"pose targets for {int(ok[tr].sum())} of {len(tr)} training images", flush=True)

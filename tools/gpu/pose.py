@@ -10,12 +10,15 @@ second teacher, distilled; nothing changes at inference). The features are angle
 ratios, so the training augmentation (crops, tilts, mirror images, colour) leaves them as they
 are and one target per image serves every augmented view of it. Images where no hand is found
 (mostly whole photos with a small hand) are marked invalid and train the classifier alone.
-Output: `pose.npz` beside `pack.npz`: `feat` (float16, images x 24) and `valid` (bool).
+Output: `pose.npz` beside `pack.npz`: `feat` (float16, images x 24), `valid` (bool) and the
+pack's fingerprint (`pack_key`), so a rebuilt pack is never read with another pack's targets; a
+rerun for the same pack keeps the file (`--force` recomputes).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import multiprocessing as mp
@@ -32,6 +35,13 @@ SPREAD = (((2, 3), (5, 6)), ((5, 6), (9, 10)), ((9, 10), (13, 14)), ((13, 14), (
 TIPS = ((4, 8), (4, 12), (4, 16), (4, 20), (8, 12))  # thumb to each fingertip; index to middle
 NUM_FEATURES = 15 + len(SPREAD) + len(TIPS)
 CHUNK = 500
+
+
+def pack_key(pack: np.lib.npyio.NpzFile | dict) -> str:
+    """The pack's images (their byte offsets) and labels, hashed: what the targets line up with."""
+    h = hashlib.sha256(np.ascontiguousarray(pack["offsets"], np.int64).tobytes())
+    h.update(np.ascontiguousarray(pack["label"], np.int64).tobytes())
+    return h.hexdigest()[:16]
 
 
 def _cos(u: np.ndarray, v: np.ndarray) -> float:
@@ -80,9 +90,14 @@ def main() -> int:
     ap.add_argument("pack_dir", type=Path)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--limit", type=int, default=0, help="only the first N images (a trial)")
+    ap.add_argument("--force", action="store_true", help="recompute even if the targets are there")
     a = ap.parse_args()
-    pack_path = a.pack_dir / "pack.npz"
-    n = len(np.load(pack_path)["label"])
+    pack_path, out = a.pack_dir / "pack.npz", a.pack_dir / "pose.npz"
+    pack = np.load(pack_path)
+    key, n = pack_key(pack), len(pack["label"])
+    if out.is_file() and not (a.force or a.limit) and str(np.load(out)["pack_key"]) == key:
+        print(f"{out} already holds this pack's targets (--force recomputes)")
+        return 0
     n = min(n, a.limit) if a.limit else n
     jobs = [(str(pack_path), s, min(s + CHUNK, n)) for s in range(0, n, CHUNK)]
     feat = np.zeros((n, NUM_FEATURES), np.float32)
@@ -94,8 +109,9 @@ def main() -> int:
             feat[start:start + len(v)], valid[start:start + len(v)] = f, v
             print(f"\r{done}/{len(jobs)} chunks, {time.time() - t0:.0f} s", end="", file=sys.stderr)
     print(file=sys.stderr)
-    out = a.pack_dir / "pose.npz"
-    np.savez_compressed(out, feat=feat.astype(np.float16), valid=valid)
+    # a trial's partial file gets no key, so finetune.py refuses it
+    np.savez_compressed(out, feat=feat.astype(np.float16), valid=valid,
+                        pack_key="" if a.limit else key)
     print(json.dumps({"images": n, "with_hand": int(valid.sum()), "seconds": round(time.time() - t0),
                       "out": str(out)}))
     return 0

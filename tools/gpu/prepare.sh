@@ -2,7 +2,7 @@
 # Everything a GPU lease needs, on a fresh machine, in one command: the MediaPipe venv (.hands),
 # hand crops of the training photos and of dev/massey (the latter only for the framing
 # benchmarks, never trained on), hand masks of the training crops, the [train,hed] venv (.venv) and
-# the pack (.gpu) that tools/gpu/finetune.py reads. Each step keeps what it already wrote, so a
+# the pack (.gpu) that tools/gpu/finetune.py reads, with its hand-pose targets. Each step keeps what it already wrote, so a
 # rerun resumes. Start it in the background at the beginning of a session that has a GPU lease:
 #   tools/gpu/prepare.sh > prepare.log 2>&1 &
 # then send the pack with `run` (carry [".gpu"]) and tools/gpu/device_job.sh.
@@ -28,5 +28,7 @@ step "training venv (.venv)"
 step "pack (.gpu)"
 .venv/bin/python tools/gpu/pack.py "$data/train/kaggle" "$data/train/multi" "$H/kaggle" "$H/multi" \
   --out .gpu --gap 4 --thin tuananh2804/sign_lang_dataset:2
+step "pose targets (.gpu/pose.npz, for finetune.py --pose-aux)"
+.hands/bin/python tools/gpu/pose.py .gpu  # kept if already made for this pack
 du -sh .gpu
 step "done"
