@@ -3,7 +3,8 @@
 # hand crops of the training photos and of dev/massey (the latter only for the framing
 # benchmarks, never trained on), hand masks of the training crops, the [train,hed] venv (.venv) and
 # the pack (.gpu) that tools/gpu/finetune.py reads, with its hand-pose targets. Each step keeps
-# what it already wrote, so a rerun resumes. Start it in the background at the beginning of a session that has a GPU lease:
+# what it already wrote, so a rerun resumes. Start it in the background at the beginning of a
+# session that has a GPU lease:
 #   tools/gpu/prepare.sh > prepare.log 2>&1 &
 # then send the pack with `run` (carry [".gpu"]) and tools/gpu/device_job.sh.
 set -euo pipefail
