@@ -308,7 +308,7 @@ def load_pose(pack_dir: Path, pack_key: str, n: int, keep: np.ndarray,
                          "where fingerspell[hands] is installed")
     z = np.load(path)
     feat, ok = z["feat"].astype(np.float32), z["valid"].astype(bool)
-    if str(z["pack_key"]) != pack_key:
+    if "pack_key" not in z.files or str(z["pack_key"]) != pack_key:
         raise SystemExit(f"{path} was made for another pack ({len(ok)} images, this one {n}): "
                          f"run tools/gpu/pose.py {pack_dir} again")
     feat, ok = feat[keep], ok[keep]
