@@ -25,13 +25,13 @@ def knn_accuracy(feat: np.ndarray, labels: np.ndarray, train: np.ndarray, test: 
                  k: int) -> float:
     mu, sd = feat[train].mean(0), feat[train].std(0) + 1e-6
     x, t = (feat[train] - mu) / sd, (feat[test] - mu) / sd
-    y = labels[train]
+    y, want = labels[train], labels[test]
     right = 0
     for i in range(0, len(t), 512):
         d = ((t[i:i + 512, None, :] - x[None]) ** 2).sum(-1)
         near = np.argpartition(d, k, 1)[:, :k]
         votes = np.array([np.bincount(row, minlength=NUM_CLASSES).argmax() for row in y[near]])
-        right += int((votes == labels[test][i:i + 512]).sum())
+        right += int((votes == want[i:i + 512]).sum())
     return right / len(t)
 
 

@@ -9,7 +9,8 @@ that predicts these features from the network's own pushes the trunk to encode t
 second teacher, distilled; nothing changes at inference). The features are angles and distance
 ratios, so the training augmentation (crops, tilts, mirror images, colour) leaves them as they
 are and one target per image serves every augmented view of it. Images where no hand is found
-(mostly whole photos with a small hand) are marked invalid and train the classifier alone.
+(29 % of the pack of 2026-11-27: 3 % of one source's images, 63 % of another's) are marked
+invalid and train the classifier alone.
 Output: `pose.npz` beside `pack.npz`: `feat` (float16, images x 24), `valid` (bool) and the
 pack's fingerprint (`pack_key`), so a rebuilt pack is never read with another pack's targets; a
 rerun for the same pack keeps the file (`--force` recomputes).
