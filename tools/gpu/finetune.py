@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pose import pack_key
+from pose import pack_key, stored_key
 from torch import nn
 
 MEAN_RGB = (123.68, 116.779, 103.939)  # VGG16's caffe mean, in the model's RGB input order
@@ -308,7 +308,7 @@ def load_pose(pack_dir: Path, pack_key: str, n: int, keep: np.ndarray,
                          "where fingerspell[hands] is installed")
     z = np.load(path)
     feat, ok = z["feat"].astype(np.float32), z["valid"].astype(bool)
-    if "pack_key" not in z.files or str(z["pack_key"]) != pack_key:
+    if stored_key(z) != pack_key:
         raise SystemExit(f"{path} was made for another pack ({len(ok)} images, this one {n}): "
                          f"run tools/gpu/pose.py {pack_dir} again")
     feat, ok = feat[keep], ok[keep]

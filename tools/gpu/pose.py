@@ -45,6 +45,11 @@ def pack_key(pack: np.lib.npyio.NpzFile | dict) -> str:
     return h.hexdigest()[:16]
 
 
+def stored_key(targets: np.lib.npyio.NpzFile) -> str:
+    """The fingerprint a pose.npz was made for ("" for a trial or a file from before keys)."""
+    return str(targets["pack_key"]) if "pack_key" in targets.files else ""
+
+
 def _cos(u: np.ndarray, v: np.ndarray) -> float:
     return float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
 
@@ -90,13 +95,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("pack_dir", type=Path)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--limit", type=int, default=0, help="only the first N images (a trial)")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="only the first N images, into pose-trial.npz (the targets stay)")
     ap.add_argument("--force", action="store_true", help="recompute even if the targets are there")
     a = ap.parse_args()
-    pack_path, out = a.pack_dir / "pack.npz", a.pack_dir / "pose.npz"
+    pack_path = a.pack_dir / "pack.npz"
+    out = a.pack_dir / ("pose-trial.npz" if a.limit else "pose.npz")
     pack = np.load(pack_path)
     key, n = pack_key(pack), len(pack["label"])
-    if out.is_file() and not (a.force or a.limit) and str(np.load(out)["pack_key"]) == key:
+    if out.is_file() and not (a.force or a.limit) and stored_key(np.load(out)) == key:
         print(f"{out} already holds this pack's targets (--force recomputes)")
         return 0
     n = min(n, a.limit) if a.limit else n
@@ -110,7 +117,7 @@ def main() -> int:
             feat[start:start + len(v)], valid[start:start + len(v)] = f, v
             print(f"\r{done}/{len(jobs)} chunks, {time.time() - t0:.0f} s", end="", file=sys.stderr)
     print(file=sys.stderr)
-    # a trial's partial file gets no key, so finetune.py refuses it
+    # a trial's partial file gets no key, so finetune.py refuses it even under the real name
     np.savez_compressed(out, feat=feat.astype(np.float16), valid=valid,
                         pack_key="" if a.limit else key)
     print(json.dumps({"images": n, "with_hand": int(valid.sum()), "seconds": round(time.time() - t0),
