@@ -129,7 +129,9 @@ class _FakeHands:
     def process(self, pixels: np.ndarray) -> SimpleNamespace:
         self.shapes.append(pixels.shape)
         points = [SimpleNamespace(x=x, y=y) for x, y in ((0.4, 0.4), (0.6, 0.6))]
-        return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=points)])
+        world = [SimpleNamespace(x=0.01 * i, y=0.0, z=0.0) for i in range(21)]
+        return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=points)],
+                               multi_hand_world_landmarks=[SimpleNamespace(landmark=world)])
 
 
 def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:

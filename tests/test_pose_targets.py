@@ -1,17 +1,14 @@
-"""tools/gpu/pose.py: the hand-pose targets of `finetune.py --pose-aux` must not change under
-what training augmentation does to an image (shift, scale, tilt, mirror), or one target per image
-would be wrong for most of its augmented views. Numpy only (MediaPipe runs in the tool alone)."""
+"""fingerspell.handpose's pose numbers (the targets of `finetune.py --pose-aux`, made by
+tools/gpu/pose.py, and the input of the runtime's pose head) must not change under what training
+augmentation does to an image (shift, scale, tilt, mirror), or one target per image would be wrong
+for most of its augmented views. Numpy only (MediaPipe runs in the tool alone)."""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "gpu"))
-import pose
+from fingerspell import handpose as pose
 
 
 def _hand(rng: np.random.Generator) -> np.ndarray:

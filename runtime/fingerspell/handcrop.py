@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from fingerspell.errors import MissingExtraError
 from fingerspell.quiet import python_stderr_elsewhere, quiet_stderr
@@ -49,6 +49,11 @@ def square_box(points: Sequence[tuple[float, float]], width: int, height: int,
     return left, top, left + side, top + side
 
 
+class Hand(NamedTuple):
+    box: tuple[int, int, int, int]  # the crop square in the image's pixels
+    world: list[tuple[float, float, float]]  # 21 landmarks in metres (fingerspell.handpose)
+
+
 class HandCropper:
     """One MediaPipe Hands graph in static-image mode; calls are serialised (it is not thread-safe)."""
 
@@ -75,6 +80,11 @@ class HandCropper:
 
     def box(self, img: Image.Image) -> tuple[int, int, int, int] | None:
         """The crop box for the most confident hand in an RGB image, or None when there is none."""
+        hand = self.look(img)
+        return hand.box if hand is not None else None
+
+    def look(self, img: Image.Image) -> Hand | None:
+        """The most confident hand in an RGB image (its crop box and 3D landmarks), or None."""
         import numpy as np
 
         small = img
@@ -94,7 +104,8 @@ class HandCropper:
         if not result.multi_hand_landmarks:
             return None
         points = [(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]
-        return square_box(points, img.width, img.height, self.margin)
+        world = [(p.x, p.y, p.z) for p in result.multi_hand_world_landmarks[0].landmark]
+        return Hand(square_box(points, img.width, img.height, self.margin), world)
 
     def crop(self, img: Image.Image) -> Image.Image:
         """The square around the hand, or the image unchanged when no hand is found."""

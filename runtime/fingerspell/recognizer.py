@@ -18,15 +18,22 @@ from typing import Any
 import numpy as np
 
 from fingerspell.args import MAX_BATCH, MAX_WORKERS, count
-from fingerspell.artifact import default_model_path
+from fingerspell.artifact import bundled_dir, default_model_path
 from fingerspell.backends import Backend, open_backend
 from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
+from fingerspell.handpose import DEFAULT_POSE_HEAD, PoseHead, fuse, pose_features
 from fingerspell.results import Failure, Prediction
 from fingerspell.schema import ModelMetadata
 from fingerspell.sources import Source, describe, load_pixels
 from fingerspell.spell import spell as spell_predictions
 
 CROP_MODES = ("auto", "hand", "none")
+POSE_MODES = ("auto", "none")
+Prepared = tuple[np.ndarray, "np.ndarray | None"]  # the model's input, the hand's pose numbers
+
+
+def _is_mode(pose: str | Path) -> bool:
+    return isinstance(pose, str) and pose in POSE_MODES
 
 
 class Recognizer:
@@ -34,12 +41,18 @@ class Recognizer:
 
     def __init__(self, model: str | Path | None = None, backend: str | None = None,
                  threads: int | None = None, top_k: int = 3, fetcher: Any = None,
-                 block_private_urls: bool = False, crop: str = "auto") -> None:
+                 block_private_urls: bool = False, crop: str = "auto",
+                 pose: str | Path = "auto") -> None:
         """Load an artifact (default: the bundled int8 ONNX model).
 
         crop: "auto" crops around the hand when the model was trained on hand crops and
         `fingerspell[hands]` is installed (else warns once and reads the whole image); "hand"
         requires the crop (MissingExtraError without the extra); "none" never crops.
+
+        pose: "auto" multiplies the network's probabilities by the bundled pose head's (a small
+        classifier on MediaPipe's hand landmarks, fingerspell.handpose) wherever a hand is found,
+        when `fingerspell[hands]` is installed; a path uses that pose head file (the extra then
+        required); "none" reads the network alone.
 
         block_private_urls: refuse URLs whose host resolves to a private, loopback or link-local
         address (checked after DNS resolution, at every redirect); turn it on when the URLs come
@@ -57,7 +70,9 @@ class Recognizer:
         if fetcher is not None and block_private_urls:
             raise ValueError("block_private_urls applies to the built-in download only; a custom "
                              "fetcher must check the addresses it connects to itself")
-        self._crop = self._cropper(crop)
+        self._hands: Any = None  # one MediaPipe graph, shared by the crop and the pose head
+        self.pose_head: PoseHead | None = None
+        self._crop = self._cropper(crop, pose)
         if fetcher is None and block_private_urls:
             from functools import partial
 
@@ -66,25 +81,44 @@ class Recognizer:
             fetcher = partial(fetch, block_private=True)
         self.fetcher = fetcher
 
-    def _cropper(self, crop: str) -> Any:
+    def _cropper(self, crop: str, pose: str | Path) -> Any:
         if crop not in CROP_MODES:
             raise ValueError(f"crop must be one of {', '.join(CROP_MODES)}, not {crop!r}")
         wanted = crop == "hand" or (crop == "auto" and self.metadata.input.crop == "hand")
+        head = self._pose_head(pose)
         self.crop = "none"
-        if not wanted:
+        if not wanted and head is None:
             return None
         from fingerspell.handcrop import HandCropper
 
         try:
-            cropper = HandCropper()
+            self._hands = HandCropper()
         except MissingExtraError as exc:
-            if crop == "hand":
+            if crop == "hand" or not _is_mode(pose):
                 raise
-            warnings.warn(f"{self.path.name} was trained on hand crops, but {exc}; reading whole "
-                          "images, which is less accurate", stacklevel=3)
+            if wanted:
+                warnings.warn(f"{self.path.name} was trained on hand crops, but {exc}; reading "
+                              "whole images, which is less accurate", stacklevel=3)
+            return None
+        self.pose_head = head
+        if not wanted:
             return None
         self.crop = "hand"
-        return cropper.crop
+        return self._hands.crop
+
+    def _pose_head(self, pose: str | Path) -> PoseHead | None:
+        if _is_mode(pose):
+            path = bundled_dir() / DEFAULT_POSE_HEAD
+            if pose == "none" or not path.is_file():
+                return None
+        else:
+            path = Path(pose)
+        head = PoseHead.load(path)
+        if head.labels != self.labels:
+            if _is_mode(pose):
+                return None  # the bundled head is for the bundled labels; another model reads alone
+            raise ModelError(f"{path}: pose head labels differ from {self.path.name}'s")
+        return head
 
     def __repr__(self) -> str:
         return f"Recognizer({self.path.name!r}, backend={self.backend.name!r})"
@@ -94,8 +128,29 @@ class Recognizer:
         """The model's input for one source (uint8 RGB at the input size)."""
         return load_pixels(source, self.size, fetcher=self.fetcher, crop=self._crop)
 
+    def _prepare(self, source: Source) -> Prepared:
+        """The model's input and, with a pose head, the hand's pose numbers (None: no hand)."""
+        if self.pose_head is None:
+            return self.pixels(source), None
+        seen: list[Any] = []
+
+        def look(img: Any) -> Any:
+            hand = self._hands.look(img)
+            seen.append(hand)
+            return img.crop(hand.box) if hand is not None and self.crop == "hand" else img
+
+        pixels = load_pixels(source, self.size, fetcher=self.fetcher, crop=look)
+        hand = seen[-1] if seen else None
+        return pixels, (pose_features(hand.world) if hand is not None else None)
+
+    def _fused(self, probs: np.ndarray, pose: np.ndarray | None) -> np.ndarray:
+        if pose is None or self.pose_head is None:
+            return probs
+        return fuse(probs, self.pose_head.probabilities(pose[None])[0])
+
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """Probabilities [N, classes] for uint8 pixels [N, H, W, 3] (any array of 0–255 values)."""
+        """The network's probabilities [N, classes] for uint8 pixels [N, H, W, 3] (any array of
+        0–255 values); the pose head, which needs the photo, is not applied here."""
         pixels = np.asarray(pixels)
         if pixels.dtype != np.uint8 and pixels.size and not (
                 np.issubdtype(pixels.dtype, np.number) and 0 <= pixels.min() <= pixels.max() <= 255):
@@ -114,7 +169,8 @@ class Recognizer:
     def predict(self, source: Source, top_k: int | None = None) -> Prediction:
         """Predict one image. Raises a FingerspellError subclass naming the input on bad input."""
         top_k = None if top_k is None else count("top_k", top_k)
-        probs = self.probabilities(self.pixels(source)[None])[0]
+        pixels, pose = self._prepare(source)
+        probs = self._fused(self.probabilities(pixels[None])[0], pose)
         return self._result(describe(source), probs, top_k)
 
     def predict_many(self, sources: Iterable[Source], top_k: int | None = None, batch_size: int = 8,
@@ -132,10 +188,10 @@ class Recognizer:
         if not self.backend.batchable:
             batch_size = 1
 
-        def decode(src: Source) -> tuple[str, np.ndarray | Failure]:
+        def decode(src: Source) -> tuple[str, Prepared | Failure]:
             name = describe(src)
             try:
-                return name, self.pixels(src)
+                return name, self._prepare(src)
             except FingerspellError as exc:
                 return name, Failure(name, str(exc), type(exc).__name__, exc.exit_code)
 
@@ -149,7 +205,7 @@ class Recognizer:
             for src in islice(todo, lookahead - len(window)):
                 window.append(pool.submit(decode, src))
 
-        pending: list[tuple[str, np.ndarray | Failure]] = []
+        pending: list[tuple[str, Prepared | Failure]] = []
         try:
             refill()
             while window:
@@ -171,12 +227,15 @@ class Recognizer:
             raise
         pool.shutdown()
 
-    def _flush(self, pending: list[tuple[str, np.ndarray | Failure]], top_k: int | None
+    def _flush(self, pending: list[tuple[str, Prepared | Failure]], top_k: int | None
                ) -> Iterator[Prediction | Failure]:
         good = [x for _, x in pending if not isinstance(x, Failure)]
-        probs = iter(self.probabilities(np.stack(good)) if good else [])
+        probs = iter(self.probabilities(np.stack([px for px, _ in good])) if good else [])
         for name, x in pending:
-            yield x if isinstance(x, Failure) else self._result(name, next(probs), top_k)
+            if isinstance(x, Failure):
+                yield x
+            else:
+                yield self._result(name, self._fused(next(probs), x[1]), top_k)
 
     def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
         """The text spelled by an ordered sequence of images (see fingerspell.spell)."""

@@ -29,12 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-FINGERS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16),
-           (0, 17, 18, 19, 20))
-# neighbouring fingers' first bones: thumb/index, index/middle, middle/ring, ring/little
-SPREAD = (((2, 3), (5, 6)), ((5, 6), (9, 10)), ((9, 10), (13, 14)), ((13, 14), (17, 18)))
-TIPS = ((4, 8), (4, 12), (4, 16), (4, 20), (8, 12))  # thumb to each fingertip; index to middle
-NUM_FEATURES = 15 + len(SPREAD) + len(TIPS)
+# the features live in the runtime, which computes them for its pose head ([hands]); one definition
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "runtime"))
+from fingerspell.handpose import NUM_FEATURES, pose_features
+
 CHUNK = 500
 
 
@@ -48,26 +46,6 @@ def pack_key(pack: np.lib.npyio.NpzFile | dict) -> str:
 def stored_key(targets: np.lib.npyio.NpzFile) -> str:
     """The fingerprint a pose.npz was made for ("" for a trial or a file from before keys)."""
     return str(targets["pack_key"]) if "pack_key" in targets.files else ""
-
-
-def _cos(u: np.ndarray, v: np.ndarray) -> float:
-    return float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
-
-
-def pose_features(points: np.ndarray) -> np.ndarray:
-    """21 landmarks (x, y, z) → 24 numbers that do not change under a shift, scale, rotation or
-    mirror image: the cosine of each finger's three joint angles, of the angles between
-    neighbouring fingers, and the fingertip distances above divided by the palm's length."""
-    p = np.asarray(points, np.float64)
-    out = []
-    for chain in FINGERS:
-        for j in range(1, 4):
-            out.append(_cos(p[chain[j]] - p[chain[j - 1]], p[chain[j + 1]] - p[chain[j]]))
-    for (a, b), (c, d) in SPREAD:
-        out.append(_cos(p[b] - p[a], p[d] - p[c]))
-    palm = np.linalg.norm(p[9] - p[0]) + 1e-9
-    out.extend(float(np.linalg.norm(p[a] - p[b]) / palm) for a, b in TIPS)
-    return np.array(out, np.float32)
 
 
 def _work(job: tuple[str, int, int]) -> tuple[int, np.ndarray, np.ndarray]:

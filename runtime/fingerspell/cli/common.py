@@ -93,14 +93,18 @@ def check_options(threshold: float | None = None, top_k: int | None = None,
                 fail(str(exc), 2)
 
 
-def load_recognizer(model: object, backend: str | None, threads: int | None, crop: str = "auto"):
+def load_recognizer(model: object, backend: str | None, threads: int | None, crop: str = "auto",
+                    pose: str = "auto"):
     """A Recognizer for a CLI verb, or a one-line error and its exit code (3, or 5 for --crop hand
-    without the extra). A missing optional crop is one 'note:' line on stderr, not a traceback."""
+    or a --pose file without the extra). A missing optional crop is one 'note:' line on stderr,
+    not a traceback."""
     import warnings
 
     from fingerspell.backends import BACKENDS
-    from fingerspell.recognizer import CROP_MODES, Recognizer
+    from fingerspell.recognizer import CROP_MODES, POSE_MODES, Recognizer
 
+    if not pose:
+        fail("--pose must be auto, none or a pose head file, not ''", 2)
     if crop not in CROP_MODES:
         fail(f"--crop must be one of {', '.join(CROP_MODES)}, not {crop!r}", 2)
     if backend is not None and backend not in BACKENDS.values():
@@ -111,7 +115,8 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            rec = Recognizer(model, backend=backend, threads=threads, crop=crop)  # type: ignore[arg-type]
+            rec = Recognizer(model, backend=backend, threads=threads, crop=crop,  # type: ignore[arg-type]
+                             pose=pose if pose in POSE_MODES else Path(pose))
     except FingerspellError as exc:
         report_error(exc)
     for w in caught:
@@ -119,6 +124,9 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
     return rec
 
 
+POSE_HELP = ("auto: where the 'hands' extra finds a hand, multiply the network's answer by the "
+             "bundled pose head's (MediaPipe's landmarks); none: the network alone; or a pose "
+             "head .json file.")
 CROP_HELP = ("auto: crop around the hand when the model was trained on hand crops and "
              "the 'hands' extra is installed; hand: always "
              "(needs the extra); none: whole image.")

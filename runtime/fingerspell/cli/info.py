@@ -33,6 +33,8 @@ def info(
         f"{spec.value_range[0]:g}-{spec.value_range[1]:g}, resize {spec.resize_method}/{spec.resize_fit}, "
         f"crop {spec.crop} (applied: {rec.crop})",
         *([f"tta        {meta.artifact['tta']}"] if meta.artifact.get("tta") else []),
+        "pose head  " + (f"{rec.pose_head.training.get('model', '?')}, fused where a hand is found"
+                         if rec.pose_head else "none (needs the 'hands' extra and a pose head)"),
         f"labels     {len(meta.labels)}: {' '.join(meta.labels)}",
         f"trained on {', '.join(f'{k} ({v})' for k, v in tr.get('source_counts', {}).items()) or '?'}",
         f"backbone   {tr.get('backbone_weights', '?')}",

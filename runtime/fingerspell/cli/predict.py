@@ -11,6 +11,7 @@ import typer
 
 from fingerspell.cli.common import (
     CROP_HELP,
+    POSE_HELP,
     check_options,
     fail,
     interrupted,
@@ -37,6 +38,7 @@ def predict(
     backend: str = typer.Option(None, help="onnxruntime or litert (default: from the file)."),
     threads: int = typer.Option(None, help="Inference threads (default: the CPUs available)."),
     crop: str = typer.Option("auto", help=CROP_HELP),
+    pose: str = typer.Option("auto", help=POSE_HELP),
     batch_size: int = typer.Option(8, help="Images per inference call for folders."),
 ) -> None:
     """Print the letter and confidence for each input.
@@ -50,7 +52,7 @@ def predict(
     if as_json and as_csv:
         fail("--json and --csv cannot be combined", 2)
     check_options(threshold=threshold, top_k=top_k, batch_size=batch_size)
-    rec = load_recognizer(model, backend, threads, crop)
+    rec = load_recognizer(model, backend, threads, crop, pose)
     items = expand(sources)
     results = rec.predict_many(items, top_k=top_k, batch_size=batch_size)
     writer = csv.writer(sys.stdout) if as_csv else None

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import CROP_HELP, check_options, emit, interrupted, load_recognizer, path_arg
+from fingerspell.cli.common import (
+    CROP_HELP,
+    POSE_HELP,
+    check_options,
+    emit,
+    interrupted,
+    load_recognizer,
+    path_arg,
+)
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure
 from fingerspell.spell import spell as spell_text
@@ -21,6 +29,7 @@ def spell(
     backend: str = typer.Option(None, help="onnxruntime or litert (default: from the file)."),
     threads: int = typer.Option(None, help="Inference threads."),
     crop: str = typer.Option("auto", help=CROP_HELP),
+    pose: str = typer.Option("auto", help=POSE_HELP),
 ) -> None:
     """Spell text from an ordered sequence of images.
 
@@ -30,7 +39,7 @@ def spell(
     Example: fingerspell spell frames/  (frames/001.jpg, frames/002.jpg, …)
     """
     check_options(threshold=threshold)
-    rec = load_recognizer(model, backend, threads, crop)
+    rec = load_recognizer(model, backend, threads, crop, pose)
     try:
         results = list(rec.predict_many(expand(sources)))
     except KeyboardInterrupt:

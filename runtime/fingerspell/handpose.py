@@ -1,0 +1,159 @@
+"""The hand's pose as a second opinion beside the network (the `[hands]` path).
+
+MediaPipe Hands, which `[hands]` already runs to crop, also gives 21 landmarks in metres. Reduced
+to how each finger is bent and spread and where the fingertips are relative to the thumb's, they
+describe a letter's hand shape whoever makes it and whatever the room looks like: a small
+classifier on them (the pose head, `fingerspell-pose.json`) errs elsewhere than the network, and
+the product of the two's probabilities reads people never seen better than either.
+
+This module is the contract between `tools/pose_head.py`, which fits a head and writes its
+document, and the runtime, which reads it: the features, the document and the fusion live here
+only. Numpy only; MediaPipe is imported by `fingerspell.handcrop`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fingerspell.errors import ModelError
+
+POSE_SCHEMA = "fingerspell.pose"
+POSE_SCHEMA_VERSION = 1
+# What the numbers are: a head fitted on other features must not be fed these.
+FEATURES_ID = "handpose-24/1: mediapipe-hands-0.10.21 world landmarks"
+DEFAULT_POSE_HEAD = "fingerspell-pose.json"
+
+FINGERS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16),
+           (0, 17, 18, 19, 20))
+# neighbouring fingers' first bones: thumb/index, index/middle, middle/ring, ring/little
+SPREAD = (((2, 3), (5, 6)), ((5, 6), (9, 10)), ((9, 10), (13, 14)), ((13, 14), (17, 18)))
+TIPS = ((4, 8), (4, 12), (4, 16), (4, 20), (8, 12))  # thumb to each fingertip; index to middle
+NUM_FEATURES = 15 + len(SPREAD) + len(TIPS)
+
+
+def _cos(u: np.ndarray, v: np.ndarray) -> float:
+    return float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
+
+
+def pose_features(points: Any) -> np.ndarray:
+    """21 landmarks (x, y, z) → 24 numbers that do not change under a shift, scale, rotation or
+    mirror image: the cosine of each finger's three joint angles, of the angles between
+    neighbouring fingers, and the fingertip distances above divided by the palm's length."""
+    p = np.asarray(points, np.float64)
+    if p.shape != (21, 3):
+        raise ValueError(f"pose_features takes 21 landmarks (x, y, z), got shape {p.shape}")
+    out = []
+    for chain in FINGERS:
+        for j in range(1, 4):
+            out.append(_cos(p[chain[j]] - p[chain[j - 1]], p[chain[j + 1]] - p[chain[j]]))
+    for (a, b), (c, d) in SPREAD:
+        out.append(_cos(p[b] - p[a], p[d] - p[c]))
+    palm = np.linalg.norm(p[9] - p[0]) + 1e-9
+    out.extend(float(np.linalg.norm(p[a] - p[b]) / palm) for a, b in TIPS)
+    return np.array(out, np.float32)
+
+
+@dataclass
+class PoseHead:
+    """A small MLP on the standardised pose numbers, and how its probabilities are tempered."""
+
+    labels: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    layers: list[tuple[np.ndarray, np.ndarray]]  # (weight [in, out], bias [out]); ReLU between
+    temperature: float = 1.0
+    uniform_mix: float = 0.0  # share of a flat distribution mixed in: no class ruled out by pose
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """[N, 24] pose numbers → [N, classes] tempered probabilities."""
+        x = (np.asarray(features, np.float64) - self.mean) / self.scale
+        for i, (w, b) in enumerate(self.layers):
+            x = x @ w + b
+            if i < len(self.layers) - 1:
+                x = np.maximum(x, 0.0)
+        z = x / self.temperature
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        return ((1 - self.uniform_mix) * p + self.uniform_mix / p.shape[1]).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": POSE_SCHEMA, "schema_version": POSE_SCHEMA_VERSION, "features": FEATURES_ID,
+            "labels": list(self.labels), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+            "layers": [{"weight": w.tolist(), "bias": b.tolist()} for w, b in self.layers],
+            "temperature": self.temperature, "uniform_mix": self.uniform_mix,
+            "fusion": "product of the network's and these probabilities, renormalised",
+            "training": self.training, "metrics": self.metrics,
+        }
+
+    def save(self, path: Path) -> None:
+        # 6 significant digits: the file stays small and the answers do not move
+        text = json.dumps(self.to_dict(), indent=1, sort_keys=True, default=float)
+        path.write_text(_round_floats(text) + "\n")
+
+    @classmethod
+    def from_dict(cls, data: Any, name: str = "pose head") -> PoseHead:
+        def bad(why: str) -> ModelError:
+            return ModelError(f"{name}: {why}")
+
+        if not isinstance(data, dict) or data.get("schema") != POSE_SCHEMA:
+            raise bad("not a fingerspell pose head")
+        if data.get("schema_version") != POSE_SCHEMA_VERSION:
+            raise bad(f"pose head schema_version {data.get('schema_version')!r} is not "
+                      f"{POSE_SCHEMA_VERSION}; upgrade fingerspell")
+        if data.get("features") != FEATURES_ID:
+            raise bad(f"fitted on other features ({data.get('features')!r}, this fingerspell "
+                      f"computes {FEATURES_ID!r})")
+        try:
+            layers = [(np.asarray(d["weight"], np.float64), np.asarray(d["bias"], np.float64))
+                      for d in data["layers"]]
+            head = cls(labels=[str(x) for x in data["labels"]],
+                       mean=np.asarray(data["mean"], np.float64),
+                       scale=np.asarray(data["scale"], np.float64), layers=layers,
+                       temperature=float(data["temperature"]),
+                       uniform_mix=float(data["uniform_mix"]),
+                       training=dict(data.get("training") or {}),
+                       metrics=dict(data.get("metrics") or {}))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise bad(f"malformed pose head: {exc}") from None
+        width = NUM_FEATURES
+        shapes_ok = head.mean.shape == head.scale.shape == (NUM_FEATURES,) and bool(layers)
+        for w, b in layers:
+            shapes_ok = shapes_ok and w.ndim == 2 and w.shape[0] == width and b.shape == (w.shape[1],)
+            width = w.shape[1] if w.ndim == 2 else -1
+        if not shapes_ok or width != len(head.labels):
+            raise bad("layer shapes do not chain from 24 pose numbers to one score per label")
+        if not (head.temperature > 0 and 0 <= head.uniform_mix < 1 and np.all(head.scale > 0)):
+            raise bad("temperature, uniform_mix or scale out of range")
+        return head
+
+    @classmethod
+    def load(cls, path: Path) -> PoseHead:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{path}: cannot read pose head ({exc})") from None
+        return cls.from_dict(data, str(path))
+
+
+def fuse(network: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """Product of the two probability vectors (the same class order), renormalised."""
+    net = np.asarray(network, np.float64)
+    p = net * np.asarray(pose, np.float64)
+    total = p.sum(axis=-1, keepdims=True)
+    # a pose head with no uniform mix can rule out every class the network allows: keep the network
+    return np.where(total > 0, p / np.where(total > 0, total, 1), net).astype(np.float32)
+
+
+def _round_floats(text: str) -> str:
+    import re
+
+    return re.sub(r"-?\d+\.\d{7,}(e-?\d+)?", lambda m: f"{float(m.group()):.6g}", text)

@@ -1,0 +1,179 @@
+"""The pose head ([hands]): its document, its fusion with the network, and how the runtime uses it.
+
+MediaPipe is faked here (CI has no `[hands]`): what is tested is that the runtime feeds the pose
+numbers of the hand it found to the bundled head and multiplies the two answers, and nothing
+when no hand is found or the head is turned off.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from fingerspell import handcrop
+from fingerspell.artifact import bundled_dir
+from fingerspell.errors import MissingExtraError, ModelError
+from fingerspell.handcrop import Hand
+from fingerspell.handpose import DEFAULT_POSE_HEAD, NUM_FEATURES, PoseHead, fuse, pose_features
+from fingerspell.schema import CLASSES
+
+BUNDLED = bundled_dir() / DEFAULT_POSE_HEAD
+SHIPPED = bundled_dir() / "fingerspell-vgg16-int8.onnx"
+WORLD = np.random.default_rng(7).normal(scale=0.03, size=(21, 3))  # a hand's landmarks, metres
+
+
+def _head(labels: list[str] | None = None, seed: int = 0) -> PoseHead:
+    rng = np.random.default_rng(seed)
+    labels = labels or list(CLASSES)
+    return PoseHead(labels=labels, mean=rng.normal(size=NUM_FEATURES),
+                    scale=rng.uniform(0.5, 2, NUM_FEATURES),
+                    layers=[(rng.normal(size=(NUM_FEATURES, 8)), rng.normal(size=8)),
+                            (rng.normal(size=(8, len(labels))), rng.normal(size=len(labels)))],
+                    temperature=1.5, uniform_mix=0.02)
+
+
+def test_head_round_trips_through_its_document(tmp_path: Path) -> None:
+    head, path = _head(), tmp_path / "pose.json"
+    head.save(path)
+    again = PoseHead.load(path)
+    x = np.random.default_rng(1).normal(size=(5, NUM_FEATURES))
+    p, q = head.probabilities(x), again.probabilities(x)
+    assert np.allclose(p.sum(1), 1, atol=1e-5) and (p >= 0.02 / len(CLASSES) - 1e-7).all()
+    assert np.abs(p - q).max() < 1e-4 and (p.argmax(1) == q.argmax(1)).all()
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"schema": "other"}, "not a fingerspell pose head"),
+    ({"schema_version": 2}, "upgrade fingerspell"),
+    ({"features": "another-set/1"}, "other features"),
+    ({"mean": [0.0] * 5}, "shapes"),
+    ({"temperature": 0}, "out of range"),
+    ({"layers": "x"}, "malformed"),
+])
+def test_head_document_is_checked(change: dict, why: str) -> None:
+    doc = {**_head().to_dict(), **change}
+    with pytest.raises(ModelError, match=why):
+        PoseHead.from_dict(doc, "p.json")
+
+
+def test_fuse_multiplies_and_renormalises() -> None:
+    net, pose = np.array([0.6, 0.3, 0.1]), np.array([0.1, 0.6, 0.3])
+    assert np.allclose(fuse(net, pose), np.array([0.06, 0.18, 0.03]) / 0.27)
+    assert np.allclose(fuse(net, np.zeros(3)), net)  # a head that rules out everything: the network
+
+
+def test_bundled_head_is_shipped_checksummed_and_for_the_shipped_labels() -> None:
+    if not BUNDLED.is_file():
+        pytest.skip(f"no bundled pose head at {BUNDLED}")
+    head = PoseHead.load(BUNDLED)
+    assert head.labels == list(CLASSES)
+    assert DEFAULT_POSE_HEAD in (bundled_dir() / "SHA256SUMS").read_text()
+    # fitted without the validation images, calibrated on sources held out whole
+    assert 0 < head.metrics["leave_one_source_out_mean"] < head.metrics["block_split_val_accuracy"]
+    assert head.training["pack_key"] and head.training["command"].startswith("python tools/pose_head.py")
+
+
+class _Hands:
+    """Stands in for MediaPipe: a hand in the left half of every image, with WORLD's pose."""
+
+    found = True
+
+    def look(self, img: Image.Image) -> Hand | None:
+        return Hand((0, 0, img.width // 2, img.height), WORLD.tolist()) if self.found else None
+
+    def crop(self, img: Image.Image) -> Image.Image:
+        hand = self.look(img)
+        return img.crop(hand.box) if hand else img
+
+
+class _NoHands(_Hands):
+    found = False
+
+
+class _Missing:
+    def __init__(self) -> None:
+        raise MissingExtraError("hand cropping needs MediaPipe: pip install 'fingerspell[hands]'")
+
+
+def _photo() -> Image.Image:
+    rng = np.random.default_rng(3)
+    return Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8))
+
+
+needs_shipped = pytest.mark.skipif(not (SHIPPED.is_file() and BUNDLED.is_file()),
+                                   reason="the shipped artifact and pose head are not in artifacts/")
+
+
+@needs_shipped
+def test_runtime_multiplies_the_network_by_the_pose_head(monkeypatch) -> None:
+    from fingerspell.recognizer import Recognizer
+
+    monkeypatch.setattr(handcrop, "HandCropper", _Hands)
+    rec = Recognizer(pose="auto", top_k=len(CLASSES))
+    assert rec.pose_head is not None and rec.crop == "hand"
+    img = _photo()
+    net = rec.probabilities(rec.pixels(img)[None])[0]  # the network alone, on the crop
+    want = fuse(net, rec.pose_head.probabilities(pose_features(WORLD)[None])[0])
+    got = rec.predict(img)
+    assert got.label == rec.labels[int(want.argmax())]
+    assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)
+    assert not np.allclose(want, net, atol=1e-3)  # the head did move the answer
+    many = list(rec.predict_many([img, img], batch_size=2))
+    assert all(m.top_k == got.top_k for m in many)
+
+    alone = Recognizer(pose="none", top_k=len(CLASSES))
+    assert alone.pose_head is None
+    assert np.allclose([p for _, p in alone.predict(img).top_k], np.sort(net)[::-1], atol=1e-6)
+
+
+@needs_shipped
+def test_no_hand_found_reads_the_network_alone(monkeypatch) -> None:
+    from fingerspell.recognizer import Recognizer
+
+    monkeypatch.setattr(handcrop, "HandCropper", _NoHands)
+    rec = Recognizer(top_k=len(CLASSES))
+    img = _photo()
+    net = rec.probabilities(rec.pixels(img)[None])[0]
+    assert np.allclose([p for _, p in rec.predict(img).top_k], np.sort(net)[::-1], atol=1e-6)
+
+
+@needs_shipped
+def test_pose_head_file_needs_the_extra_and_matching_labels(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell.recognizer import Recognizer
+
+    monkeypatch.setattr(handcrop, "HandCropper", _Missing)
+    with pytest.warns(UserWarning):
+        assert Recognizer().pose_head is None  # auto without the extra: the network alone, no error
+    with pytest.raises(MissingExtraError):
+        Recognizer(pose=BUNDLED)
+    other = tmp_path / "other.json"
+    _head(labels=[f"c{i}" for i in range(len(CLASSES))]).save(other)
+    with pytest.raises(ModelError, match="labels differ"):
+        Recognizer(pose=other)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    with pytest.raises(ModelError, match=r"broken\.json"):
+        Recognizer(pose=broken)
+
+
+@needs_shipped
+def test_cli_pose_option(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell.cli import app
+
+    monkeypatch.setattr(handcrop, "HandCropper", _Hands)
+    photo = tmp_path / "p.png"
+    _photo().save(photo)
+    runner = CliRunner()
+    for pose in ("auto", "none", str(BUNDLED)):
+        r = runner.invoke(app, ["predict", str(photo), "--pose", pose, "--json"])
+        assert r.exit_code == 0 and json.loads(r.stdout.splitlines()[-1])["label"] in CLASSES
+    missing = runner.invoke(app, ["predict", str(photo), "--pose", str(tmp_path / "none.json")])
+    assert missing.exit_code == 3 and "none.json" in missing.output and "Traceback" not in missing.output
+    assert runner.invoke(app, ["predict", str(photo), "--pose", ""]).exit_code == 2
+    info = runner.invoke(app, ["info"])
+    assert info.exit_code == 0 and "pose head  MLP" in info.output
