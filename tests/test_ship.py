@@ -22,10 +22,22 @@ def test_cross_agreement_counts_clear_and_skips_unreadable() -> None:
 def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, tmp_path) -> None:
     import json
 
+    import numpy as np
+
     from fingerspell.artifact import sha256_file
+    from fingerspell.handpose import DEFAULT_POSE_HEAD, NUM_FEATURES, PoseHead
     from fingerspell_export.ship import cross_agreement, score, ship
 
     dest = tmp_path / "artifacts"
+    dest.mkdir()
+    # a pose head already beside the artifacts stays, is checksummed, and the card describes it
+    rng = np.random.default_rng(0)
+    PoseHead(labels=["a", "b"], mean=np.zeros(NUM_FEATURES), scale=np.ones(NUM_FEATURES),
+             layers=[(rng.normal(size=(NUM_FEATURES, 2)), np.zeros(2))], temperature=1.5,
+             uniform_mix=0.02, training={"model": "MLP test", "images": 7},
+             metrics={"leave_one_source_out_mean": 0.5, "block_split_val_accuracy": 0.8,
+                      "leave_one_source_out_accuracy": {"s1": 0.4, "s2": 0.6}}
+             ).save(dest / DEFAULT_POSE_HEAD)
     scores = ship(exported, tiny_run, dest, tiny_dataset)
     assert set(scores) == {"tiny-int8.onnx", "tiny-int8.tflite"}
     parity = json.loads((exported / "parity.json").read_text())["artifacts"]
@@ -44,6 +56,8 @@ def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, t
     card = (dest / "MODEL_CARD.md").read_text()
     assert "Against the fp32 ONNX" in card
     assert "| threshold | photos answered | of those, right |" in card
+    assert "## Pose head" in card and "MLP test on the 24 pose numbers" in card and "50.0 %" in card
+    assert DEFAULT_POSE_HEAD in (dest / "SHA256SUMS").read_text()
     rows = [line for line in card.splitlines() if line.startswith("| tiny-")]
     assert len(rows) == len(parity) and all(not row.endswith("| – |") for row in rows)
     for line in (dest / "SHA256SUMS").read_text().splitlines():

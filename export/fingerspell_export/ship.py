@@ -149,7 +149,8 @@ def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None) -> dict[
              "agreement_with_fp32_onnx": agreement},
             indent=1) + "\n")
         (stage / "MODEL_CARD.md").write_text(
-            model_card(run_dir, export_dir, shipped, scores, dev, others, agreement))
+            model_card(run_dir, export_dir, shipped, scores, dev, others, agreement,
+                       _pose_head(dest)))
         dest.mkdir(parents=True, exist_ok=True)
         for f in sorted(stage.iterdir()):
             os.replace(f, dest / f.name)
@@ -160,13 +161,21 @@ def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None) -> dict[
     return scores
 
 
+def _pose_head(dest: Path) -> Any:
+    """The pose head shipped beside the artifacts (fitted on its own, by tools/pose_head.py)."""
+    from fingerspell.handpose import DEFAULT_POSE_HEAD, PoseHead
+
+    path = dest / DEFAULT_POSE_HEAD
+    return PoseHead.load(path) if path.is_file() else None
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
 def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dict[str, Any],
                dev: Path | None, others: dict[str, float] | None = None,
-               agreement: dict[str, dict[str, float]] | None = None) -> str:
+               agreement: dict[str, dict[str, float]] | None = None, pose_head: Any = None) -> str:
     from fingerspell_train.dataset import crop_of
 
     config = json.loads((run_dir / "config.json").read_text())
@@ -280,8 +289,21 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
                      f"| {r['max_abs_diff']:.2e} | {r['mean_abs_diff']:.2e} "
                      f"| {_pct(dev_acc.get(r['artifact']))} |")
     lines += ["", "Shipped: " + ", ".join(p.name for p in shipped)
-              + "; `fingerspell export` regenerates the others.",
-              "", "## Known limitations", ""]
+              + "; `fingerspell export` regenerates the others.", ""]
+    if pose_head is not None:
+        m, t = pose_head.metrics, pose_head.training
+        lines += ["## Pose head (with `fingerspell[hands]`)", "",
+                  f"`fingerspell-pose.json`: {t.get('model', '?')} on the 24 pose numbers of "
+                  "MediaPipe's hand landmarks (`fingerspell.handpose`), fitted on "
+                  f"{t.get('images', '?')} training images ({t.get('date', '?')}). Where `[hands]` "
+                  "finds a hand, the answer is the product of the network's probabilities and its "
+                  f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat). "
+                  f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
+                  f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "
+                  f"{_pct(m.get('block_split_val_accuracy'))} of the block split's validation "
+                  "images. What it adds to the network on people never seen is measured through "
+                  "the runtime with `[hands]` (README, \"Pose head\").", ""]
+    lines += ["## Known limitations", ""]
     if dev is not None:
         worst = min(s["accuracy"] for s in scores.values())
         lines.append(f"- It reads {_pct(worst)} of the photos of the people in {dev.name}, whom it "
