@@ -11,7 +11,8 @@ ratios, so the training augmentation (crops, tilts, mirror images, colour) leave
 are and one target per image serves every augmented view of it. Images where no hand is found
 (29 % of the pack of 2026-11-27: 3 % of one source's images, 63 % of another's) are marked
 invalid and train the classifier alone.
-Output: `pose.npz` beside `pack.npz`: `feat` (float16, images x 24), `valid` (bool) and the
+Output: `pose.npz` beside `pack.npz`: `feat` (float16, images x 24), `valid` (bool), the 21
+landmarks (`world`, metres) and MediaPipe's handedness (`right`), and the
 pack's fingerprint (`pack_key`), so a rebuilt pack is never read with another pack's targets; a
 rerun for the same pack keeps the file (`--force` recomputes).
 """
@@ -48,7 +49,7 @@ def stored_key(targets: np.lib.npyio.NpzFile) -> str:
     return str(targets["pack_key"]) if "pack_key" in targets.files else ""
 
 
-def _work(job: tuple[str, int, int]) -> tuple[int, np.ndarray, np.ndarray]:
+def _work(job: tuple[str, int, int]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from mediapipe.python.solutions import hands
     from PIL import Image
 
@@ -57,16 +58,21 @@ def _work(job: tuple[str, int, int]) -> tuple[int, np.ndarray, np.ndarray]:
     blob, off = pack["blob"], pack["offsets"]
     feat = np.zeros((stop - start, NUM_FEATURES), np.float32)
     valid = np.zeros(stop - start, bool)
+    world = np.zeros((stop - start, 21, 3), np.float32)
+    right = np.zeros(stop - start, bool)  # MediaPipe's handedness: "Right"
     with hands.Hands(static_image_mode=True, max_num_hands=1, min_detection_confidence=0.3) as det:
         for k, i in enumerate(range(start, stop)):
             with Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes())) as im:
                 # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
                 px = np.asarray(im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR))
-            found = det.process(px).multi_hand_world_landmarks
+            result = det.process(px)
+            found = result.multi_hand_world_landmarks
             if found:  # metric 3D landmarks: angles not skewed by the photo's perspective
-                feat[k] = pose_features(np.array([(q.x, q.y, q.z) for q in found[0].landmark]))
+                world[k] = [(q.x, q.y, q.z) for q in found[0].landmark]
+                feat[k] = pose_features(world[k])
+                right[k] = result.multi_handedness[0].classification[0].label == "Right"
                 valid[k] = True
-    return start, feat, valid
+    return start, feat, valid, world, right
 
 
 def main() -> int:
@@ -88,15 +94,18 @@ def main() -> int:
     jobs = [(str(pack_path), s, min(s + CHUNK, n)) for s in range(0, n, CHUNK)]
     feat = np.zeros((n, NUM_FEATURES), np.float32)
     valid = np.zeros(n, bool)
+    world = np.zeros((n, 21, 3), np.float32)  # the landmarks too, for pose heads on other numbers
+    right = np.zeros(n, bool)
     t0 = time.time()
     # spawned workers: MediaPipe does not survive fork
     with mp.get_context("spawn").Pool(a.workers) as pool:
-        for done, (start, f, v) in enumerate(pool.imap_unordered(_work, jobs), 1):
+        for done, (start, f, v, w, r) in enumerate(pool.imap_unordered(_work, jobs), 1):
             feat[start:start + len(v)], valid[start:start + len(v)] = f, v
+            world[start:start + len(v)], right[start:start + len(v)] = w, r
             print(f"\r{done}/{len(jobs)} chunks, {time.time() - t0:.0f} s", end="", file=sys.stderr)
     print(file=sys.stderr)
     # a trial's partial file gets no key, so finetune.py refuses it even under the real name
-    np.savez_compressed(out, feat=feat.astype(np.float16), valid=valid,
+    np.savez_compressed(out, feat=feat.astype(np.float16), valid=valid, world=world, right=right,
                         pack_key="" if a.limit else key)
     print(json.dumps({"images": n, "with_hand": int(valid.sum()), "seconds": round(time.time() - t0),
                       "out": str(out)}))
