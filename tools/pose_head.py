@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "gpu"))
 from pose import pack_key, stored_key
 
-from fingerspell.handpose import NUM_FEATURES, PoseHead
+from fingerspell.handpose import HEAD_FEATURES, PoseHead, hand_features
 from fingerspell.schema import CLASSES
 
 TEMPERATURES = (1.0, 1.5, 2.0, 3.0)
@@ -81,8 +81,13 @@ def main() -> int:
     pack, pose = np.load(a.pack / "pack.npz"), np.load(a.pack / "pose.npz")
     if stored_key(pose) != pack_key(pack):
         raise SystemExit(f"{a.pack / 'pose.npz'} was not made from this pack: rerun tools/gpu/pose.py")
-    feat, ok = pose["feat"].astype(np.float64), pose["valid"].astype(bool)
-    assert feat.shape[1] == NUM_FEATURES
+    if "world" not in pose.files:
+        raise SystemExit(f"{a.pack / 'pose.npz'} has no landmarks: rerun tools/gpu/pose.py --force")
+    ok = pose["valid"].astype(bool)
+    feat = np.zeros((len(ok), HEAD_FEATURES))
+    world, right = pose["world"], pose["right"]  # an npz member is decompressed at each access
+    for i in np.flatnonzero(ok):
+        feat[i] = hand_features(world[i], bool(right[i]))
     labels, source, is_val = pack["label"].astype(int), pack["source"], pack["is_val"]
     names = [str(s) for s in pack["sources"]]
     kw = {"hidden": a.hidden, "epochs": a.epochs}
@@ -121,7 +126,7 @@ def main() -> int:
     }
     head.training = {
         "pack_key": pack_key(pack), "images": int(train.sum()), "with_hand_share": round(float(ok.mean()), 4),
-        "model": f"MLP {NUM_FEATURES} -> {a.hidden} (ReLU) -> {len(CLASSES)}, Adam, {a.epochs} epochs",
+        "model": f"MLP {HEAD_FEATURES} -> {a.hidden} (ReLU) -> {len(CLASSES)}, Adam, {a.epochs} epochs",
         "calibration": "temperature and uniform mix with the lowest leave-one-source-out log loss",
         "date": date.today().isoformat(),
         "command": "python tools/pose_head.py " + " ".join(sys.argv[1:]),
