@@ -52,6 +52,7 @@ def square_box(points: Sequence[tuple[float, float]], width: int, height: int,
 class Hand(NamedTuple):
     box: tuple[int, int, int, int]  # the crop square in the image's pixels
     world: list[tuple[float, float, float]]  # 21 landmarks in metres (fingerspell.handpose)
+    right: bool  # MediaPipe's handedness
 
 
 class HandCropper:
@@ -105,7 +106,8 @@ class HandCropper:
             return None
         points = [(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]
         world = [(p.x, p.y, p.z) for p in result.multi_hand_world_landmarks[0].landmark]
-        return Hand(square_box(points, img.width, img.height, self.margin), world)
+        right = result.multi_handedness[0].classification[0].label == "Right"
+        return Hand(square_box(points, img.width, img.height, self.margin), world, right)
 
     def crop(self, img: Image.Image) -> Image.Image:
         """The square around the hand, or the image unchanged when no hand is found."""

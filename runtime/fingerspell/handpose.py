@@ -1,8 +1,9 @@
 """The hand's pose as a second opinion beside the network (the `[hands]` path).
 
 MediaPipe Hands, which `[hands]` already runs to crop, also gives 21 landmarks in metres. Reduced
-to how each finger is bent and spread and where the fingertips are relative to the thumb's, they
-describe a letter's hand shape whoever makes it and whatever the room looks like: a small
+to how each finger is bent and spread, where the fingertips are relative to the thumb's, and which
+way the hand and each finger point, they describe a letter's hand shape whoever makes it and
+whatever the room looks like: a small
 classifier on them (the pose head, `fingerspell-pose.json`) errs elsewhere than the network, and
 the product of the two's probabilities reads people never seen better than either.
 
@@ -24,8 +25,8 @@ from fingerspell.errors import ModelError
 
 POSE_SCHEMA = "fingerspell.pose"
 POSE_SCHEMA_VERSION = 1
-# What the numbers are: a head fitted on other features must not be fed these.
-FEATURES_ID = "handpose-24/1: mediapipe-hands-0.10.21 world landmarks"
+# What the head's numbers are: a head fitted on other features must not be fed these.
+FEATURES_ID = "handpose-45/1: mediapipe-hands-0.10.21 world landmarks, handedness"
 DEFAULT_POSE_HEAD = "fingerspell-pose.json"
 
 FINGERS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16),
@@ -34,6 +35,10 @@ FINGERS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15,
 SPREAD = (((2, 3), (5, 6)), ((5, 6), (9, 10)), ((9, 10), (13, 14)), ((13, 14), (17, 18)))
 TIPS = ((4, 8), (4, 12), (4, 16), (4, 20), (8, 12))  # thumb to each fingertip; index to middle
 NUM_FEATURES = 15 + len(SPREAD) + len(TIPS)
+# which way they point: the hand (wrist to the middle finger's base), the palm's normal, and each
+# finger (its base to its tip); ASL tells some letters apart by this alone (K/P, U/H, G/Q)
+DIRECTIONS = ((0, 9), (2, 4), (5, 8), (9, 12), (13, 16), (17, 20))
+HEAD_FEATURES = NUM_FEATURES + 3 * (len(DIRECTIONS) + 1)
 
 
 def _cos(u: np.ndarray, v: np.ndarray) -> float:
@@ -58,6 +63,23 @@ def pose_features(points: Any) -> np.ndarray:
     return np.array(out, np.float32)
 
 
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / (np.linalg.norm(v) + 1e-9)
+
+
+def hand_features(points: Any, right: bool) -> np.ndarray:
+    """The pose head's numbers: `pose_features` and the directions above, as unit vectors in
+    MediaPipe's camera-aligned axes. A left hand is mirrored into a right one first (by MediaPipe's
+    handedness), so either hand signing a letter gives the same numbers."""
+    p = np.array(points, np.float64)
+    shape = pose_features(p)
+    if not right:
+        p[:, 0] = -p[:, 0]
+    dirs = [_unit(p[b] - p[a]) for a, b in DIRECTIONS]
+    dirs.insert(1, _unit(np.cross(p[5] - p[0], p[17] - p[0])))  # the palm's normal
+    return np.concatenate([shape, *dirs]).astype(np.float32)
+
+
 @dataclass
 class PoseHead:
     """A small MLP on the standardised pose numbers, and how its probabilities are tempered."""
@@ -72,7 +94,7 @@ class PoseHead:
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """[N, 24] pose numbers → [N, classes] tempered probabilities."""
+        """[N, HEAD_FEATURES] numbers (`hand_features`) → [N, classes] tempered probabilities."""
         x = (np.asarray(features, np.float64) - self.mean) / self.scale
         for i, (w, b) in enumerate(self.layers):
             x = x @ w + b
@@ -124,13 +146,13 @@ class PoseHead:
                        metrics=dict(data.get("metrics") or {}))
         except (KeyError, TypeError, ValueError) as exc:
             raise bad(f"malformed pose head: {exc}") from None
-        width = NUM_FEATURES
-        shapes_ok = head.mean.shape == head.scale.shape == (NUM_FEATURES,) and bool(layers)
+        width = HEAD_FEATURES
+        shapes_ok = head.mean.shape == head.scale.shape == (HEAD_FEATURES,) and bool(layers)
         for w, b in layers:
             shapes_ok = shapes_ok and w.ndim == 2 and w.shape[0] == width and b.shape == (w.shape[1],)
             width = w.shape[1] if w.ndim == 2 else -1
         if not shapes_ok or width != len(head.labels):
-            raise bad("layer shapes do not chain from 24 pose numbers to one score per label")
+            raise bad(f"layer shapes do not chain from {HEAD_FEATURES} numbers to one score per label")
         if not (head.temperature > 0 and 0 <= head.uniform_mix < 1 and np.all(head.scale > 0)):
             raise bad("temperature, uniform_mix or scale out of range")
         return head

@@ -21,7 +21,7 @@ from fingerspell.args import MAX_BATCH, MAX_WORKERS, count
 from fingerspell.artifact import bundled_dir, default_model_path
 from fingerspell.backends import Backend, open_backend
 from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
-from fingerspell.handpose import DEFAULT_POSE_HEAD, PoseHead, fuse, pose_features
+from fingerspell.handpose import DEFAULT_POSE_HEAD, PoseHead, fuse, hand_features
 from fingerspell.results import Failure, Prediction
 from fingerspell.schema import ModelMetadata
 from fingerspell.sources import Source, describe, load_pixels
@@ -141,7 +141,7 @@ class Recognizer:
 
         pixels = load_pixels(source, self.size, fetcher=self.fetcher, crop=look)
         hand = seen[-1] if seen else None
-        return pixels, (pose_features(hand.world) if hand is not None else None)
+        return pixels, (hand_features(hand.world, hand.right) if hand is not None else None)
 
     def _fused(self, probs: np.ndarray, pose: np.ndarray | None) -> np.ndarray:
         if pose is None or self.pose_head is None:
