@@ -131,7 +131,9 @@ class _FakeHands:
         points = [SimpleNamespace(x=x, y=y) for x, y in ((0.4, 0.4), (0.6, 0.6))]
         world = [SimpleNamespace(x=0.01 * i, y=0.0, z=0.0) for i in range(21)]
         return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=points)],
-                               multi_hand_world_landmarks=[SimpleNamespace(landmark=world)])
+                               multi_hand_world_landmarks=[SimpleNamespace(landmark=world)],
+                               multi_handedness=[SimpleNamespace(
+                                   classification=[SimpleNamespace(label="Right")])])
 
 
 def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:

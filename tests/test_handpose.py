@@ -19,7 +19,15 @@ from fingerspell import handcrop
 from fingerspell.artifact import bundled_dir
 from fingerspell.errors import MissingExtraError, ModelError
 from fingerspell.handcrop import Hand
-from fingerspell.handpose import DEFAULT_POSE_HEAD, NUM_FEATURES, PoseHead, fuse, pose_features
+from fingerspell.handpose import (
+    DEFAULT_POSE_HEAD,
+    HEAD_FEATURES,
+    NUM_FEATURES,
+    PoseHead,
+    fuse,
+    hand_features,
+    pose_features,
+)
 from fingerspell.schema import CLASSES
 
 BUNDLED = bundled_dir() / DEFAULT_POSE_HEAD
@@ -30,9 +38,9 @@ WORLD = np.random.default_rng(7).normal(scale=0.03, size=(21, 3))  # a hand's la
 def _head(labels: list[str] | None = None, seed: int = 0) -> PoseHead:
     rng = np.random.default_rng(seed)
     labels = labels or list(CLASSES)
-    return PoseHead(labels=labels, mean=rng.normal(size=NUM_FEATURES),
-                    scale=rng.uniform(0.5, 2, NUM_FEATURES),
-                    layers=[(rng.normal(size=(NUM_FEATURES, 8)), rng.normal(size=8)),
+    return PoseHead(labels=labels, mean=rng.normal(size=HEAD_FEATURES),
+                    scale=rng.uniform(0.5, 2, HEAD_FEATURES),
+                    layers=[(rng.normal(size=(HEAD_FEATURES, 8)), rng.normal(size=8)),
                             (rng.normal(size=(8, len(labels))), rng.normal(size=len(labels)))],
                     temperature=1.5, uniform_mix=0.02)
 
@@ -41,7 +49,7 @@ def test_head_round_trips_through_its_document(tmp_path: Path) -> None:
     head, path = _head(), tmp_path / "pose.json"
     head.save(path)
     again = PoseHead.load(path)
-    x = np.random.default_rng(1).normal(size=(5, NUM_FEATURES))
+    x = np.random.default_rng(1).normal(size=(5, HEAD_FEATURES))
     p, q = head.probabilities(x), again.probabilities(x)
     assert np.allclose(p.sum(1), 1, atol=1e-5) and (p >= 0.02 / len(CLASSES) - 1e-7).all()
     assert np.abs(p - q).max() < 1e-4 and (p.argmax(1) == q.argmax(1)).all()
@@ -59,6 +67,21 @@ def test_head_document_is_checked(change: dict, why: str) -> None:
     doc = {**_head().to_dict(), **change}
     with pytest.raises(ModelError, match=why):
         PoseHead.from_dict(doc, "p.json")
+
+
+def test_head_numbers_see_direction_and_ignore_which_hand() -> None:
+    rng = np.random.default_rng(5)
+    p = rng.normal(size=(21, 3))
+    f = hand_features(p, right=True)
+    assert f.shape == (HEAD_FEATURES,) and np.isfinite(f).all()
+    assert np.allclose(f[:NUM_FEATURES], pose_features(p))
+    # a left hand is the mirror image of a right one: the same numbers once MediaPipe says so
+    np.testing.assert_allclose(hand_features(p * [-1.0, 1.0, 1.0], right=False), f, atol=1e-6)
+    # turned upside down, the shape numbers stay and the directions do not (K from P, U from H)
+    flipped = p * [1.0, -1.0, -1.0]  # 180° about the camera's x axis
+    g = hand_features(flipped, right=True)
+    np.testing.assert_allclose(g[:NUM_FEATURES], f[:NUM_FEATURES], atol=1e-6)
+    assert np.abs(g[NUM_FEATURES:] - f[NUM_FEATURES:]).max() > 0.5
 
 
 def test_fuse_multiplies_and_renormalises() -> None:
@@ -84,7 +107,7 @@ class _Hands:
     found = True
 
     def look(self, img: Image.Image) -> Hand | None:
-        return Hand((0, 0, img.width // 2, img.height), WORLD.tolist()) if self.found else None
+        return Hand((0, 0, img.width // 2, img.height), WORLD.tolist(), False) if self.found else None
 
     def crop(self, img: Image.Image) -> Image.Image:
         hand = self.look(img)
@@ -118,7 +141,7 @@ def test_runtime_multiplies_the_network_by_the_pose_head(monkeypatch) -> None:
     assert rec.pose_head is not None and rec.crop == "hand"
     img = _photo()
     net = rec.probabilities(rec.pixels(img)[None])[0]  # the network alone, on the crop
-    want = fuse(net, rec.pose_head.probabilities(pose_features(WORLD)[None])[0])
+    want = fuse(net, rec.pose_head.probabilities(hand_features(WORLD, False)[None])[0])
     got = rec.predict(img)
     assert got.label == rec.labels[int(want.argmax())]
     assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)

@@ -25,15 +25,15 @@ def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, t
     import numpy as np
 
     from fingerspell.artifact import sha256_file
-    from fingerspell.handpose import DEFAULT_POSE_HEAD, NUM_FEATURES, PoseHead
+    from fingerspell.handpose import DEFAULT_POSE_HEAD, HEAD_FEATURES, PoseHead
     from fingerspell_export.ship import cross_agreement, score, ship
 
     dest = tmp_path / "artifacts"
     dest.mkdir()
     # a pose head already beside the artifacts stays, is checksummed, and the card describes it
     rng = np.random.default_rng(0)
-    PoseHead(labels=["a", "b"], mean=np.zeros(NUM_FEATURES), scale=np.ones(NUM_FEATURES),
-             layers=[(rng.normal(size=(NUM_FEATURES, 2)), np.zeros(2))], temperature=1.5,
+    PoseHead(labels=["a", "b"], mean=np.zeros(HEAD_FEATURES), scale=np.ones(HEAD_FEATURES),
+             layers=[(rng.normal(size=(HEAD_FEATURES, 2)), np.zeros(2))], temperature=1.5,
              uniform_mix=0.02, training={"model": "MLP test", "images": 7},
              metrics={"leave_one_source_out_mean": 0.5, "block_split_val_accuracy": 0.8,
                       "leave_one_source_out_accuracy": {"s1": 0.4, "s2": 0.6}}
