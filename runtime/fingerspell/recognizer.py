@@ -94,8 +94,11 @@ class Recognizer:
         try:
             self._hands = HandCropper()
         except MissingExtraError as exc:
-            if crop == "hand" or not _is_mode(pose):
+            if crop == "hand":
                 raise
+            if not _is_mode(pose):
+                raise MissingExtraError(f"{pose}: a pose head reads MediaPipe's landmarks: pip "
+                                        "install 'fingerspell[hands]'") from None
             if wanted:
                 warnings.warn(f"{self.path.name} was trained on hand crops, but {exc}; reading "
                               "whole images, which is less accurate", stacklevel=3)
