@@ -293,8 +293,9 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
     if pose_head is not None:
         m, t = pose_head.metrics, pose_head.training
         lines += ["## Pose head (with `fingerspell[hands]`)", "",
-                  f"`fingerspell-pose.json`: {t.get('model', '?')} on the 24 pose numbers of "
-                  "MediaPipe's hand landmarks (`fingerspell.handpose`), fitted on "
+                  f"`fingerspell-pose.json`: {t.get('model', '?')} on the numbers "
+                  "`fingerspell.handpose` computes from MediaPipe's hand landmarks (finger angles "
+                  "and directions), fitted on "
                   f"{t.get('images', '?')} training images ({t.get('date', '?')}). Where `[hands]` "
                   "finds a hand, the answer is the product of the network's probabilities and its "
                   f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat). "
