@@ -109,17 +109,15 @@ class PoseHead:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": POSE_SCHEMA, "schema_version": POSE_SCHEMA_VERSION, "features": FEATURES_ID,
-            "labels": list(self.labels), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
-            "layers": [{"weight": w.tolist(), "bias": b.tolist()} for w, b in self.layers],
+            "labels": list(self.labels), "mean": _rounded(self.mean), "scale": _rounded(self.scale),
+            "layers": [{"weight": _rounded(w), "bias": _rounded(b)} for w, b in self.layers],
             "temperature": self.temperature, "uniform_mix": self.uniform_mix,
             "fusion": "product of the network's and these probabilities, renormalised",
             "training": self.training, "metrics": self.metrics,
         }
 
     def save(self, path: Path) -> None:
-        # 6 significant digits: the file stays small and the answers do not move
-        text = json.dumps(self.to_dict(), indent=1, sort_keys=True, default=float)
-        path.write_text(_round_floats(text) + "\n")
+        path.write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True, default=float) + "\n")
 
     @classmethod
     def from_dict(cls, data: Any, name: str = "pose head") -> PoseHead:
@@ -175,7 +173,6 @@ def fuse(network: np.ndarray, pose: np.ndarray) -> np.ndarray:
     return np.where(total > 0, p / np.where(total > 0, total, 1), net).astype(np.float32)
 
 
-def _round_floats(text: str) -> str:
-    import re
-
-    return re.sub(r"-?\d+\.\d{7,}(e-?\d+)?", lambda m: f"{float(m.group()):.6g}", text)
+def _rounded(a: np.ndarray) -> list:
+    """The numbers to 6 significant digits: the file stays small and the answers do not move."""
+    return np.vectorize(lambda v: float(f"{v:.6g}"), otypes=[float])(a).tolist()

@@ -72,7 +72,7 @@ class Recognizer:
                              "fetcher must check the addresses it connects to itself")
         self._hands: Any = None  # one MediaPipe graph, shared by the crop and the pose head
         self.pose_head: PoseHead | None = None
-        self._crop = self._cropper(crop, pose)
+        self._crop = self._use_hands(crop, pose)
         if fetcher is None and block_private_urls:
             from functools import partial
 
@@ -81,7 +81,8 @@ class Recognizer:
             fetcher = partial(fetch, block_private=True)
         self.fetcher = fetcher
 
-    def _cropper(self, crop: str, pose: str | Path) -> Any:
+    def _use_hands(self, crop: str, pose: str | Path) -> Any:
+        """Set up MediaPipe for the crop and the pose head as asked; the crop callable or None."""
         if crop not in CROP_MODES:
             raise ValueError(f"crop must be one of {', '.join(CROP_MODES)}, not {crop!r}")
         wanted = crop == "hand" or (crop == "auto" and self.metadata.input.crop == "hand")

@@ -101,7 +101,7 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
     import warnings
 
     from fingerspell.backends import BACKENDS
-    from fingerspell.recognizer import CROP_MODES, POSE_MODES, Recognizer
+    from fingerspell.recognizer import CROP_MODES, Recognizer
 
     if not pose:
         fail("--pose must be auto, none or a pose head file, not ''", 2)
@@ -116,7 +116,7 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             rec = Recognizer(model, backend=backend, threads=threads, crop=crop,  # type: ignore[arg-type]
-                             pose=pose if pose in POSE_MODES else Path(pose))
+                             pose=pose)
     except FingerspellError as exc:
         report_error(exc)
     for w in caught:
