@@ -142,8 +142,8 @@ def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:
     from fingerspell.handcrop import DETECT_MAX_SIDE, HandCropper, square_box
 
     cropper = HandCropper.__new__(HandCropper)  # no MediaPipe needed: its graph is faked
-    cropper._hands, cropper._lock, cropper._quiet_until_hand, cropper.margin = (
-        _FakeHands(), threading.Lock(), False, 1.4)
+    cropper._hands, cropper._lock, cropper._quiet_until_hand, cropper.margin, cropper.retry_pad = (
+        _FakeHands(), threading.Lock(), False, 1.4, 0.5)
     for size in ((40000, 16), (16, 40000), (3000, 2000), (200, 150)):
         # 32,767 px or more on a side aborted the whole process inside MediaPipe's OpenCV
         box = cropper.box(Image.new("RGB", size))
@@ -151,6 +151,45 @@ def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:
         assert max(h, w) <= DETECT_MAX_SIDE and min(h, w) >= 1
         assert box == square_box([(0.4, 0.4), (0.6, 0.6)], *size, 1.4)  # on the full-size image
     assert cropper._hands.shapes[-1][:2] == (150, 200)  # small photos are read as they are
+
+
+class _FakeHandsOnlyWithRoom(_FakeHands):
+    """'Finds' the hand of the middle fifth only in a padded copy, as MediaPipe finds a close-up."""
+
+    def process(self, pixels: np.ndarray) -> SimpleNamespace:
+        self.shapes.append(pixels.shape)
+        if len(self.shapes) == 1:
+            return SimpleNamespace(multi_hand_landmarks=None)
+        h, w = self.shapes[0][:2]
+        ph, pw = pixels.shape[:2]
+        # the landmarks of (0.4, 0.4)-(0.6, 0.6) of the original, as fractions of the padded copy
+        points = [SimpleNamespace(x=(x * w + (pw - w) / 2) / pw, y=(y * h + (ph - h) / 2) / ph)
+                  for x, y in ((0.4, 0.4), (0.6, 0.6))]
+        world = [SimpleNamespace(x=0.01 * i, y=0.0, z=0.0) for i in range(21)]
+        return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=points)],
+                               multi_hand_world_landmarks=[SimpleNamespace(landmark=world)],
+                               multi_handedness=[SimpleNamespace(
+                                   classification=[SimpleNamespace(label="Left")])])
+
+
+def test_a_hand_missed_is_looked_for_again_with_room_around_it() -> None:
+    import threading
+
+    from fingerspell.handcrop import HandCropper, square_box
+
+    for size, pad in (((200, 150), 0.5), ((90, 300), 0.25)):
+        cropper = HandCropper.__new__(HandCropper)
+        cropper._hands, cropper._lock, cropper._quiet_until_hand, cropper.margin, cropper.retry_pad = (
+            _FakeHandsOnlyWithRoom(), threading.Lock(), False, 1.4, pad)
+        hand = cropper.look(Image.new("RGB", size, (90, 60, 30)))
+        (h, w, _), (ph, pw, _) = cropper._hands.shapes
+        assert (ph, pw) == (h + 2 * round(h * pad), w + 2 * round(w * pad))  # edges repeated around
+        assert hand is not None and not hand.right and len(hand.world) == 21
+        want = square_box([(0.4, 0.4), (0.6, 0.6)], *size, 1.4)  # mapped back to the image
+        assert all(abs(a - b) <= 1 for a, b in zip(hand.box, want, strict=True))
+    cropper.retry_pad = 0.0  # no retry: one look, no hand
+    cropper._hands = _FakeHandsOnlyWithRoom()
+    assert cropper.look(Image.new("RGB", (64, 64))) is None and len(cropper._hands.shapes) == 1
 
 
 needs_model = pytest.mark.skipif(find_spec("tensorflow") is None,

@@ -50,8 +50,9 @@ def stored_key(targets: np.lib.npyio.NpzFile) -> str:
 
 
 def _work(job: tuple[str, int, int]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from mediapipe.python.solutions import hands
     from PIL import Image
+
+    from fingerspell.handcrop import HandCropper  # the runtime's detector, its retry included
 
     pack_path, start, stop = job
     pack = np.load(pack_path)
@@ -60,18 +61,17 @@ def _work(job: tuple[str, int, int]) -> tuple[int, np.ndarray, np.ndarray, np.nd
     valid = np.zeros(stop - start, bool)
     world = np.zeros((stop - start, 21, 3), np.float32)
     right = np.zeros(stop - start, bool)  # MediaPipe's handedness: "Right"
-    with hands.Hands(static_image_mode=True, max_num_hands=1, min_detection_confidence=0.3) as det:
-        for k, i in enumerate(range(start, stop)):
-            with Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes())) as im:
-                # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
-                px = np.asarray(im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR))
-            result = det.process(px)
-            found = result.multi_hand_world_landmarks
-            if found:  # metric 3D landmarks: angles not skewed by the photo's perspective
-                world[k] = [(q.x, q.y, q.z) for q in found[0].landmark]
-                feat[k] = pose_features(world[k])
-                right[k] = result.multi_handedness[0].classification[0].label == "Right"
-                valid[k] = True
+    hands = HandCropper()
+    for k, i in enumerate(range(start, stop)):
+        with Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes())) as im:
+            # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
+            hand = hands.look(im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR))
+        if hand is not None:  # metric 3D landmarks: angles not skewed by the photo's perspective
+            world[k] = hand.world
+            feat[k] = pose_features(world[k])
+            right[k] = hand.right
+            valid[k] = True
+    hands.close()
     return start, feat, valid, world, right
 
 
