@@ -103,18 +103,17 @@ class HandCropper:
             small = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
                                reducing_gap=2.0)
         pixels = np.asarray(small.convert("RGB"))
+        h, w = pixels.shape[:2]
+        dy = dx = 0  # the border added around what was searched, in pixels
         result = self._process(pixels)
-        # where a landmark lies in the image, from where it lies in what was searched
-        px, py, sx, sy = 0, 0, 1.0, 1.0
         if not result.multi_hand_landmarks and self.retry_pad > 0:
-            h, w = pixels.shape[:2]
-            py, px = round(h * self.retry_pad), round(w * self.retry_pad)
-            result = self._process(np.pad(pixels, ((py, py), (px, px), (0, 0)), mode="edge"))
-            sx, sy = (w + 2 * px) / w, (h + 2 * py) / h
-            px, py = px / w, py / h
+            dy, dx = round(h * self.retry_pad), round(w * self.retry_pad)
+            result = self._process(np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge"))
         if not result.multi_hand_landmarks:
             return None
-        points = [(p.x * sx - px, p.y * sy - py) for p in result.multi_hand_landmarks[0].landmark]
+        points = [(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]
+        if dx or dy:  # landmarks are fractions of what was searched: back to the image's
+            points = [((x * (w + 2 * dx) - dx) / w, (y * (h + 2 * dy) - dy) / h) for x, y in points]
         world = [(p.x, p.y, p.z) for p in result.multi_hand_world_landmarks[0].landmark]
         right = result.multi_handedness[0].classification[0].label == "Right"
         return Hand(square_box(points, img.width, img.height, self.margin), world, right)
