@@ -154,7 +154,10 @@ def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:
 
 
 class _FakeHandsOnlyWithRoom(_FakeHands):
-    """'Finds' the hand of the middle fifth only in a padded copy, as MediaPipe finds a close-up."""
+    """'Finds' a hand spanning `extent` of the image only in a padded copy, as MediaPipe finds a
+    close-up."""
+
+    extent = ((0.1, 0.1), (0.9, 0.9))
 
     def process(self, pixels: np.ndarray) -> SimpleNamespace:
         self.shapes.append(pixels.shape)
@@ -162,14 +165,18 @@ class _FakeHandsOnlyWithRoom(_FakeHands):
             return SimpleNamespace(multi_hand_landmarks=None)
         h, w = self.shapes[0][:2]
         ph, pw = pixels.shape[:2]
-        # the landmarks of (0.4, 0.4)-(0.6, 0.6) of the original, as fractions of the padded copy
+        # the landmarks of `extent` of the original, as fractions of the padded copy
         points = [SimpleNamespace(x=(x * w + (pw - w) / 2) / pw, y=(y * h + (ph - h) / 2) / ph)
-                  for x, y in ((0.4, 0.4), (0.6, 0.6))]
+                  for x, y in self.extent]
         world = [SimpleNamespace(x=0.01 * i, y=0.0, z=0.0) for i in range(21)]
         return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=points)],
                                multi_hand_world_landmarks=[SimpleNamespace(landmark=world)],
                                multi_handedness=[SimpleNamespace(
                                    classification=[SimpleNamespace(label="Left")])])
+
+
+class _SmallHandOnlyWithRoom(_FakeHandsOnlyWithRoom):
+    extent = ((0.4, 0.4), (0.6, 0.6))
 
 
 def test_a_hand_missed_is_looked_for_again_with_room_around_it() -> None:
@@ -185,8 +192,11 @@ def test_a_hand_missed_is_looked_for_again_with_room_around_it() -> None:
         (h, w, _), (ph, pw, _) = cropper._hands.shapes
         assert (ph, pw) == (h + 2 * round(h * pad), w + 2 * round(w * pad))  # edges repeated around
         assert hand is not None and not hand.right and len(hand.world) == 21
-        want = square_box([(0.4, 0.4), (0.6, 0.6)], *size, 1.4)  # mapped back to the image
+        want = square_box([(0.1, 0.1), (0.9, 0.9)], *size, 1.4)  # mapped back to the image
         assert all(abs(a - b) <= 1 for a, b in zip(hand.box, want, strict=True))
+    # a small "hand" seen only with room around it is not a close-up: room scenes gave such
+    cropper._hands = _SmallHandOnlyWithRoom()
+    assert cropper.look(Image.new("RGB", (200, 150))) is None and len(cropper._hands.shapes) == 2
     cropper.retry_pad = 0.0  # no retry: one look, no hand
     cropper._hands = _FakeHandsOnlyWithRoom()
     assert cropper.look(Image.new("RGB", (64, 64))) is None and len(cropper._hands.shapes) == 1

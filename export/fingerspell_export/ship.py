@@ -169,6 +169,23 @@ def _pose_head(dest: Path) -> Any:
     return PoseHead.load(path) if path.is_file() else None
 
 
+def pose_section(pose_head: Any) -> list[str]:
+    """The model card's lines on the pose head shipped beside the artifacts."""
+    m, t = pose_head.metrics, pose_head.training
+    return ["## Pose head (with `fingerspell[hands]`)", "",
+            f"`fingerspell-pose.json`: {t.get('model', '?')} on the numbers "
+            "`fingerspell.handpose` computes from MediaPipe's hand landmarks (finger angles "
+            "and directions), fitted on "
+            f"{t.get('images', '?')} training images ({t.get('date', '?')}). Where `[hands]` "
+            "finds a hand, the answer is the product of the network's probabilities and its "
+            f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat). "
+            f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
+            f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "
+            f"{_pct(m.get('block_split_val_accuracy'))} of the block split's validation "
+            "images. What it adds to the network on people never seen is measured through "
+            "the runtime with `[hands]` (README, \"Pose head\").", ""]
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
 
@@ -290,20 +307,7 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
                      f"| {_pct(dev_acc.get(r['artifact']))} |")
     lines += ["", "Shipped: " + ", ".join(p.name for p in shipped)
               + "; `fingerspell export` regenerates the others.", ""]
-    if pose_head is not None:
-        m, t = pose_head.metrics, pose_head.training
-        lines += ["## Pose head (with `fingerspell[hands]`)", "",
-                  f"`fingerspell-pose.json`: {t.get('model', '?')} on the numbers "
-                  "`fingerspell.handpose` computes from MediaPipe's hand landmarks (finger angles "
-                  "and directions), fitted on "
-                  f"{t.get('images', '?')} training images ({t.get('date', '?')}). Where `[hands]` "
-                  "finds a hand, the answer is the product of the network's probabilities and its "
-                  f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat). "
-                  f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
-                  f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "
-                  f"{_pct(m.get('block_split_val_accuracy'))} of the block split's validation "
-                  "images. What it adds to the network on people never seen is measured through "
-                  "the runtime with `[hands]` (README, \"Pose head\").", ""]
+    lines += pose_section(pose_head) if pose_head is not None else []
     lines += ["## Known limitations", ""]
     if dev is not None:
         worst = min(s["accuracy"] for s in scores.values())

@@ -31,12 +31,14 @@ CROP_METHOD = f"mediapipe-hands-0.10.21 square x{MARGIN} shifted inside"
 # image, so the box is the same on the full-size photo.
 DETECT_MAX_SIDE = 2048
 # MediaPipe's palm detector misses a hand that fills the frame (a close-up, a tight crop): it wants
-# some context around the palm. With retry_pad > 0, where it finds none, it looks again in a copy
-# with that share of each side added around it, the edge pixels repeated. At 0.5, 74 % of the
-# pack's images without a hand then had one, and dev/massey rose from 81.5 to 87.9 %, but room
-# scenes without a hand were read as a letter at confidence >= 0.5 more often (3.2 % against
-# 1.9 %), past the bar written before (README, "A second look for the hand"): off by default.
-RETRY_PAD = 0.0
+# some context around the palm. Where it finds none, it looks again in a copy with this share of
+# each side added around it, the edge pixels repeated (74 % of the pack's images without a hand
+# then had one; black borders 67 %, mirrored 50 %). README, "A second look for the hand".
+RETRY_PAD = 0.5
+# A hand found only in the padded copy is kept where its square is at least this share of the
+# image's short side (a close-up, what the retry is for): the room scenes' second-look "hands"
+# were 0.30-0.54, the pack's close-ups a median of 0.97.
+RETRY_MIN_SIDE = 0.6
 
 
 def square_box(points: Sequence[tuple[float, float]], width: int, height: int,
@@ -114,9 +116,12 @@ class HandCropper:
         points = [(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]
         if dx or dy:  # landmarks are fractions of what was searched: back to the image's
             points = [((x * (w + 2 * dx) - dx) / w, (y * (h + 2 * dy) - dy) / h) for x, y in points]
+        box = square_box(points, img.width, img.height, self.margin)
+        if (dx or dy) and box[2] - box[0] < RETRY_MIN_SIDE * min(img.size):
+            return None
         world = [(p.x, p.y, p.z) for p in result.multi_hand_world_landmarks[0].landmark]
         right = result.multi_handedness[0].classification[0].label == "Right"
-        return Hand(square_box(points, img.width, img.height, self.margin), world, right)
+        return Hand(box, world, right)
 
     def _process(self, pixels: Any) -> Any:
         with self._lock:
