@@ -102,7 +102,8 @@ class Recognizer:
                                         "install 'fingerspell[hands]'") from None
             if wanted:
                 warnings.warn(f"{self.path.name} was trained on hand crops, but {exc}; reading "
-                              "whole images, which is less accurate", stacklevel=3)
+                              "whole images without the pose head, which is less accurate",
+                              stacklevel=3)
             return None
         self.pose_head = head
         if not wanted:
