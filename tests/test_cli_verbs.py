@@ -120,6 +120,28 @@ def test_spell_takes_numpy_thresholds_and_refuses_true() -> None:
         spell(frames, threshold=True)
 
 
+def _found(points: list[tuple[float, float]], label: str) -> SimpleNamespace:
+    """What MediaPipe Hands returns for one hand at these image fractions."""
+    marks = [SimpleNamespace(x=x, y=y) for x, y in points]
+    world = [SimpleNamespace(x=0.01 * i, y=0.0, z=0.0) for i in range(21)]
+    return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=marks)],
+                           multi_hand_world_landmarks=[SimpleNamespace(landmark=world)],
+                           multi_handedness=[SimpleNamespace(
+                               classification=[SimpleNamespace(label=label)])])
+
+
+def _cropper(hands: object, retry_pad: float = 0.5):
+    """A HandCropper around a faked MediaPipe graph (no MediaPipe needed)."""
+    import threading
+
+    from fingerspell.handcrop import HandCropper
+
+    cropper = HandCropper.__new__(HandCropper)
+    cropper._hands, cropper._lock, cropper._quiet_until_hand, cropper.margin, cropper.retry_pad = (
+        hands, threading.Lock(), False, 1.4, retry_pad)
+    return cropper
+
+
 class _FakeHands:
     """Stands in for MediaPipe: records the image it is given and 'finds' a hand in its middle."""
 
@@ -128,22 +150,13 @@ class _FakeHands:
 
     def process(self, pixels: np.ndarray) -> SimpleNamespace:
         self.shapes.append(pixels.shape)
-        points = [SimpleNamespace(x=x, y=y) for x, y in ((0.4, 0.4), (0.6, 0.6))]
-        world = [SimpleNamespace(x=0.01 * i, y=0.0, z=0.0) for i in range(21)]
-        return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=points)],
-                               multi_hand_world_landmarks=[SimpleNamespace(landmark=world)],
-                               multi_handedness=[SimpleNamespace(
-                                   classification=[SimpleNamespace(label="Right")])])
+        return _found([(0.4, 0.4), (0.6, 0.6)], "Right")
 
 
 def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:
-    import threading
+    from fingerspell.handcrop import DETECT_MAX_SIDE, square_box
 
-    from fingerspell.handcrop import DETECT_MAX_SIDE, HandCropper, square_box
-
-    cropper = HandCropper.__new__(HandCropper)  # no MediaPipe needed: its graph is faked
-    cropper._hands, cropper._lock, cropper._quiet_until_hand, cropper.margin, cropper.retry_pad = (
-        _FakeHands(), threading.Lock(), False, 1.4, 0.5)
+    cropper = _cropper(_FakeHands())
     for size in ((40000, 16), (16, 40000), (3000, 2000), (200, 150)):
         # 32,767 px or more on a side aborted the whole process inside MediaPipe's OpenCV
         box = cropper.box(Image.new("RGB", size))
@@ -166,13 +179,8 @@ class _FakeHandsOnlyWithRoom(_FakeHands):
         h, w = self.shapes[0][:2]
         ph, pw = pixels.shape[:2]
         # the landmarks of `extent` of the original, as fractions of the padded copy
-        points = [SimpleNamespace(x=(x * w + (pw - w) / 2) / pw, y=(y * h + (ph - h) / 2) / ph)
-                  for x, y in self.extent]
-        world = [SimpleNamespace(x=0.01 * i, y=0.0, z=0.0) for i in range(21)]
-        return SimpleNamespace(multi_hand_landmarks=[SimpleNamespace(landmark=points)],
-                               multi_hand_world_landmarks=[SimpleNamespace(landmark=world)],
-                               multi_handedness=[SimpleNamespace(
-                                   classification=[SimpleNamespace(label="Left")])])
+        return _found([((x * w + (pw - w) / 2) / pw, (y * h + (ph - h) / 2) / ph)
+                       for x, y in self.extent], "Left")
 
 
 class _SmallHandOnlyWithRoom(_FakeHandsOnlyWithRoom):
@@ -180,14 +188,10 @@ class _SmallHandOnlyWithRoom(_FakeHandsOnlyWithRoom):
 
 
 def test_a_hand_missed_is_looked_for_again_with_room_around_it() -> None:
-    import threading
-
-    from fingerspell.handcrop import HandCropper, square_box
+    from fingerspell.handcrop import square_box
 
     for size, pad in (((200, 150), 0.5), ((90, 300), 0.25)):
-        cropper = HandCropper.__new__(HandCropper)
-        cropper._hands, cropper._lock, cropper._quiet_until_hand, cropper.margin, cropper.retry_pad = (
-            _FakeHandsOnlyWithRoom(), threading.Lock(), False, 1.4, pad)
+        cropper = _cropper(_FakeHandsOnlyWithRoom(), pad)
         hand = cropper.look(Image.new("RGB", size, (90, 60, 30)))
         (h, w, _), (ph, pw, _) = cropper._hands.shapes
         assert (ph, pw) == (h + 2 * round(h * pad), w + 2 * round(w * pad))  # edges repeated around

@@ -6,7 +6,7 @@ Reads the pack (`tools/gpu/pack.py`) and its pose numbers (`tools/gpu/pose.py`, 
 venv). Fits on the block split's training images where a hand was found, so the validation
 images stay unseen. Its calibration (a temperature and a share of a flat distribution mixed in)
 is chosen where it matters, on people never seen: leave one pack source out, fit on the rest,
-and keep the pair with the lowest log loss over all held-out images. Numpy only, about a minute.
+and keep the pair with the lowest log loss over all held-out images. Numpy only, about 25 s.
 """
 
 from __future__ import annotations
