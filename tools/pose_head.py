@@ -1,12 +1,14 @@
 """Fit the pose head (`artifacts/fingerspell-pose.json`): a small MLP on MediaPipe's hand pose.
 
-    python tools/pose_head.py --pack .gpu --out artifacts/fingerspell-pose.json
+    python tools/pose_head.py --pack .gpu --views .gpu/pose-views.npz --out artifacts/fingerspell-pose.json
 
 Reads the pack (`tools/gpu/pack.py`) and its pose numbers (`tools/gpu/pose.py`, the `[hands]`
 venv). Fits on the block split's training images where a hand was found, so the validation
-images stay unseen. Its calibration (a temperature and a share of a flat distribution mixed in)
-is chosen where it matters, on people never seen: leave one pack source out, fit on the rest,
-and keep the pair with the lowest log loss over all held-out images. Numpy only, about 25 s.
+images stay unseen, and on the landmarks of altered views of them (`tools/gpu/pose.py --views`)
+where given; the epochs are divided among the copies so that the steps stay as many. Its
+calibration (a temperature and a share of a flat distribution mixed in) is chosen where it
+matters, on people never seen: leave one pack source out, fit on the rest, and keep the pair with
+the lowest log loss over all held-out images. Numpy only, about 25 s.
 """
 
 from __future__ import annotations
@@ -70,12 +72,22 @@ def fit_head(feat: np.ndarray, y: np.ndarray, **kw: object) -> PoseHead:
     return PoseHead(labels=list(CLASSES), mean=mean, scale=scale, layers=layers)
 
 
+def features(world: np.ndarray, right: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """The head's numbers for each image with a hand (zeros elsewhere)."""
+    feat = np.zeros((len(ok), HEAD_FEATURES))
+    world, right = np.asarray(world), np.asarray(right)  # an npz member decompresses at each access
+    for i in np.flatnonzero(ok):
+        feat[i] = hand_features(world[i], bool(right[i]))
+    return feat
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pack", type=Path, required=True, help="folder with pack.npz and pose.npz")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--views", type=Path, help="pose-views.npz: landmarks of altered copies to train on too")
     a = ap.parse_args()
     t0 = time.time()
     pack, pose = np.load(a.pack / "pack.npz"), np.load(a.pack / "pose.npz")
@@ -84,21 +96,30 @@ def main() -> int:
     if "world" not in pose.files:
         raise SystemExit(f"{a.pack / 'pose.npz'} has no landmarks: rerun tools/gpu/pose.py --force")
     ok = pose["valid"].astype(bool)
-    feat = np.zeros((len(ok), HEAD_FEATURES))
-    world, right = pose["world"], pose["right"]  # an npz member is decompressed at each access
-    for i in np.flatnonzero(ok):
-        feat[i] = hand_features(world[i], bool(right[i]))
+    feat = features(pose["world"], pose["right"], ok)
     labels, source, is_val = pack["label"].astype(int), pack["source"], pack["is_val"]
     names = [str(s) for s in pack["sources"]]
-    kw = {"hidden": a.hidden, "epochs": a.epochs}
+    # training rows: the images, then each altered view of them (same labels, sources, split)
+    rows_feat, rows_ok = [feat], [ok]
+    if a.views:
+        views = np.load(a.views)
+        if stored_key(views) != pack_key(pack):
+            raise SystemExit(f"{a.views} was not made from this pack: rerun tools/gpu/pose.py --views")
+        for w, r, v in zip(views["world"], views["right"], views["valid"], strict=True):
+            rows_feat.append(features(w, r, v.astype(bool)))
+            rows_ok.append(v.astype(bool))
+    copies = len(rows_feat)
+    x_all, ok_all = np.concatenate(rows_feat), np.concatenate(rows_ok)
+    y_all, src_all, val_all = (np.tile(v, copies) for v in (labels, source, is_val))
+    kw = {"hidden": a.hidden, "epochs": max(10, a.epochs // copies)}
 
     # people never seen: each source held out in turn
     held_p, held_y, per_source = [], [], {}
     for s, name in enumerate(names):
-        train, test = ok & (source != s), ok & (source == s)
+        train, test = ok_all & (src_all != s), ok & (source == s)
         if not test.any():
             continue
-        p = fit_head(feat[train], labels[train], **kw).probabilities(feat[test])
+        p = fit_head(x_all[train], y_all[train], **kw).probabilities(feat[test])
         held_p.append(p)
         held_y.append(labels[test])
         per_source[name] = round(float((p.argmax(1) == labels[test]).mean()), 4)
@@ -113,8 +134,8 @@ def main() -> int:
             losses[(t, mix)] = float(-np.log(r[np.arange(len(y)), y] + 1e-12).mean())
     temperature, mix = min(losses, key=losses.get)
 
-    train = ok & ~is_val
-    head = fit_head(feat[train], labels[train], **kw)
+    train = ok_all & ~val_all
+    head = fit_head(x_all[train], y_all[train], **kw)
     head.temperature, head.uniform_mix = temperature, mix
     val = ok & is_val
     head.metrics = {
@@ -125,8 +146,10 @@ def main() -> int:
             (head.probabilities(feat[val]).argmax(1) == labels[val]).mean()), 4),
     }
     head.training = {
-        "pack_key": pack_key(pack), "images": int(train.sum()), "with_hand_share": round(float(ok.mean()), 4),
-        "model": f"MLP {HEAD_FEATURES} -> {a.hidden} (ReLU) -> {len(CLASSES)}, Adam, {a.epochs} epochs",
+        "pack_key": pack_key(pack), "images": int((ok & ~is_val).sum()),
+        "altered_views": int(train.sum() - (ok & ~is_val).sum()),
+        "with_hand_share": round(float(ok.mean()), 4),
+        "model": f"MLP {HEAD_FEATURES} -> {a.hidden} (ReLU) -> {len(CLASSES)}, Adam, {kw['epochs']} epochs",
         "calibration": "temperature and uniform mix with the lowest leave-one-source-out log loss",
         "date": date.today().isoformat(),
         "command": "python tools/pose_head.py " + " ".join(sys.argv[1:]),

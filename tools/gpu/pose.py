@@ -15,6 +15,11 @@ Output: `pose.npz` beside `pack.npz`: `feat` (float16, images x 24), `valid` (bo
 landmarks (`world`, metres) and MediaPipe's handedness (`right`), and the
 pack's fingerprint (`pack_key`), so a rebuilt pack is never read with another pack's targets; a
 rerun for the same pack keeps the file (`--force` recomputes).
+
+`--views N` writes `pose-views.npz` instead: the landmarks MediaPipe finds in N altered copies of
+each image (every other one mirrored; a random zoom, tilt, brightness, contrast and blur), for
+the pose head (`tools/pose_head.py --views`). Their landmarks err the way MediaPipe errs on
+another view of a hand, which teaches the head more than the same landmarks seen again.
 """
 
 from __future__ import annotations
@@ -27,8 +32,12 @@ import multiprocessing as mp
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 # the features live in the runtime, which computes them for its pose head ([hands]); one definition
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "runtime"))
@@ -49,12 +58,43 @@ def stored_key(targets: np.lib.npyio.NpzFile) -> str:
     return str(targets["pack_key"]) if "pack_key" in targets.files else ""
 
 
-def _work(job: tuple[str, int, int]) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def altered(img: Image, rng: np.random.Generator, mirror: bool) -> Image:
+    """Another view of a 300 px square: mirrored or not, zoomed 0.85-1.2x (in or out, shifted),
+    tilted up to 18 degrees, brightness and contrast +-30 %, and blurred in 3 of 10."""
+    from PIL import Image as PILImage
+    from PIL import ImageEnhance, ImageFilter
+
+    size = img.width
+    if mirror:
+        img = img.transpose(PILImage.Transpose.FLIP_LEFT_RIGHT)
+    fill = tuple(int(c) for c in np.asarray(img)[0, 0])  # the corner's colour, not black
+    zoom, tilt = rng.uniform(0.85, 1.2), rng.uniform(-18, 18)
+    side = round(size * zoom)
+    if zoom >= 1:  # out: the image on a larger canvas, shifted a little
+        canvas = PILImage.new("RGB", (side, side), fill)
+        shift = (side - size) // 2
+        canvas.paste(img, (shift + int(rng.integers(-10, 11)), shift + int(rng.integers(-10, 11))))
+        img = canvas.resize((size, size), PILImage.Resampling.BILINEAR)
+    else:  # in: a random square of the image
+        x, y = int(rng.integers(0, size - side + 1)), int(rng.integers(0, size - side + 1))
+        img = img.crop((x, y, x + side, y + side)).resize((size, size), PILImage.Resampling.BILINEAR)
+    fill = tuple(int(c) for c in np.asarray(img)[0, 0])
+    img = img.rotate(tilt, resample=PILImage.Resampling.BILINEAR, fillcolor=fill)
+    img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.7, 1.3))
+    img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.7, 1.3))
+    if rng.random() < 0.3:
+        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.5)))
+    return img
+
+
+def _work(job: tuple[str, int, int, int]
+          ) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from PIL import Image
 
     from fingerspell.handcrop import HandCropper  # the runtime's detector, its retry included
 
-    pack_path, start, stop = job
+    pack_path, start, stop, view = job  # view -1: the image itself
+    rng = np.random.default_rng(1000 * view + start)  # the same views whatever the workers
     pack = np.load(pack_path)
     blob, off = pack["blob"], pack["offsets"]
     feat = np.zeros((stop - start, NUM_FEATURES), np.float32)
@@ -65,14 +105,15 @@ def _work(job: tuple[str, int, int]) -> tuple[int, np.ndarray, np.ndarray, np.nd
     for k, i in enumerate(range(start, stop)):
         with Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes())) as im:
             # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
-            hand = hands.look(im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR))
+            img = im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR)
+            hand = hands.look(img if view < 0 else altered(img, rng, mirror=view % 2 == 0))
         if hand is not None:  # metric 3D landmarks: angles not skewed by the photo's perspective
             world[k] = hand.world
             feat[k] = pose_features(world[k])
             right[k] = hand.right
             valid[k] = True
     hands.close()
-    return start, feat, valid, world, right
+    return view, start, feat, valid, world, right
 
 
 def main() -> int:
@@ -82,33 +123,40 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=0,
                     help="only the first N images, into pose-trial.npz (the targets stay)")
     ap.add_argument("--force", action="store_true", help="recompute even if the targets are there")
+    ap.add_argument("--views", type=int, default=0,
+                    help="N altered views of each image instead, into pose-views.npz (pose head)")
     a = ap.parse_args()
     pack_path = a.pack_dir / "pack.npz"
-    out = a.pack_dir / ("pose-trial.npz" if a.limit else "pose.npz")
+    out = a.pack_dir / ("pose-trial.npz" if a.limit else "pose-views.npz" if a.views else "pose.npz")
     pack = np.load(pack_path)
     key, n = pack_key(pack), len(pack["label"])
     if out.is_file() and not (a.force or a.limit) and stored_key(np.load(out)) == key:
         print(f"{out} already holds this pack's targets (--force recomputes)")
         return 0
     n = min(n, a.limit) if a.limit else n
-    jobs = [(str(pack_path), s, min(s + CHUNK, n)) for s in range(0, n, CHUNK)]
-    feat = np.zeros((n, NUM_FEATURES), np.float32)
-    valid = np.zeros(n, bool)
-    world = np.zeros((n, 21, 3), np.float32)  # the landmarks too, for pose heads on other numbers
-    right = np.zeros(n, bool)
+    views = list(range(a.views)) if a.views else [-1]
+    jobs = [(str(pack_path), s, min(s + CHUNK, n), v) for v in views for s in range(0, n, CHUNK)]
+    feat = np.zeros((len(views), n, NUM_FEATURES), np.float32)
+    valid = np.zeros((len(views), n), bool)
+    world = np.zeros((len(views), n, 21, 3), np.float32)  # the landmarks, for the pose head
+    right = np.zeros((len(views), n), bool)
     t0 = time.time()
     # spawned workers: MediaPipe does not survive fork
     with mp.get_context("spawn").Pool(a.workers) as pool:
-        for done, (start, f, v, w, r) in enumerate(pool.imap_unordered(_work, jobs), 1):
-            feat[start:start + len(v)], valid[start:start + len(v)] = f, v
-            world[start:start + len(v)], right[start:start + len(v)] = w, r
+        for done, (view, start, f, v, w, r) in enumerate(pool.imap_unordered(_work, jobs), 1):
+            k, rows = max(view, 0), slice(start, start + len(v))
+            feat[k, rows], valid[k, rows], world[k, rows], right[k, rows] = f, v, w, r
             print(f"\r{done}/{len(jobs)} chunks, {time.time() - t0:.0f} s", end="", file=sys.stderr)
     print(file=sys.stderr)
     # a trial's partial file gets no key, so finetune.py refuses it even under the real name
-    np.savez_compressed(out, feat=feat.astype(np.float16), valid=valid, world=world, right=right,
-                        pack_key="" if a.limit else key)
-    print(json.dumps({"images": n, "with_hand": int(valid.sum()), "seconds": round(time.time() - t0),
-                      "out": str(out)}))
+    stored = "" if a.limit else key
+    if a.views:
+        np.savez_compressed(out, valid=valid, world=world, right=right, pack_key=stored)
+    else:
+        np.savez_compressed(out, feat=feat[0].astype(np.float16), valid=valid[0], world=world[0],
+                            right=right[0], pack_key=stored)
+    print(json.dumps({"images": n, "views": a.views, "with_hand": valid.sum(1).tolist(),
+                      "seconds": round(time.time() - t0), "out": str(out)}))
     return 0
 
 

@@ -1,0 +1,106 @@
+"""The pose head's fitting tools: `tools/gpu/pose.py`'s altered views and `tools/pose_head.py`.
+
+MediaPipe is not needed: the views are checked as images, and the head is fitted on landmarks
+made up for a small fake pack (three classes, each a hand shape with some noise).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools" / "gpu"))
+import pose  # noqa: E402  (tools/gpu/pose.py: the runtime's features, no MediaPipe at import)
+
+from fingerspell.handpose import PoseHead  # noqa: E402
+from fingerspell.schema import CLASSES  # noqa: E402
+
+
+def _square() -> Image.Image:
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (300, 300, 3), dtype=np.uint8)
+    pixels[:, :150] = 0  # a dark left half, to see the mirror
+    return Image.fromarray(pixels)
+
+
+def test_altered_views_are_repeatable_same_size_and_mirror_when_asked() -> None:
+    img = _square()
+    a = pose.altered(img, np.random.default_rng(5), mirror=True)
+    b = pose.altered(img, np.random.default_rng(5), mirror=True)
+    assert a.size == img.size and np.array_equal(np.asarray(a), np.asarray(b))
+    plain = np.asarray(pose.altered(img, np.random.default_rng(5), mirror=False), np.float64)
+    mirrored = np.asarray(a, np.float64)
+    # the dark half moves to the right in the mirrored view, stays left in the other
+    assert mirrored[:, 200:].mean() < mirrored[:, :100].mean()
+    assert plain[:, :100].mean() < plain[:, 200:].mean()
+
+
+def _fake_pack(folder: Path, views: int) -> None:
+    """A pack of 3 sources x 3 classes x 20 images: no pixels, only what pose_head.py reads."""
+    rng = np.random.default_rng(1)
+    shapes = rng.normal(scale=0.04, size=(3, 21, 3))  # one hand shape per class, metres
+    label = np.tile(np.repeat(np.arange(3), 20), 3)
+    source = np.repeat(np.arange(3), 60)
+    n = len(label)
+    np.savez(folder / "pack.npz", offsets=np.arange(n + 1) * 10, label=label, source=source,
+             is_val=(np.arange(n) % 5 == 0), sources=np.array(["s0", "s1", "s2"]))
+    key = pose.pack_key({"offsets": np.arange(n + 1) * 10, "label": label})
+
+    def landmarks() -> np.ndarray:
+        return (shapes[label] + rng.normal(scale=0.004, size=(n, 21, 3))).astype(np.float32)
+
+    valid = np.ones(n, bool)
+    valid[::7] = False  # no hand found in some
+    np.savez(folder / "pose.npz", valid=valid, world=landmarks(), right=rng.random(n) < 0.5,
+             pack_key=key)
+    np.savez(folder / "pose-views.npz", valid=np.ones((views, n), bool),
+             world=np.stack([landmarks() for _ in range(views)]),
+             right=rng.random((views, n)) < 0.5, pack_key=key)
+
+
+def _fit(folder: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "pose_head.py"), "--pack", str(folder),
+         "--out", str(folder / "head.json"), "--epochs", "20", *extra],
+        capture_output=True, text=True, timeout=300)
+
+
+def test_pose_head_fits_on_the_images_and_their_altered_views(tmp_path: Path) -> None:
+    _fake_pack(tmp_path, views=2)
+    run = _fit(tmp_path, "--views", str(tmp_path / "pose-views.npz"))
+    assert run.returncode == 0, run.stderr
+    head = PoseHead.load(tmp_path / "head.json")
+    assert head.labels == list(CLASSES)
+    # training images: with a hand and not in validation; the views add two of each
+    valid = np.ones(180, bool)
+    valid[::7] = False
+    train_images = int((valid & (np.arange(180) % 5 != 0)).sum())
+    assert head.training["images"] == train_images
+    assert head.training["altered_views"] == 2 * int((np.arange(180) % 5 != 0).sum())
+    assert "10 epochs" in head.training["model"]  # 20 epochs shared by 3 copies, at least 10
+    assert set(head.metrics["leave_one_source_out_accuracy"]) == {"s0", "s1", "s2"}
+    assert head.metrics["block_split_val_accuracy"] > 0.9  # three distinct shapes: easy
+    assert json.loads(run.stdout)["out"] == str(tmp_path / "head.json")
+
+
+def test_pose_head_refuses_views_of_another_pack(tmp_path: Path) -> None:
+    _fake_pack(tmp_path, views=1)
+    other = dict(np.load(tmp_path / "pose-views.npz"))
+    other["pack_key"] = np.array("0123456789abcdef")
+    np.savez(tmp_path / "pose-views.npz", **other)
+    run = _fit(tmp_path, "--views", str(tmp_path / "pose-views.npz"))
+    assert run.returncode != 0 and "not made from this pack" in run.stderr
+
+
+def test_pose_head_without_views_fits_the_images_alone(tmp_path: Path) -> None:
+    _fake_pack(tmp_path, views=1)
+    run = _fit(tmp_path)
+    assert run.returncode == 0, run.stderr
+    head = PoseHead.load(tmp_path / "head.json")
+    assert head.training["altered_views"] == 0 and "20 epochs" in head.training["model"]
