@@ -93,18 +93,18 @@ class PoseHead:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """[N, HEAD_FEATURES] numbers (`hand_features`) → [N, classes] tempered probabilities."""
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        """[N, HEAD_FEATURES] numbers (`hand_features`) → [N, classes] scores before the softmax."""
         x = (np.asarray(features, np.float64) - self.mean) / self.scale
         for i, (w, b) in enumerate(self.layers):
             x = x @ w + b
             if i < len(self.layers) - 1:
                 x = np.maximum(x, 0.0)
-        z = x / self.temperature
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        return ((1 - self.uniform_mix) * p + self.uniform_mix / p.shape[1]).astype(np.float32)
+        return x
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """[N, HEAD_FEATURES] numbers (`hand_features`) → [N, classes] tempered probabilities."""
+        return tempered(self.logits(features), self.temperature, self.uniform_mix).astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,6 +162,15 @@ class PoseHead:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ModelError(f"{path}: cannot read pose head ({exc})") from None
         return cls.from_dict(data, str(path))
+
+
+def tempered(logits: np.ndarray, temperature: float, uniform_mix: float) -> np.ndarray:
+    """Softmax of logits / temperature, with a share of a flat distribution mixed in."""
+    z = np.asarray(logits, np.float64) / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=-1, keepdims=True)
+    return (1 - uniform_mix) * p + uniform_mix / p.shape[-1]
 
 
 def fuse(network: np.ndarray, pose: np.ndarray) -> np.ndarray:
