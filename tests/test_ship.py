@@ -64,3 +64,66 @@ def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, t
     for line in (dest / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split()
         assert sha256_file(dest / name) == digest
+
+
+def _hands_csv(dataset, path, wrong: int = 0, **change: str) -> None:
+    """A `fingerspell predict --csv` file for every image of `dataset`: right but for `wrong`."""
+    import csv
+
+    from fingerspell.schema import CLASSES
+    from fingerspell_train.dataset import discover
+
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["source", "label", "confidence", "error"])
+        for i, s in enumerate(discover(dataset)):
+            label = CLASSES[s.label] if i >= wrong else CLASSES[(s.label + 1) % len(CLASSES)]
+            out.writerow([change.get("source", str(s.path)), change.get("label", label), "0.9", ""])
+
+
+def test_ship_card_shows_the_dev_set_as_read_with_hands(exported, tiny_run, tiny_dataset,
+                                                         tmp_path) -> None:
+    import json
+
+    import numpy as np
+
+    from fingerspell.handpose import DEFAULT_POSE_HEAD, HEAD_FEATURES, PoseHead
+    from fingerspell_export.ship import ship
+    from fingerspell_train.dataset import discover
+
+    dest = tmp_path / "artifacts"
+    dest.mkdir()
+    PoseHead(labels=["a", "b"], mean=np.zeros(HEAD_FEATURES), scale=np.ones(HEAD_FEATURES),
+             layers=[(np.ones((HEAD_FEATURES, 2)), np.zeros(2))]).save(dest / DEFAULT_POSE_HEAD)
+    _hands_csv(tiny_dataset, tmp_path / "hands.csv", wrong=3)
+    n = len(discover(tiny_dataset))
+    ship(exported, tiny_run, dest, tiny_dataset, tmp_path / "hands.csv")
+    saved = json.loads((dest / "dev_scores.json").read_text())["with_hands"]
+    assert saved["n"] == n and saved["accuracy"] == pytest.approx((n - 3) / n)
+    card = (dest / "MODEL_CARD.md").read_text()
+    assert f"with `[hands]` (the crop, MediaPipe's second look, this head), on all {n}" in card
+    assert f"**{100 * (n - 3) / n:.1f} %**" in card
+    assert "| class | tiny recall, network alone | recall with `[hands]` |" in card
+    assert "Confidence on tiny with `[hands]`" in card
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    ({"source": "/elsewhere/a.png"}, "is not an image of"),
+    ({"label": "unsure"}, "is not a class"),
+])
+def test_hands_csv_must_be_a_plain_reading_of_the_dev_set(tiny_dataset, tmp_path, change, why) -> None:
+    from fingerspell_export.ship import ShipError, hands_score
+
+    _hands_csv(tiny_dataset, tmp_path / "hands.csv", **change)
+    with pytest.raises(ShipError, match=why):
+        hands_score(tmp_path / "hands.csv", tiny_dataset)
+
+
+def test_hands_csv_must_cover_the_whole_dev_set(tiny_dataset, tmp_path) -> None:
+    from fingerspell_export.ship import ShipError, hands_score
+
+    _hands_csv(tiny_dataset, tmp_path / "hands.csv")
+    lines = (tmp_path / "hands.csv").read_text().splitlines()
+    (tmp_path / "hands.csv").write_text("\n".join(lines[:-2]) + "\n")
+    with pytest.raises(ShipError, match=r"2 of the \d+ images of .* are not in it"):
+        hands_score(tmp_path / "hands.csv", tiny_dataset)

@@ -1,6 +1,11 @@
 """Ship an export: copy the quantized artifacts into artifacts/, score them, write checksums and card.
 
-    python -m fingerspell_export.ship EXPORT_DIR RUN_DIR artifacts/ --dev ../shared/data/dev/massey
+    python -m fingerspell_export.ship EXPORT_DIR RUN_DIR artifacts/ --dev ../shared/data/dev/massey \
+        [--hands-csv massey-hands.csv]
+
+`--hands-csv` is the dev set as the runtime reads it with `[hands]` (the crop and the pose head):
+`fingerspell predict DEV --csv > massey-hands.csv` run where `fingerspell[hands]` is installed,
+which cannot be this TensorFlow environment (MediaPipe needs numpy < 2).
 
 Every number in the card is computed here from the files being shipped (or read from the run and
 parity reports written by `fingerspell train` and `fingerspell export`).
@@ -9,6 +14,7 @@ parity reports written by `fingerspell train` and `fingerspell export`).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import platform
@@ -51,16 +57,54 @@ def score(path: Path, dev: Path) -> dict[str, Any]:
     yhat = np.array([CLASSES.index(preds[i].label) for i in ok])
     rep = classification_report(y, yhat, [person_of(samples[i]) for i in ok])
     rep["failed"] = len(samples) - len(ok)
-    # what `--threshold` buys on these people: the share still answered and how often it is right
-    conf = np.array([preds[i].confidence for i in ok])
-    right = y == yhat
-    rep["by_confidence"] = []
-    for t in THRESHOLDS:
-        kept = conf >= t
-        rep["by_confidence"].append({"threshold": t, "answered": float(kept.mean()),
-                                     "accuracy": float(right[kept].mean()) if kept.any() else None})
+    rep["by_confidence"] = by_confidence(np.array([preds[i].confidence for i in ok]), y == yhat)
     rep["images_per_second"] = len(samples) / seconds
     rep.update(top1_and_margins(preds))  # to compare the shipped artifacts with each other
+    return rep
+
+
+def by_confidence(conf: np.ndarray, right: np.ndarray) -> list[dict[str, Any]]:
+    """What `--threshold` buys on these people: the share still answered and how often it is right."""
+    rows = []
+    for t in THRESHOLDS:
+        kept = conf >= t
+        rows.append({"threshold": t, "answered": float(kept.mean()) if len(kept) else 0.0,
+                     "accuracy": float(right[kept].mean()) if kept.any() else None})
+    return rows
+
+
+def hands_score(csv_path: Path, dev: Path) -> dict[str, Any]:
+    """The dev set as the runtime read it with `[hands]`, from a `fingerspell predict DEV --csv`
+    file (paths as written there, relative to where this runs): the same report as `score`."""
+    from fingerspell_train.dataset import discover, person_of
+    from fingerspell_train.report import classification_report
+
+    samples = {s.path.resolve(): s for s in discover(dev)}
+    try:
+        with csv_path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ShipError(f"{csv_path}: cannot read ({exc})") from None
+    read: dict[Path, dict[str, str]] = {}
+    for r in rows:
+        if not {"source", "label", "confidence", "error"} <= set(r):
+            raise ShipError(f"{csv_path}: not a `fingerspell predict --csv` file")
+        path = Path(r["source"]).resolve()
+        if path not in samples:
+            raise ShipError(f"{csv_path}: {r['source']} is not an image of {dev}")
+        if r["label"] and r["label"] not in CLASSES:
+            raise ShipError(f"{csv_path}: {r['label']!r} is not a class (written with --threshold?)")
+        read[path] = r
+    if len(read) != len(samples):
+        raise ShipError(f"{csv_path}: {len(samples) - len(read)} of the {len(samples)} images of "
+                        f"{dev} are not in it")
+    ok = [(samples[p], r) for p, r in read.items() if not r["error"]]
+    y = np.array([s.label for s, _ in ok], int)
+    yhat = np.array([CLASSES.index(r["label"]) for _, r in ok], int)
+    rep = classification_report(y, yhat, [person_of(s) for s, _ in ok])
+    rep["failed"] = len(read) - len(ok)
+    rep["by_confidence"] = by_confidence(np.array([float(r["confidence"]) for _, r in ok]), y == yhat)
+    rep["csv"] = str(csv_path)
     return rep
 
 
@@ -115,8 +159,12 @@ def check_inputs(export_dir: Path, run_dir: Path, dev: Path | None) -> None:
         discover(dev)
 
 
-def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None) -> dict[str, Any]:
+def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None,
+         hands_csv: Path | None = None) -> dict[str, Any]:
     check_inputs(export_dir, run_dir, dev)
+    if hands_csv is not None and dev is None:
+        raise ShipError("--hands-csv needs --dev: it is a reading of the dev set")
+    hands = hands_score(hands_csv, dev) if hands_csv is not None and dev is not None else None
     picks = shippable(export_dir)
     # Built and scored beside `dest`, moved in only once everything is written: a failure leaves
     # the shipped artifacts, checksums and card as they were.
@@ -146,11 +194,13 @@ def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None) -> dict[
                     if kk not in ("confusion_matrix", "labels", "margins")}
                 for k, v in scores.items()},
              "not_shipped": {k: {"accuracy": v} for k, v in others.items()},
-             "agreement_with_fp32_onnx": agreement},
+             "agreement_with_fp32_onnx": agreement,
+             **({"with_hands": {k: v for k, v in hands.items() if k not in ("confusion_matrix", "labels")}}
+                if hands else {})},
             indent=1) + "\n")
         (stage / "MODEL_CARD.md").write_text(
             model_card(run_dir, export_dir, shipped, scores, dev, others, agreement,
-                       _pose_head(dest)))
+                       _pose_head(dest), hands))
         dest.mkdir(parents=True, exist_ok=True)
         for f in sorted(stage.iterdir()):
             os.replace(f, dest / f.name)
@@ -169,21 +219,49 @@ def _pose_head(dest: Path) -> Any:
     return PoseHead.load(path) if path.is_file() else None
 
 
-def pose_section(pose_head: Any) -> list[str]:
-    """The model card's lines on the pose head shipped beside the artifacts."""
+def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
+                 network: dict[str, Any] | None = None, dev_name: str = "dev") -> list[str]:
+    """The model card's lines on the pose head shipped beside the artifacts, and on what the
+    runtime reads with `[hands]` (`hands`, from `hands_score`) beside the network alone."""
     m, t = pose_head.metrics, pose_head.training
-    return ["## Pose head (with `fingerspell[hands]`)", "",
-            f"`fingerspell-pose.json`: {t.get('model', '?')} on the numbers "
-            "`fingerspell.handpose` computes from MediaPipe's hand landmarks (finger angles "
-            "and directions), fitted on "
-            f"{t.get('images', '?')} training images ({t.get('date', '?')}). Where `[hands]` "
-            "finds a hand, the answer is the product of the network's probabilities and its "
-            f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat). "
-            f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
-            f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "
-            f"{_pct(m.get('block_split_val_accuracy'))} of the block split's validation "
-            "images. What it adds to the network on people never seen is measured through "
-            "the runtime with `[hands]` (README, \"Pose head\").", ""]
+    lines = ["## Pose head (with `fingerspell[hands]`)", "",
+             f"`fingerspell-pose.json`: {t.get('model', '?')} on the numbers "
+             "`fingerspell.handpose` computes from MediaPipe's hand landmarks (finger angles "
+             "and directions), fitted on "
+             f"{t.get('images', '?')} training images ({t.get('date', '?')}). Where `[hands]` "
+             "finds a hand, the answer is the product of the network's probabilities and its "
+             f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat). "
+             f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
+             f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "
+             f"{_pct(m.get('block_split_val_accuracy'))} of the block split's validation "
+             "images."]
+    if hands is None:
+        lines[-1] += (" What it adds to the network on people never seen is measured through "
+                      "the runtime with `[hands]` (README, \"Pose head\").")
+        return [*lines, ""]
+    alone = f" (the network alone, whole images: {_pct(network['accuracy'])})" if network else ""
+    lines[-1] += (f" Through the runtime with `[hands]` (the crop, MediaPipe's second look, this "
+                  f"head), on all {hands['n']} {dev_name} images: **{_pct(hands['accuracy'])}**"
+                  f"{alone}, as `fingerspell predict DEV --csv` answers where `[hands]` is "
+                  "installed.")
+    lines += ["", f"Per person on {dev_name} with `[hands]`: " + ", ".join(
+        f"{g} {_pct(v['accuracy'])}" for g, v in hands.get("per_group", {}).items()), "",
+        f"Most confused on {dev_name} with `[hands]` (true->read: images): "
+        + ", ".join(hands["top_confusions"][:12]), "",
+        f"Confidence on {dev_name} with `[hands]` (`--threshold T`: answers below T read `unsure`):",
+        "", "| threshold | photos answered | of those, right |", "|---|---|---|"]
+    lines += [f"| {r['threshold']:.1f} | {_pct(r['answered'])} | {_pct(r['accuracy'])} |"
+              for r in hands["by_confidence"]]
+    lines += ["", f"| class | {dev_name} recall, network alone | recall with `[hands]` | "
+              "precision with `[hands]` |", "|---|---|---|---|"]
+    for c in CLASSES:
+        h = hands["per_class"].get(c)
+        if h is None or not h["support"]:
+            continue
+        n = (network or {}).get("per_class", {}).get(c)
+        recall = f"{n['recall']:.2f}" if n else "–"
+        lines.append(f"| {c} | {recall} | {h['recall']:.2f} | {h['precision']:.2f} |")
+    return [*lines, ""]
 
 
 def _pct(x: float | None) -> str:
@@ -192,7 +270,8 @@ def _pct(x: float | None) -> str:
 
 def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dict[str, Any],
                dev: Path | None, others: dict[str, float] | None = None,
-               agreement: dict[str, dict[str, float]] | None = None, pose_head: Any = None) -> str:
+               agreement: dict[str, dict[str, float]] | None = None, pose_head: Any = None,
+               hands: dict[str, Any] | None = None) -> str:
     from fingerspell_train.dataset import crop_of
 
     config = json.loads((run_dir / "config.json").read_text())
@@ -307,12 +386,15 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
                      f"| {_pct(dev_acc.get(r['artifact']))} |")
     lines += ["", "Shipped: " + ", ".join(p.name for p in shipped)
               + "; `fingerspell export` regenerates the others.", ""]
-    lines += pose_section(pose_head) if pose_head is not None else []
+    network = scores[shipped[0].name] if scores and shipped else None
+    lines += (pose_section(pose_head, hands, network, dev.name if dev else "dev")
+              if pose_head is not None else [])
     lines += ["## Known limitations", ""]
     if dev is not None:
         worst = min(s["accuracy"] for s in scores.values())
-        lines.append(f"- It reads {_pct(worst)} of the photos of the people in {dev.name}, whom it "
-                     "never saw: far from reading every hand. Expect it to work best on photos like "
+        with_hands = f" ({_pct(hands['accuracy'])} with `[hands]`)" if hands else ""
+        lines.append(f"- It reads {_pct(worst)}{with_hands} of the photos of the people in {dev.name}, "
+                     "whom it never saw: far from reading every hand. Expect it to work best on photos like "
                      "its training sources (a hand in front of a plain wall or a room, webcam framing).")
     lines += [
               "- Single photos of a static hand shape: J and Z are motions, read from one frame only.",
@@ -341,9 +423,11 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("dest", type=Path)
     ap.add_argument("--dev", type=Path, default=None, help="labelled real-world folder to score")
+    ap.add_argument("--hands-csv", type=Path, default=None,
+                    help="`fingerspell predict DEV --csv` output from a [hands] environment")
     args = ap.parse_args()
     try:
-        scores = ship(args.export_dir, args.run_dir, args.dest, args.dev)
+        scores = ship(args.export_dir, args.run_dir, args.dest, args.dev, args.hands_csv)
     except (ShipError, FingerspellError, OSError) as exc:
         code = getattr(exc, "exit_code", 1)
         print(f"error: {exc}", file=sys.stderr)
