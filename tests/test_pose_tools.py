@@ -10,8 +10,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,3 +106,38 @@ def test_pose_head_without_views_fits_the_images_alone(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     head = PoseHead.load(tmp_path / "head.json")
     assert head.training["altered_views"] == 0 and "20 epochs" in head.training["model"]
+
+
+class _FakeHands:
+    """Stands in for MediaPipe's HandCropper: a "hand" whose landmarks are the image's mean colour."""
+
+    def look(self, img: Image.Image) -> Any:
+        from fingerspell.handcrop import Hand
+
+        mean = np.asarray(img, np.float64).mean(axis=(0, 1)) / 255
+        return Hand((0, 0, 10, 10), np.tile(mean, (21, 1)).tolist(), True)
+
+    def close(self) -> None:
+        pass
+
+
+def test_work_reads_the_images_themselves_and_altered_views(tmp_path: Path, monkeypatch) -> None:
+    import io
+
+    from fingerspell import handcrop
+
+    monkeypatch.setattr(handcrop, "HandCropper", _FakeHands)
+    blobs = []
+    for shade in (40, 200):
+        buf = io.BytesIO()
+        Image.new("RGB", (150, 150), (shade, shade // 2, 255 - shade)).save(buf, "PNG")
+        blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])])
+    np.savez(tmp_path / "pack.npz", blob=np.concatenate(blobs), offsets=offsets)
+    view, start, _, valid, world, right = pose._work((str(tmp_path / "pack.npz"), 0, 2, -1))
+    assert (view, start) == (-1, 0) and valid.all() and right.all()
+    # the image itself: its colour, untouched
+    assert world[0, 0] == pytest.approx(np.array([40, 20, 215]) / 255, abs=1e-3)
+    again = pose._work((str(tmp_path / "pack.npz"), 0, 2, 1))
+    assert again[0] == 1 and not np.allclose(again[4], world)  # brightness and contrast changed
+    assert np.array_equal(again[4], pose._work((str(tmp_path / "pack.npz"), 0, 2, 1))[4])

@@ -78,7 +78,7 @@ def altered(img: Image, rng: np.random.Generator, mirror: bool) -> Image:
     else:  # in: a random square of the image
         x, y = int(rng.integers(0, size - side + 1)), int(rng.integers(0, size - side + 1))
         img = img.crop((x, y, x + side, y + side)).resize((size, size), PILImage.Resampling.BILINEAR)
-    fill = tuple(int(c) for c in np.asarray(img)[0, 0])
+    fill = tuple(int(c) for c in np.asarray(img)[0, 0])  # again: the zoom moved the corner
     img = img.rotate(tilt, resample=PILImage.Resampling.BILINEAR, fillcolor=fill)
     img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.7, 1.3))
     img = ImageEnhance.Contrast(img).enhance(rng.uniform(0.7, 1.3))
@@ -94,7 +94,8 @@ def _work(job: tuple[str, int, int, int]
     from fingerspell.handcrop import HandCropper  # the runtime's detector, its retry included
 
     pack_path, start, stop, view = job  # view -1: the image itself
-    rng = np.random.default_rng(1000 * view + start)  # the same views whatever the workers
+    # the same views whatever the workers (a seed must not be negative: none for the image itself)
+    rng = np.random.default_rng(1000 * view + start) if view >= 0 else None
     pack = np.load(pack_path)
     blob, off = pack["blob"], pack["offsets"]
     feat = np.zeros((stop - start, NUM_FEATURES), np.float32)
@@ -106,7 +107,7 @@ def _work(job: tuple[str, int, int, int]
         with Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes())) as im:
             # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
             img = im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR)
-            hand = hands.look(img if view < 0 else altered(img, rng, mirror=view % 2 == 0))
+            hand = hands.look(img if rng is None else altered(img, rng, mirror=view % 2 == 0))
         if hand is not None:  # metric 3D landmarks: angles not skewed by the photo's perspective
             world[k] = hand.world
             feat[k] = pose_features(world[k])
