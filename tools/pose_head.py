@@ -1,6 +1,7 @@
 """Fit the pose head (`artifacts/fingerspell-pose.json`): a small MLP on MediaPipe's hand pose.
 
-    python tools/pose_head.py --pack .gpu --views .gpu/pose-views.npz --out artifacts/fingerspell-pose.json
+    python tools/pose_head.py --pack .gpu --out artifacts/fingerspell-pose.json   # as shipped
+    python tools/pose_head.py --pack .gpu --views .gpu/pose-views.npz --out head.json
 
 Reads the pack (`tools/gpu/pack.py`) and its pose numbers (`tools/gpu/pose.py`, the `[hands]`
 venv). Fits on the block split's training images where a hand was found, so the validation
@@ -111,7 +112,8 @@ def main() -> int:
     copies = len(rows_feat)
     x_all, ok_all = np.concatenate(rows_feat), np.concatenate(rows_ok)
     y_all, src_all, val_all = (np.tile(v, copies) for v in (labels, source, is_val))
-    kw = {"hidden": a.hidden, "epochs": max(10, a.epochs // copies)}
+    # with views, the epochs are shared among the copies (as many steps), but never fewer than 10
+    kw = {"hidden": a.hidden, "epochs": a.epochs if copies == 1 else max(10, a.epochs // copies)}
 
     # people never seen: each source held out in turn
     held_z, held_y, per_source = [], [], {}
