@@ -64,6 +64,11 @@ class Hand(NamedTuple):
     right: bool  # MediaPipe's handedness
 
 
+def cropped(img: Image.Image, hand: Hand | None) -> Image.Image:
+    """The square around the hand, or the image unchanged when no hand was found."""
+    return img.crop(hand.box) if hand is not None else img
+
+
 class HandCropper:
     """One MediaPipe Hands graph in static-image mode; calls are serialised (it is not thread-safe)."""
 
@@ -135,8 +140,7 @@ class HandCropper:
 
     def crop(self, img: Image.Image) -> Image.Image:
         """The square around the hand, or the image unchanged when no hand is found."""
-        box = self.box(img)
-        return img.crop(box) if box is not None else img
+        return cropped(img, self.look(img))
 
     def close(self) -> None:
         self._hands.close()

@@ -137,12 +137,14 @@ class Recognizer:
         """The model's input and, with a pose head, the hand's pose numbers (None: no hand)."""
         if self.pose_head is None:
             return self.pixels(source), None
+        from fingerspell.handcrop import cropped
+
         seen: list[Any] = []
 
         def look(img: Any) -> Any:
             hand = self._hands.look(img)
             seen.append(hand)
-            return img.crop(hand.box) if hand is not None and self.crop == "hand" else img
+            return cropped(img, hand) if self.crop == "hand" else img
 
         pixels = load_pixels(source, self.size, fetcher=self.fetcher, crop=look)
         hand = seen[-1] if seen else None
