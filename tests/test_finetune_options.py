@@ -127,6 +127,27 @@ def test_finetune_runs_with_the_options_and_says_which_weights_it_kept(tmp_path:
     assert meta["val_acc_flip_tta"] == pytest.approx(kept)
 
 
+def test_held_out_run_writes_the_last_scored_epochs_answers(tmp_path: Path) -> None:
+    """val_probs.npz: each held-out image's pack row and mirror-averaged probabilities at the last
+    scored epoch (what tools/fusion_fit.py reads), matching the log's accuracy of that epoch."""
+    _tiny_pack(tmp_path / "pack")
+    pack = dict(np.load(tmp_path / "pack" / "pack.npz"))
+    pack["source"] = (np.arange(24) % 2).astype(np.int16)  # two sources; hold the second out
+    pack["sources"] = np.array(["a", "b"])
+    np.savez(tmp_path / "pack" / "pack.npz", **pack)
+    out = tmp_path / "out"
+    r = _finetune("--pack", tmp_path / "pack", "--out", out, "--budget", 100, "--max-epochs", 2,
+                  "--batch", 6, "--workers", 1, "--holdout", "b")
+    assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-3000:]
+    got = np.load(out / "val_probs.npz")
+    np.testing.assert_array_equal(got["index"], np.flatnonzero(pack["source"] == 1))
+    assert got["probs"].shape == (12, 29) and int(got["epoch"]) == 2
+    np.testing.assert_allclose(got["probs"].sum(1), 1.0, atol=1e-3)
+    last = json.loads((out / "log.json").read_text())["history"][-1]
+    right = got["probs"].argmax(1) == pack["label"][got["index"]]
+    assert last["epoch"] == 2 and float(right.mean()) == pytest.approx(last["val_acc_flip_tta"])
+
+
 def test_saved_weights_load_back_as_the_start_of_another_run(tmp_path: Path) -> None:
     torch.manual_seed(1)
     model = finetune.VGG()

@@ -14,7 +14,9 @@
 # $OUT directly, got more done (lease 3, README "The model we ship").
 # Usage (on the GPU machine, from the repository root):
 #   tools/gpu/device_job.sh PACK_DIR OUT [BUDGET_S [MAX_EPOCHS]]
-# Files back in OUT: weights_a.npz, weights_b.npz, chosen.txt, log_<run>.json.
+# Files back in OUT: weights_a.npz, weights_b.npz, chosen.txt, log_<run>.json, probs_<run>.npz
+# (each run's validation answers at its last scored epoch; for held-out runs, tools/fusion_fit.py).
+# SERIAL=1 runs them one after another instead of side by side.
 set -uo pipefail
 pack=$1 out=$2 budget=${3:-360} epochs=${4:-60} runs=${RUNS:-a b c}
 export PYTHONUNBUFFERED=1
@@ -30,16 +32,24 @@ HOLDOUT="--holdout seeeeeeel/Hand_sign_language --holdout carbonara21/projectM7"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c "import torch, torchvision, PIL; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'pillow', PIL.__version__)"
 work=/tmp/ft
+workers=5 && [ -n "${SERIAL:-}" ] && workers=16
 for r in $runs; do
   mkdir -p $work/$r
   var=ARGS_$r
   echo "run $r: ${!var:-}"
   # shellcheck disable=SC2086  # the options are meant to split
   timeout $((budget + 80)) python3 tools/gpu/finetune.py --pack "$pack" --out $work/$r --budget "$budget" \
-    --max-epochs "$epochs" --workers 5 ${!var:-} >$work/$r.log 2>&1 &
+    --max-epochs "$epochs" --workers $workers ${!var:-} >$work/$r.log 2>&1 &
+  # SERIAL=1: one run after another (faster in all than side by side), each one's files sent back
+  # as soon as it ends, so a call cut short keeps the runs it finished
+  [ -n "${SERIAL:-}" ] && wait && cp $work/$r/log.json "$out/log_$r.json" 2>/dev/null \
+    && cp $work/$r/val_probs.npz "$out/probs_$r.npz" 2>/dev/null && tail -2 $work/$r.log
 done
 wait  # each run stops itself at its budget; timeout is the backstop that keeps the copy below
-for r in $runs; do echo "== $r"; cat $work/$r.log; cp $work/$r/log.json "$out/log_$r.json" 2>/dev/null; done
+for r in $runs; do
+  echo "== $r"; cat $work/$r.log; cp $work/$r/log.json "$out/log_$r.json" 2>/dev/null
+  cp $work/$r/val_probs.npz "$out/probs_$r.npz" 2>/dev/null  # the last scored epoch's answers
+done
 # one read of the logs: the held-out runs' per-source scores (at each run's best epoch, mirror
 # averaged) and their mean go to the job log; the best block-split run is the answer
 best=$(python3 - "$work" $runs <<'PY'

@@ -329,7 +329,7 @@ def evaluate(model: VGG, images: torch.Tensor, labels: torch.Tensor, bs: int,
              amp: bool | None = None) -> dict:
     model.eval()
     amp = images.is_cuda if amp is None else amp
-    plain, tta = [], []
+    plain, tta, probs = [], [], []
     for i in range(0, len(images), bs):
         x = images[i:i + bs, :3].float().contiguous(memory_format=torch.channels_last)
         with torch.autocast(x.device.type, torch.bfloat16, enabled=amp):
@@ -337,10 +337,12 @@ def evaluate(model: VGG, images: torch.Tensor, labels: torch.Tensor, bs: int,
             pf = F.softmax(model(torch.flip(x, (3,))).float(), 1)
         plain.append(p.argmax(1))
         tta.append(((p + pf) / 2).argmax(1))
+        probs.append((p + pf) / 2)
     model.train()
     plain_t, tta_t = torch.cat(plain), torch.cat(tta)
     return {"acc": float((plain_t == labels).float().mean()),
-            "acc_flip_tta": float((tta_t == labels).float().mean()), "pred_tta": tta_t}
+            "acc_flip_tta": float((tta_t == labels).float().mean()), "pred_tta": tta_t,
+            "probs_tta": torch.cat(probs)}
 
 
 def save_if_best(epoch: int, best: float, trained: tuple[dict, VGG],
@@ -616,6 +618,10 @@ def main() -> None:
                 row.update(val_acc_ema=ev_avg["acc"], val_acc_flip_tta_ema=ev_avg["acc_flip_tta"])
             history.append(row)
             print(json.dumps(row), flush=True)
+            # the trained weights' answers at the latest scored epoch (no choice among epochs):
+            # a held-out run's answers on people it never saw, for tools/fusion_fit.py
+            np.savez_compressed(args.out / "val_probs.npz", index=keep[va].astype(np.int64),
+                                probs=ev["probs_tta"].cpu().numpy(), epoch=epoch)
             meta = save_if_best(epoch, best, (ev, model), (ev_avg, avg), args.out, val_sources,
                                 labels[va])
             if meta is not None:
