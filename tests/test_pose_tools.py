@@ -141,3 +141,81 @@ def test_work_reads_the_images_themselves_and_altered_views(tmp_path: Path, monk
     again = pose._work((str(tmp_path / "pack.npz"), 0, 2, 1))
     assert again[0] == 1 and not np.allclose(again[4], world)  # brightness and contrast changed
     assert np.array_equal(again[4], pose._work((str(tmp_path / "pack.npz"), 0, 2, 1))[4])
+
+
+class _LeftHalfHands(_FakeHands):
+    """A "hand" whose landmarks are the mean colour of the image's left half: sees a mirror."""
+
+    def look(self, img: Image.Image) -> Any:
+        from fingerspell.handcrop import Hand
+
+        mean = np.asarray(img, np.float64)[:, : img.width // 2].mean(axis=(0, 1)) / 255
+        return Hand((0, 0, 10, 10), np.tile(mean, (21, 1)).tolist(), True)
+
+
+def test_work_reads_the_plain_mirror_image_for_view_minus_2(tmp_path: Path, monkeypatch) -> None:
+    import io
+
+    from fingerspell import handcrop
+
+    monkeypatch.setattr(handcrop, "HandCropper", _LeftHalfHands)
+    img = Image.new("RGB", (150, 150), (255, 0, 0))
+    img.paste((0, 0, 255), (75, 0, 150, 150))  # red left, blue right
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    blob = np.frombuffer(buf.getvalue(), np.uint8)
+    np.savez(tmp_path / "pack.npz", blob=blob, offsets=np.array([0, len(blob)]))
+    itself = pose._work((str(tmp_path / "pack.npz"), 0, 1, -1))[4]
+    mirror = pose._work((str(tmp_path / "pack.npz"), 0, 1, -2))[4]
+    assert itself[0, 0] == pytest.approx([1, 0, 0], abs=0.02)  # red on the left
+    assert mirror[0, 0] == pytest.approx([0, 0, 1], abs=0.02)  # the mirror: blue on the left, nothing else
+
+
+def test_mirror_and_views_are_one_at_a_time(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "gpu" / "pose.py"), str(tmp_path), "--mirror",
+                          "--views", "2"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "one at a time" in run.stderr
+
+
+def test_fusion_fit_scores_held_out_answers_and_the_mirror(tmp_path: Path) -> None:
+    """tools/fusion_fit.py: the held-out network's answers fused with a head fitted without the
+    same source; the fusion with power 1 is the runtime's own, and a power near 0 leaves the head."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import fusion_fit
+
+    from fingerspell.handpose import fuse
+
+    net, head = np.array([[0.6, 0.3, 0.1]]), np.array([[0.1, 0.6, 0.3]])
+    np.testing.assert_allclose(fusion_fit.fused(net, head, 1.0), fuse(net, head), rtol=1e-6)
+    np.testing.assert_allclose(fusion_fit.fused(net, head, 1e-9), head, rtol=1e-6)
+
+    _fake_pack(tmp_path, views=1)
+    pack = dict(np.load(tmp_path / "pack.npz"))
+    n = len(pack["label"])
+    pack["paths"] = np.array([f"{'handcrops/' if i % 2 else ''}x/{i}.jpg" for i in range(n)])
+    np.savez(tmp_path / "pack.npz", **pack)
+    held = np.flatnonzero(pack["source"] == 2)
+    # a network that is right on two thirds of the held-out source, unsure elsewhere
+    probs = np.full((len(held), 29), 0.5 / 28)
+    probs[np.arange(len(held)), np.where(held % 3 == 0, (pack["label"][held] + 1) % 3,
+                                         pack["label"][held])] = 0.5
+    np.savez(tmp_path / "probs.npz", index=held, probs=probs, epoch=3)
+    mirror = dict(np.load(tmp_path / "pose-views.npz"))
+    np.savez(tmp_path / "pose-mirror.npz", **mirror)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "fusion_fit.py"), "--pack", str(tmp_path), "--probs",
+         str(tmp_path / "probs.npz"), "--mirror", str(tmp_path / "pose-mirror.npz"), "--epochs", "20",
+         "--json", str(tmp_path / "fit.json")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    table = json.loads((tmp_path / "fit.json").read_text())
+    assert [r["subset"] for r in table] == ["crops", "whole photos"]
+    found = np.load(tmp_path / "pose.npz")["valid"][held]  # only images with a hand are scored
+    assert sum(r["images"] for r in table) == int(found.sum())
+    right = held % 3 != 0  # where the fake network is right
+    for r in table:
+        crop = held % 2 == (1 if r["subset"] == "crops" else 0)
+        assert r["network alone"]["acc"] == pytest.approx(float(right[found & crop].mean()), abs=1e-4)
+        # the clean fake hands mend the network's errors
+        assert r["lowest log loss"]["acc"] > r["network alone"]["acc"]
+        assert "shipped fusion, pose on image and mirror" in r
+        assert list(r["per source (accuracy)"]) == ["s2"]

@@ -11,7 +11,10 @@ a user. The `[hands]` runtime multiplies the network's probabilities, raised to 
 pose head's tempered ones; this grid-searches the power, the temperature and the uniform mix on
 the held-out images with a hand and prints accuracy and log loss for each, the shipped setting and
 the two halves alone beside them. Choose by log loss on the hand crops (what the network reads
-with `[hands]`); `--json` keeps the table. Numpy only.
+with `[hands]`); `--json` keeps the table. `--mirror .gpu/pose-mirror.npz` (`tools/gpu/pose.py
+--mirror`) adds the pose head read twice, on the image and on its mirror image, its logits
+averaged where MediaPipe finds the hand in both: what a runtime reading the photo's mirror too
+would get. Numpy only.
 """
 
 from __future__ import annotations
@@ -47,10 +50,11 @@ def scores(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: list[Path],
-                  hidden: int, epochs: int) -> dict[str, np.ndarray]:
+                  hidden: int, epochs: int, mirror: tuple[np.ndarray, np.ndarray] | None = None
+                  ) -> dict[str, np.ndarray]:
     """Every held-out image with a hand: the network's probabilities, the pose head's logits (a
     head fitted without the file's sources), label, source and whether it is a hand crop."""
-    out: dict[str, list] = {k: [] for k in ("net", "z", "y", "source", "crop")}
+    out: dict[str, list] = {k: [] for k in ("net", "z", "z2", "y", "source", "crop")}
     labels, source = pack["label"].astype(int), pack["source"]
     crop = np.array(["handcrops" in str(p) for p in pack["paths"]])
     for f in probs_files:
@@ -65,11 +69,18 @@ def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: lis
               f"pose head fitted on {int(train.sum())}", file=sys.stderr)
         idx = index[rows]
         out["net"].append(net[rows])
-        out["z"].append(head.logits(feat[idx]))
+        z = head.logits(feat[idx])
+        out["z"].append(z)
+        if mirror is not None:  # the mirror image's landmarks where found, else the image's
+            m_feat, m_ok = mirror
+            both = m_ok[idx]
+            z2 = z.copy()
+            z2[both] = (z[both] + head.logits(m_feat[idx[both]])) / 2
+            out["z2"].append(z2)
         out["y"].append(labels[idx])
         out["source"].append(source[idx])
         out["crop"].append(crop[idx])
-    return {k: np.concatenate(v) for k, v in out.items()}
+    return {k: np.concatenate(v) for k, v in out.items() if v}
 
 
 def main() -> int:
@@ -79,13 +90,21 @@ def main() -> int:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--mirror", type=Path, help="pose-mirror.npz: the pose head on the mirror too")
     a = ap.parse_args()
     pack, pose = dict(np.load(a.pack / "pack.npz")), np.load(a.pack / "pose.npz")
     if stored_key(pose) != pack_key(pack):
         raise SystemExit(f"{a.pack / 'pose.npz'} was not made from this pack: rerun tools/gpu/pose.py")
     ok = pose["valid"].astype(bool)
     feat = features(pose["world"], pose["right"], ok)
-    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs)
+    mirror = None
+    if a.mirror:
+        m = np.load(a.mirror)
+        if stored_key(m) != pack_key(pack):
+            raise SystemExit(f"{a.mirror} was not made from this pack: rerun tools/gpu/pose.py --mirror")
+        m_ok = m["valid"][0].astype(bool)
+        mirror = (features(m["world"][0], m["right"][0], m_ok), m_ok)
+    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, mirror)
     shipped_head = PoseHead.load(SHIPPED_HEAD)
     # the shipped calibration: the network as it is, the head's temperature and flat mix
     shipped = (1.0, shipped_head.temperature, shipped_head.uniform_mix)
@@ -105,6 +124,15 @@ def main() -> int:
         best = min(grid, key=lambda k: grid[k]["log_loss"])
         best_acc = max(grid, key=lambda k: grid[k]["acc"])
         row[f"shipped fusion (power 1, T {t_s:g}, mix {mix_s:g})"] = grid[shipped]
+        if "z2" in r:  # the shipped calibration with the head read on the mirror image too
+            z2 = r["z2"][sel]
+            row["pose alone, image and mirror"] = scores(tempered(z2, t_s, mix_s), y)
+            row["shipped fusion, pose on image and mirror"] = scores(
+                fused(r["net"][sel], tempered(z2, t_s, mix_s), 1.0), y)
+            row["pose on image and mirror, lowest log loss"] = min(
+                ({"temperature": t, "mix": mix, **scores(fused(r["net"][sel], tempered(z2, t, mix), 1.0), y)}
+                 for t in sorted({*TEMPERATURES, t_s}) for mix in sorted({*MIXES, mix_s})),
+                key=lambda d: d["log_loss"])
         row["lowest log loss"] = {"power": best[0], "temperature": best[1], "mix": best[2],
                                   **grid[best]}
         row["highest accuracy"] = {"power": best_acc[0], "temperature": best_acc[1],

@@ -20,6 +20,9 @@ rerun for the same pack keeps the file (`--force` recomputes).
 each image (every other one mirrored; a random zoom, tilt, brightness, contrast and blur), for
 the pose head (`tools/pose_head.py --views`). Their landmarks err the way MediaPipe errs on
 another view of a hand, which teaches the head more than the same landmarks seen again.
+`--mirror` writes `pose-mirror.npz` (the same layout, one view): the landmarks of each image's
+plain mirror image, what a runtime reading the photo and its mirror would see
+(`tools/fusion_fit.py --mirror`).
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def _work(job: tuple[str, int, int, int]
 
     from fingerspell.handcrop import HandCropper  # the runtime's detector, its retry included
 
-    pack_path, start, stop, view = job  # view -1: the image itself
+    pack_path, start, stop, view = job  # view -1: the image itself; -2: its plain mirror image
     # the same views whatever the workers (a seed must not be negative: none for the image itself)
     rng = np.random.default_rng(1000 * view + start) if view >= 0 else None
     pack = np.load(pack_path)
@@ -107,6 +110,8 @@ def _work(job: tuple[str, int, int, int]
         with Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes())) as im:
             # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
             img = im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR)
+            if view == -2:
+                img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
             hand = hands.look(img if rng is None else altered(img, rng, mirror=view % 2 == 0))
         if hand is not None:  # metric 3D landmarks: angles not skewed by the photo's perspective
             world[k] = hand.world
@@ -126,16 +131,21 @@ def main() -> int:
     ap.add_argument("--force", action="store_true", help="recompute even if the targets are there")
     ap.add_argument("--views", type=int, default=0,
                     help="N altered views of each image instead, into pose-views.npz (pose head)")
+    ap.add_argument("--mirror", action="store_true",
+                    help="each image's plain mirror image instead, into pose-mirror.npz")
     a = ap.parse_args()
+    if a.mirror and a.views:
+        ap.error("--mirror and --views write different files: one at a time")
     pack_path = a.pack_dir / "pack.npz"
-    out = a.pack_dir / ("pose-trial.npz" if a.limit else "pose-views.npz" if a.views else "pose.npz")
+    out = a.pack_dir / ("pose-trial.npz" if a.limit else "pose-views.npz" if a.views
+                        else "pose-mirror.npz" if a.mirror else "pose.npz")
     pack = np.load(pack_path)
     key, n = pack_key(pack), len(pack["label"])
     if out.is_file() and not (a.force or a.limit) and stored_key(np.load(out)) == key:
         print(f"{out} already holds this pack's targets (--force recomputes)")
         return 0
     n = min(n, a.limit) if a.limit else n
-    views = list(range(a.views)) if a.views else [-1]
+    views = list(range(a.views)) if a.views else [-2] if a.mirror else [-1]
     jobs = [(str(pack_path), s, min(s + CHUNK, n), v) for v in views for s in range(0, n, CHUNK)]
     feat = np.zeros((len(views), n, NUM_FEATURES), np.float32)
     valid = np.zeros((len(views), n), bool)
@@ -151,7 +161,7 @@ def main() -> int:
     print(file=sys.stderr)
     # a trial's partial file gets no key, so finetune.py refuses it even under the real name
     stored = "" if a.limit else key
-    if a.views:
+    if a.views or a.mirror:
         np.savez_compressed(out, valid=valid, world=world, right=right, pack_key=stored)
     else:
         np.savez_compressed(out, feat=feat[0].astype(np.float16), valid=valid[0], world=world[0],
