@@ -62,11 +62,43 @@ def test_head_round_trips_through_its_document(tmp_path: Path) -> None:
     ({"mean": [0.0] * 5}, "shapes"),
     ({"temperature": 0}, "out of range"),
     ({"layers": "x"}, "malformed"),
+    ({"mirror": "yes"}, "malformed"),
 ])
 def test_head_document_is_checked(change: dict, why: str) -> None:
     doc = {**_head().to_dict(), **change}
     with pytest.raises(ModelError, match=why):
         PoseHead.from_dict(doc, "p.json")
+
+
+def test_head_reads_several_views_of_one_hand_by_their_mean_score(tmp_path: Path) -> None:
+    head = _head()
+    x = np.random.default_rng(2).normal(size=(2, HEAD_FEATURES))
+    np.testing.assert_allclose(head.probabilities_of_views(x[:1]), head.probabilities(x[:1])[0], atol=1e-7)
+    # two views: the scores averaged before the softmax, not the probabilities
+    z = head.logits(x).mean(0)
+    want = np.exp((z - z.max()) / 1.5)
+    want = 0.98 * want / want.sum() + 0.02 / len(CLASSES)
+    np.testing.assert_allclose(head.probabilities_of_views(x), want, atol=1e-6)
+    # the setting travels in the document; heads written before it read as "no mirror"
+    head.mirror = True
+    head.save(tmp_path / "m.json")
+    assert PoseHead.load(tmp_path / "m.json").mirror
+    doc = head.to_dict()
+    del doc["mirror"]
+    assert not PoseHead.from_dict(doc).mirror
+
+
+def test_a_hand_found_in_the_mirror_image_maps_back() -> None:
+    hand = Hand((10, 5, 40, 35), WORLD.tolist(), True)
+    back = handcrop.unmirrored(hand, 100)
+    assert back.box == (60, 5, 90, 35) and back.world == hand.world and back.right
+    assert handcrop.unmirrored(None, 100) is None
+    img = _photo()
+    flipped = np.asarray(handcrop.mirror_image(img))
+    assert np.array_equal(flipped, np.asarray(img)[:, ::-1])
+    # the crop of the mirror's box, mapped back, is the mirror of the crop in the mirror image
+    crop = np.asarray(handcrop.cropped(img, handcrop.unmirrored(Hand((0, 0, 50, 60), [], True), img.width)))
+    assert np.array_equal(crop, np.asarray(handcrop.mirror_image(img).crop((0, 0, 50, 60)))[:, ::-1])
 
 
 def test_head_numbers_see_direction_and_ignore_which_hand() -> None:
@@ -200,3 +232,46 @@ def test_cli_pose_option(monkeypatch, tmp_path: Path) -> None:
     assert runner.invoke(app, ["predict", str(photo), "--pose", ""]).exit_code == 2
     info = runner.invoke(app, ["info"])
     assert info.exit_code == 0 and "pose head  MLP" in info.output
+
+
+class _MirrorHands:
+    """MediaPipe as the runtime meets it when the head reads the mirror too: each look at a photo
+    and at its mirror image finds its own landmarks (or none)."""
+
+    def __init__(self, found: tuple[bool, bool] = (True, True)) -> None:
+        self.found, self.calls = found, 0
+        self.seen: list[np.ndarray] = []
+
+    def look(self, img: Image.Image) -> Hand | None:
+        k = self.calls % 2  # 0: the photo, 1: its mirror image
+        self.calls += 1
+        self.seen.append(np.asarray(img))
+        if not self.found[k]:
+            return None
+        return Hand((0, 0, img.width // 2, img.height), (WORLD * (1.0 + 0.5 * k)).tolist(), k == 0)
+
+    def crop(self, img: Image.Image) -> Image.Image:  # the crop-only path (not taken here)
+        raise AssertionError("with a pose head the runtime looks through look()")
+
+
+@needs_shipped
+@pytest.mark.parametrize("found", [(True, True), (False, True), (True, False)])
+def test_runtime_reads_the_mirror_image_when_the_head_asks(monkeypatch, tmp_path: Path,
+                                                          found: tuple[bool, bool]) -> None:
+    from fingerspell.recognizer import Recognizer
+
+    head = PoseHead.load(BUNDLED)
+    head.mirror = True
+    head.save(tmp_path / "mirror.json")
+    fake = _MirrorHands(found)
+    monkeypatch.setattr(handcrop, "HandCropper", lambda: fake)
+    rec = Recognizer(pose=tmp_path / "mirror.json", top_k=len(CLASSES))
+    img = _photo()
+    got = rec.predict(img)
+    assert fake.calls == 2 and np.array_equal(fake.seen[1], np.asarray(img)[:, ::-1])
+    views = [hand_features(WORLD * (1.0 + 0.5 * k), k == 0) for k in (0, 1) if found[k]]
+    # the crop: the photo's own hand (its left half), else the mirror's mapped back (the right)
+    half = img.crop((0, 0, 80, 120)) if found[0] else img.crop((80, 0, 160, 120))
+    net = rec.probabilities(Recognizer(crop="none", pose="none").pixels(half)[None])[0]
+    want = fuse(net, head.probabilities_of_views(np.stack(views)))
+    assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)

@@ -127,3 +127,56 @@ def test_hands_csv_must_cover_the_whole_dev_set(tiny_dataset, tmp_path) -> None:
     (tmp_path / "hands.csv").write_text("\n".join(lines[:-2]) + "\n")
     with pytest.raises(ShipError, match=r"2 of the \d+ images of .* are not in it"):
         hands_score(tmp_path / "hands.csv", tiny_dataset)
+
+
+def test_hands_card_refreshes_only_what_the_hands_reading_decides(exported, tiny_run, tiny_dataset,
+                                                                  tmp_path) -> None:
+    """A new pose head or [hands] path, the network unchanged: the card's pose section, its first
+    known limitation and dev_scores' with_hands follow the new reading; the rest stays byte for byte."""
+    import json
+
+    import numpy as np
+
+    from fingerspell.artifact import sha256_file
+    from fingerspell.handpose import DEFAULT_POSE_HEAD, HEAD_FEATURES, PoseHead
+    from fingerspell_export.hands_card import refresh
+    from fingerspell_export.ship import ship
+    from fingerspell_train.dataset import discover
+
+    dest = tmp_path / "artifacts"
+    dest.mkdir()
+    head = PoseHead(labels=["a", "b"], mean=np.zeros(HEAD_FEATURES), scale=np.ones(HEAD_FEATURES),
+                    layers=[(np.ones((HEAD_FEATURES, 2)), np.zeros(2))])
+    head.save(dest / DEFAULT_POSE_HEAD)
+    _hands_csv(tiny_dataset, tmp_path / "hands.csv", wrong=3)
+    ship(exported, tiny_run, dest, tiny_dataset, tmp_path / "hands.csv")
+    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+    n = len(discover(tiny_dataset))
+
+    head.mirror, head.uniform_mix = True, 0.02
+    head.save(dest / DEFAULT_POSE_HEAD)
+    _hands_csv(tiny_dataset, tmp_path / "hands2.csv", wrong=1)
+    refresh(dest, tiny_dataset, tmp_path / "hands2.csv")
+    card, old_card = (dest / "MODEL_CARD.md").read_text(), before["MODEL_CARD.md"].decode()
+    assert f"**{100 * (n - 1) / n:.1f} %**" in card and f"**{100 * (n - 3) / n:.1f} %**" not in card
+    assert "its mirror image" in card and "2 % flat" in card and "regenerated" in card
+    assert f"({100 * (n - 1) / n:.1f} % with `[hands]`)" in card  # the known limitation
+    # outside the pose section and that line, the card is as ship wrote it
+    def outside(text: str) -> list[str]:
+        start = text.index("## Pose head")
+        end = text.index("\n## ", start + 1)
+        return [ln for ln in (text[:start] + text[end:]).splitlines() if not ln.startswith("- It reads")]
+
+    assert outside(card) == outside(old_card)
+    assert card.count("## Pose head") == 1
+    scores, old = (json.loads((dest / "dev_scores.json").read_text()),
+                   json.loads(before["dev_scores.json"]))
+    assert scores["with_hands"]["accuracy"] == pytest.approx((n - 1) / n)
+    assert {k: v for k, v in scores.items() if k != "with_hands"} == {
+        k: v for k, v in old.items() if k != "with_hands"}
+    for name in before:
+        if name.endswith((".onnx", ".tflite")):
+            assert (dest / name).read_bytes() == before[name]
+    for line in (dest / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split()
+        assert sha256_file(dest / name) == digest

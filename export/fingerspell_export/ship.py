@@ -230,7 +230,10 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
              "and directions), fitted on "
              f"{t.get('images', '?')} training images ({t.get('date', '?')}). Where `[hands]` "
              "finds a hand, the answer is the product of the network's probabilities and its "
-             f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat). "
+             f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat"
+             + ("; read on the photo and on its mirror image, the two views' scores averaged, "
+                "which costs a second MediaPipe pass" if getattr(pose_head, "mirror", False) else "")
+             + "). "
              f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
              f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "
              f"{_pct(m.get('block_split_val_accuracy'))} of the block split's validation "
@@ -262,6 +265,14 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
         recall = f"{n['recall']:.2f}" if n else "–"
         lines.append(f"| {c} | {recall} | {h['recall']:.2f} | {h['precision']:.2f} |")
     return [*lines, ""]
+
+
+def reads_line(worst: float, hands: dict[str, Any] | None, dev_name: str) -> str:
+    """The card's first known limitation: how much of the dev set's strangers it reads."""
+    with_hands = f" ({_pct(hands['accuracy'])} with `[hands]`)" if hands else ""
+    return (f"- It reads {_pct(worst)}{with_hands} of the photos of the people in {dev_name}, "
+            "whom it never saw: far from reading every hand. Expect it to work best on photos like "
+            "its training sources (a hand in front of a plain wall or a room, webcam framing).")
 
 
 def _pct(x: float | None) -> str:
@@ -391,11 +402,7 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
               if pose_head is not None else [])
     lines += ["## Known limitations", ""]
     if dev is not None:
-        worst = min(s["accuracy"] for s in scores.values())
-        with_hands = f" ({_pct(hands['accuracy'])} with `[hands]`)" if hands else ""
-        lines.append(f"- It reads {_pct(worst)}{with_hands} of the photos of the people in {dev.name}, "
-                     "whom it never saw: far from reading every hand. Expect it to work best on photos like "
-                     "its training sources (a hand in front of a plain wall or a room, webcam framing).")
+        lines.append(reads_line(min(s["accuracy"] for s in scores.values()), hands, dev.name))
     lines += [
               "- Single photos of a static hand shape: J and Z are motions, read from one frame only.",
               "- `del`, `nothing` and `space` come from one signer in one room (Kaggle); expect them to "

@@ -64,6 +64,22 @@ class Hand(NamedTuple):
     right: bool  # MediaPipe's handedness
 
 
+def mirror_image(img: Image.Image) -> Image.Image:
+    """The image flipped left to right (the pose head reads a hand's mirror image too)."""
+    from PIL import Image as PILImage
+
+    return img.transpose(PILImage.Transpose.FLIP_LEFT_RIGHT)
+
+
+def unmirrored(hand: Hand | None, width: int) -> Hand | None:
+    """A hand found in the mirror image of an image `width` px wide, its box mapped back onto the
+    image; its landmarks and handedness stay as found (they describe the hand, not the frame)."""
+    if hand is None:
+        return None
+    left, top, right, bottom = hand.box
+    return hand._replace(box=(width - right, top, width - left, bottom))
+
+
 def cropped(img: Image.Image, hand: Hand | None) -> Image.Image:
     """The square around the hand, or the image unchanged when no hand was found."""
     return img.crop(hand.box) if hand is not None else img

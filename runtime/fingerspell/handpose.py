@@ -90,6 +90,9 @@ class PoseHead:
     layers: list[tuple[np.ndarray, np.ndarray]]  # (weight [in, out], bias [out]); ReLU between
     temperature: float = 1.0
     uniform_mix: float = 0.0  # share of a flat distribution mixed in: no class ruled out by pose
+    # read the photo's mirror image too: MediaPipe errs differently on it, and the numbers of a
+    # mirrored hand are the same letter's, so the two views' scores are averaged
+    mirror: bool = False
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -106,12 +109,18 @@ class PoseHead:
         """[N, HEAD_FEATURES] numbers (`hand_features`) → [N, classes] tempered probabilities."""
         return tempered(self.logits(features), self.temperature, self.uniform_mix).astype(np.float32)
 
+    def probabilities_of_views(self, features: np.ndarray) -> np.ndarray:
+        """[V, HEAD_FEATURES] numbers of one hand seen V ways (the photo, its mirror image) →
+        [classes]: the views' scores averaged before the softmax, then tempered."""
+        z = self.logits(features).mean(axis=0, keepdims=True)
+        return tempered(z, self.temperature, self.uniform_mix)[0].astype(np.float32)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": POSE_SCHEMA, "schema_version": POSE_SCHEMA_VERSION, "features": FEATURES_ID,
             "labels": list(self.labels), "mean": _rounded(self.mean), "scale": _rounded(self.scale),
             "layers": [{"weight": _rounded(w), "bias": _rounded(b)} for w, b in self.layers],
-            "temperature": self.temperature, "uniform_mix": self.uniform_mix,
+            "temperature": self.temperature, "uniform_mix": self.uniform_mix, "mirror": self.mirror,
             "fusion": "product of the network's and these probabilities, renormalised",
             "training": self.training, "metrics": self.metrics,
         }
@@ -140,6 +149,7 @@ class PoseHead:
                        scale=np.asarray(data["scale"], np.float64), layers=layers,
                        temperature=float(data["temperature"]),
                        uniform_mix=float(data["uniform_mix"]),
+                       mirror=_flag(data.get("mirror", False)),
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
         except (KeyError, TypeError, ValueError) as exc:
@@ -180,6 +190,13 @@ def fuse(network: np.ndarray, pose: np.ndarray) -> np.ndarray:
     total = p.sum(axis=-1, keepdims=True)
     # a pose head with no uniform mix can rule out every class the network allows: keep the network
     return np.where(total > 0, p / np.where(total > 0, total, 1), net).astype(np.float32)
+
+
+def _flag(value: Any) -> bool:
+    """A JSON true/false (absent in heads written before the option: false)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"mirror must be true or false, not {value!r}")
+    return value
 
 
 def _rounded(a: np.ndarray) -> list:

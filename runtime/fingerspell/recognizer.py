@@ -29,7 +29,8 @@ from fingerspell.spell import spell as spell_predictions
 
 CROP_MODES = ("auto", "hand", "none")
 POSE_MODES = ("auto", "none")
-Prepared = tuple[np.ndarray, "np.ndarray | None"]  # the model's input, the hand's pose numbers
+# the model's input, and the hand's pose numbers [views, features] (None: no hand found)
+Prepared = tuple[np.ndarray, "np.ndarray | None"]
 
 
 def _is_mode(pose: str | Path) -> bool:
@@ -137,23 +138,29 @@ class Recognizer:
         """The model's input and, with a pose head, the hand's pose numbers (None: no hand)."""
         if self.pose_head is None:
             return self.pixels(source), None
-        from fingerspell.handcrop import cropped
+        from fingerspell.handcrop import cropped, mirror_image, unmirrored
 
         seen: list[Any] = []
 
         def look(img: Any) -> Any:
-            hand = self._hands.look(img)
-            seen.append(hand)
+            hands = [self._hands.look(img)]
+            if self.pose_head is not None and self.pose_head.mirror:
+                hands.append(self._hands.look(mirror_image(img)))
+            seen[:] = [h for h in hands if h is not None]
+            # the crop from the photo's own hand, else from the mirror's, mapped back
+            hand = hands[0] if hands[0] is not None else unmirrored(hands[-1], img.width)
             return cropped(img, hand) if self.crop == "hand" else img
 
         pixels = load_pixels(source, self.size, fetcher=self.fetcher, crop=look)
-        hand = seen[-1] if seen else None
-        return pixels, (hand_features(hand.world, hand.right) if hand is not None else None)
+        if not seen:
+            return pixels, None
+        return pixels, np.stack([hand_features(h.world, h.right) for h in seen])
 
     def _fused(self, probs: np.ndarray, pose: np.ndarray | None) -> np.ndarray:
+        """The network's probabilities times the pose head's for the hand's views [V, features]."""
         if pose is None or self.pose_head is None:
             return probs
-        return fuse(probs, self.pose_head.probabilities(pose[None])[0])
+        return fuse(probs, self.pose_head.probabilities_of_views(pose))
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """The network's probabilities [N, classes] for uint8 pixels [N, H, W, 3] (any array of

@@ -1,0 +1,86 @@
+"""Refresh what the model card says about `[hands]`, when only the pose head or the runtime's
+`[hands]` path changed and the network's artifacts did not.
+
+    python -m fingerspell_export.hands_card artifacts --dev ../shared/data/dev/massey \
+        --hands-csv massey-hands.csv
+
+`ship` writes the whole card from an export and its training run; this rewrites only the parts
+that depend on the `[hands]` reading: the pose head section, the first known limitation and
+`dev_scores.json`'s `with_hands`, from the pose head in DEST and a `fingerspell predict DEV --csv`
+file written where `fingerspell[hands]` is installed. The network's figures are read back from
+`dev_scores.json`, which `ship` measured; the checksums are rewritten. Everything else stays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fingerspell.artifact import sha256_file
+from fingerspell.errors import FingerspellError
+from fingerspell_export.ship import ShipError, _pose_head, hands_score, pose_section, reads_line
+
+POSE_HEADING = "## Pose head (with `fingerspell[hands]`)"
+
+
+def _replace_section(card: str, heading: str, lines: list[str]) -> str:
+    """The card with the section under `heading` (up to the next `## `) replaced by `lines`."""
+    start = card.find(heading + "\n")
+    if start < 0:
+        raise ShipError(f"the model card has no {heading!r} section: ship it first")
+    end = card.find("\n## ", start + len(heading))
+    end = len(card) if end < 0 else end + 1
+    return card[:start] + "\n".join(lines) + "\n" + card[end:].lstrip("\n")
+
+
+def refresh(dest: Path, dev: Path, hands_csv: Path) -> dict[str, Any]:
+    card_path, scores_path = dest / "MODEL_CARD.md", dest / "dev_scores.json"
+    try:
+        card, scores = card_path.read_text(), json.loads(scores_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ShipError(f"{dest}: no shipped card and scores to refresh ({exc})") from None
+    head = _pose_head(dest)
+    if head is None:
+        raise ShipError(f"{dest}: no pose head to describe")
+    networks = {k: v for k, v in scores.items() if k.endswith((".onnx", ".tflite"))}
+    if not networks:
+        raise ShipError(f"{scores_path}: no scores of the shipped artifacts")
+    hands = hands_score(hands_csv, dev)
+    network = next(iter(networks.values()))  # the card's first artifact, as ship's card takes it
+    section = pose_section(head, hands, network, dev.name)
+    section[2] += (f" (This section regenerated {date.today().isoformat()} by "
+                   "`python -m fingerspell_export.hands_card`; the network's files unchanged.)")
+    card = _replace_section(card, POSE_HEADING, section)
+    old = next((ln for ln in card.splitlines() if ln.startswith("- It reads ")), None)
+    if old is not None:
+        worst = min(v["accuracy"] for v in networks.values())
+        card = card.replace(old, reads_line(worst, hands, dev.name), 1)
+    scores["with_hands"] = {k: v for k, v in hands.items() if k not in ("confusion_matrix", "labels")}
+    scores_path.write_text(json.dumps(scores, indent=1) + "\n")
+    card_path.write_text(card)
+    files = sorted(p for p in dest.iterdir() if p.suffix in (".onnx", ".tflite", ".json"))
+    (dest / "SHA256SUMS").write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in files))
+    return hands
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dest", type=Path, help="the shipped artifacts' folder (its card and scores)")
+    ap.add_argument("--dev", type=Path, required=True, help="the labelled folder the CSV read")
+    ap.add_argument("--hands-csv", type=Path, required=True,
+                    help="`fingerspell predict DEV --csv` output from a [hands] environment")
+    args = ap.parse_args()
+    try:
+        hands = refresh(args.dest, args.dev, args.hands_csv)
+    except (ShipError, FingerspellError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(getattr(exc, "exit_code", 1)) from None
+    print(f"{args.dest}: with [hands], {args.dev} accuracy {hands['accuracy']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
