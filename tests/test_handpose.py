@@ -88,17 +88,34 @@ def test_head_reads_several_views_of_one_hand_by_their_mean_score(tmp_path: Path
     assert not PoseHead.from_dict(doc).mirror
 
 
-def test_a_hand_found_in_the_mirror_image_maps_back() -> None:
-    hand = Hand((10, 5, 40, 35), WORLD.tolist(), True)
-    back = handcrop.unmirrored(hand, 100)
-    assert back.box == (60, 5, 90, 35) and back.world == hand.world and back.right
-    assert handcrop.unmirrored(None, 100) is None
-    img = _photo()
-    flipped = np.asarray(handcrop.mirror_image(img))
-    assert np.array_equal(flipped, np.asarray(img)[:, ::-1])
-    # the crop of the mirror's box, mapped back, is the mirror of the crop in the mirror image
-    crop = np.asarray(handcrop.cropped(img, handcrop.unmirrored(Hand((0, 0, 50, 60), [], True), img.width)))
-    assert np.array_equal(crop, np.asarray(handcrop.mirror_image(img).crop((0, 0, 50, 60)))[:, ::-1])
+class _Result:
+    """What MediaPipe's Hands.process returns, for one hand at fractional points `xy`."""
+
+    def __init__(self, xy: list[tuple[float, float]] | None) -> None:
+        from types import SimpleNamespace as NS
+
+        self.multi_hand_landmarks = [NS(landmark=[NS(x=x, y=y) for x, y in xy])] if xy else None
+        self.multi_hand_world_landmarks = [NS(landmark=[NS(x=0.0, y=0.0, z=0.0)] * 21)] if xy else None
+        self.multi_handedness = [NS(classification=[NS(label="Right")])] if xy else None
+
+
+def test_looking_in_the_mirror_image_gives_the_box_in_the_photo() -> None:
+    """HandCropper.look(mirror=True) searches the flipped pixels, and maps the hand back."""
+    seen: list[np.ndarray] = []
+    hands = handcrop.HandCropper.__new__(handcrop.HandCropper)  # no MediaPipe here
+    hands.margin, hands.retry_pad = 1.0, 0.0
+
+    def process(pixels: np.ndarray) -> _Result:
+        seen.append(pixels)
+        return _Result([(0.1, 0.2), (0.3, 0.6)])  # a hand in the left part of what it was shown
+
+    hands._process = process
+    img = _photo()  # 160 x 120
+    plain, mirrored = hands.look(img), hands.look(img, mirror=True)
+    assert np.array_equal(seen[1], np.asarray(img)[:, ::-1])
+    assert plain.box == (8, 24, 56, 72)  # around 0.1-0.3 of 160 px and 0.2-0.6 of 120, squared
+    assert mirrored.box == (104, 24, 152, 72)  # the same place, seen from the other side
+    assert mirrored.right and len(mirrored.world) == 21
 
 
 def test_head_numbers_see_direction_and_ignore_which_hand() -> None:
@@ -138,7 +155,8 @@ class _Hands:
 
     found = True
 
-    def look(self, img: Image.Image) -> Hand | None:
+    def look(self, img: Image.Image, mirror: bool = False) -> Hand | None:
+        # the same landmarks in the mirror image (the bundled head reads it too): answers unchanged
         return Hand((0, 0, img.width // 2, img.height), WORLD.tolist(), False) if self.found else None
 
     def crop(self, img: Image.Image) -> Image.Image:
@@ -242,13 +260,15 @@ class _MirrorHands:
         self.found, self.calls = found, 0
         self.seen: list[np.ndarray] = []
 
-    def look(self, img: Image.Image) -> Hand | None:
-        k = self.calls % 2  # 0: the photo, 1: its mirror image
+    def look(self, img: Image.Image, mirror: bool = False) -> Hand | None:
+        k = int(mirror)  # 0: the photo, 1: its mirror image
         self.calls += 1
-        self.seen.append(np.asarray(img))
+        self.seen.append(k)
         if not self.found[k]:
             return None
-        return Hand((0, 0, img.width // 2, img.height), (WORLD * (1.0 + 0.5 * k)).tolist(), k == 0)
+        # the photo's hand in its left half; the mirror image's in its left half, the photo's right
+        box = (img.width // 2, 0, img.width, img.height) if mirror else (0, 0, img.width // 2, img.height)
+        return Hand(box, (WORLD * (1.0 + 0.5 * k)).tolist(), k == 0)
 
     def crop(self, img: Image.Image) -> Image.Image:  # the crop-only path (not taken here)
         raise AssertionError("with a pose head the runtime looks through look()")
@@ -268,7 +288,7 @@ def test_runtime_reads_the_mirror_image_when_the_head_asks(monkeypatch, tmp_path
     rec = Recognizer(pose=tmp_path / "mirror.json", top_k=len(CLASSES))
     img = _photo()
     got = rec.predict(img)
-    assert fake.calls == 2 and np.array_equal(fake.seen[1], np.asarray(img)[:, ::-1])
+    assert fake.seen == [0, 1]  # the photo, then its mirror image
     views = [hand_features(WORLD * (1.0 + 0.5 * k), k == 0) for k in (0, 1) if found[k]]
     # the crop: the photo's own hand (its left half), else the mirror's mapped back (the right)
     half = img.crop((0, 0, 80, 120)) if found[0] else img.crop((80, 0, 160, 120))

@@ -64,22 +64,6 @@ class Hand(NamedTuple):
     right: bool  # MediaPipe's handedness
 
 
-def mirror_image(img: Image.Image) -> Image.Image:
-    """The image flipped left to right (the pose head reads a hand's mirror image too)."""
-    from PIL import Image as PILImage
-
-    return img.transpose(PILImage.Transpose.FLIP_LEFT_RIGHT)
-
-
-def unmirrored(hand: Hand | None, width: int) -> Hand | None:
-    """A hand found in the mirror image of an image `width` px wide, its box mapped back onto the
-    image; its landmarks and handedness stay as found (they describe the hand, not the frame)."""
-    if hand is None:
-        return None
-    left, top, right, bottom = hand.box
-    return hand._replace(box=(width - right, top, width - left, bottom))
-
-
 def cropped(img: Image.Image, hand: Hand | None) -> Image.Image:
     """The square around the hand, or the image unchanged when no hand was found."""
     return img.crop(hand.box) if hand is not None else img
@@ -116,8 +100,12 @@ class HandCropper:
         hand = self.look(img)
         return hand.box if hand is not None else None
 
-    def look(self, img: Image.Image) -> Hand | None:
-        """The most confident hand in an RGB image (its crop box and 3D landmarks), or None."""
+    def look(self, img: Image.Image, mirror: bool = False) -> Hand | None:
+        """The most confident hand in an RGB image (its crop box and 3D landmarks), or None.
+
+        `mirror`: look in the image's mirror image instead (the pose head reads both: MediaPipe
+        errs differently on each). The landmarks and handedness are then the mirrored hand's, as
+        MediaPipe sees it; the box is still in the image's own pixels."""
         import numpy as np
 
         small = img
@@ -126,6 +114,8 @@ class HandCropper:
             small = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
                                reducing_gap=2.0)
         pixels = np.asarray(small.convert("RGB"))
+        if mirror:  # flipped in the small copy: a 64-megapixel photo is never copied whole
+            pixels = np.ascontiguousarray(pixels[:, ::-1])
         h, w = pixels.shape[:2]
         dy = dx = 0  # the border added around what was searched, in pixels
         result = self._process(pixels)
@@ -137,6 +127,8 @@ class HandCropper:
         points = [(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]
         if dx or dy:  # landmarks are fractions of what was searched: back to the image's
             points = [((x * (w + 2 * dx) - dx) / w, (y * (h + 2 * dy) - dy) / h) for x, y in points]
+        if mirror:  # and from the mirror image's to the image's
+            points = [(1.0 - x, y) for x, y in points]
         box = square_box(points, img.width, img.height, self.margin)
         if (dx or dy) and box[2] - box[0] < RETRY_MIN_SIDE * min(img.size):
             return None

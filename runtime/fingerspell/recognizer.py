@@ -138,17 +138,17 @@ class Recognizer:
         """The model's input and, with a pose head, the hand's pose numbers (None: no hand)."""
         if self.pose_head is None:
             return self.pixels(source), None
-        from fingerspell.handcrop import cropped, mirror_image, unmirrored
+        from fingerspell.handcrop import cropped
 
         seen: list[Any] = []
 
         def look(img: Any) -> Any:
             hands = [self._hands.look(img)]
             if self.pose_head is not None and self.pose_head.mirror:
-                hands.append(self._hands.look(mirror_image(img)))
+                hands.append(self._hands.look(img, mirror=True))
             seen[:] = [h for h in hands if h is not None]
-            # the crop from the photo's own hand, else from the mirror's, mapped back
-            hand = hands[0] if hands[0] is not None else unmirrored(hands[-1], img.width)
+            # the crop around the photo's own hand, else where the mirror image found one
+            hand = seen[0] if seen else None
             return cropped(img, hand) if self.crop == "hand" else img
 
         pixels = load_pixels(source, self.size, fetcher=self.fetcher, crop=look)
