@@ -232,7 +232,7 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
              "finds a hand, the answer is the product of the network's probabilities and its "
              f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat"
              + ("; read on the photo and on its mirror image, the two views' scores averaged, "
-                "which costs a second MediaPipe pass" if getattr(pose_head, "mirror", False) else "")
+                "which costs a second MediaPipe pass" if pose_head.mirror else "")
              + "). "
              f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
              f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "

@@ -110,9 +110,10 @@ def _work(job: tuple[str, int, int, int]
         with Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes())) as im:
             # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
             img = im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR)
-            if view == -2:
-                img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            hand = hands.look(img if rng is None else altered(img, rng, mirror=view % 2 == 0))
+            if rng is None:  # the image, or its mirror image as the runtime looks at it
+                hand = hands.look(img, mirror=view == -2)
+            else:
+                hand = hands.look(altered(img, rng, mirror=view % 2 == 0))
         if hand is not None:  # metric 3D landmarks: angles not skewed by the photo's perspective
             world[k] = hand.world
             feat[k] = pose_features(world[k])
