@@ -14,7 +14,8 @@ the two halves alone beside them. Choose by log loss on the hand crops (what the
 with `[hands]`); `--json` keeps the table. `--mirror .gpu/pose-mirror.npz` (`tools/gpu/pose.py
 --mirror`) adds the pose head read twice, on the image and on its mirror image, its logits
 averaged where MediaPipe finds the hand in both: what a runtime reading the photo's mirror too
-would get. Numpy only.
+would get. `--train-views FILE` fits the fold heads on those landmarks too, as
+`tools/pose_head.py --views FILE` fits the shipped one. Numpy only.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def scores(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: list[Path],
-                  hidden: int, epochs: int, mirror: tuple[np.ndarray, np.ndarray] | None = None
-                  ) -> dict[str, np.ndarray]:
+                  hidden: int, epochs: int, mirror: tuple[np.ndarray, np.ndarray] | None = None,
+                  train_views: list[tuple[np.ndarray, np.ndarray]] = ()) -> dict[str, np.ndarray]:
     """Every held-out image with a hand: the network's probabilities, the pose head's logits (a
     head fitted without the file's sources), label, source and whether it is a hand crop."""
     out: dict[str, list] = {k: [] for k in ("net", "z", "z2", "y", "source", "crop")}
@@ -62,7 +63,14 @@ def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: lis
         index, net = got["index"], got["probs"].astype(np.float64)
         held = np.unique(source[index])
         train = ok & ~np.isin(source, held)
-        head = fit_head(feat[train], labels[train], hidden=hidden, epochs=epochs)
+        # with views, as tools/pose_head.py --views: their rows train too, the epochs shared
+        x, y = [feat[train]], [labels[train]]
+        for v_feat, v_ok in train_views:
+            keep = v_ok & ~np.isin(source, held)
+            x.append(v_feat[keep])
+            y.append(labels[keep])
+        head = fit_head(np.concatenate(x), np.concatenate(y), hidden=hidden,
+                        epochs=epochs if not train_views else max(10, epochs // len(x)))
         rows = ok[index]
         names = ", ".join(str(pack["sources"][s]) for s in held)
         print(f"{f.name}: {len(index)} held-out images ({names}), {int(rows.sum())} with a hand; "
@@ -91,6 +99,8 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--mirror", type=Path, help="pose-mirror.npz: the pose head on the mirror too")
+    ap.add_argument("--train-views", type=Path,
+                    help="pose-views.npz or pose-mirror.npz: the fold heads train on these too")
     a = ap.parse_args()
     pack, pose = dict(np.load(a.pack / "pack.npz")), np.load(a.pack / "pose.npz")
     if stored_key(pose) != pack_key(pack):
@@ -104,7 +114,15 @@ def main() -> int:
             raise SystemExit(f"{a.mirror} was not made from this pack: rerun tools/gpu/pose.py --mirror")
         m_ok = m["valid"][0].astype(bool)
         mirror = (features(m["world"][0], m["right"][0], m_ok), m_ok)
-    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, mirror)
+    train_views = []
+    if a.train_views:
+        v = np.load(a.train_views)
+        if stored_key(v) != pack_key(pack):
+            raise SystemExit(f"{a.train_views} was not made from this pack")
+        for w, rt, ok_v in zip(v["world"], v["right"], v["valid"], strict=True):
+            ok_v = ok_v.astype(bool)
+            train_views.append((features(w, rt, ok_v), ok_v))
+    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, mirror, train_views)
     shipped_head = PoseHead.load(SHIPPED_HEAD)
     # the shipped calibration: the network as it is, the head's temperature and flat mix
     shipped = (1.0, shipped_head.temperature, shipped_head.uniform_mix)
