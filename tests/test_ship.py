@@ -154,12 +154,14 @@ def test_hands_card_refreshes_only_what_the_hands_reading_decides(exported, tiny
     n = len(discover(tiny_dataset))
 
     head.mirror, head.uniform_mix = True, 0.02
+    head.training = {"images": 7, "altered_views": 6}
     head.save(dest / DEFAULT_POSE_HEAD)
     _hands_csv(tiny_dataset, tmp_path / "hands2.csv", wrong=1)
     refresh(dest, tiny_dataset, tmp_path / "hands2.csv")
     card, old_card = (dest / "MODEL_CARD.md").read_text(), before["MODEL_CARD.md"].decode()
     assert f"**{100 * (n - 1) / n:.1f} %**" in card and f"**{100 * (n - 3) / n:.1f} %**" not in card
     assert "its mirror image" in card and "2 % flat" in card and "regenerated" in card
+    assert "fitted on 7 training images and the landmarks of 6 other views of them" in card
     assert f"({100 * (n - 1) / n:.1f} % with `[hands]`)" in card  # the known limitation
     # outside the pose section and that line, the card is as ship wrote it
     def outside(text: str) -> list[str]:

@@ -228,7 +228,10 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
              f"`fingerspell-pose.json`: {t.get('model', '?')} on the numbers "
              "`fingerspell.handpose` computes from MediaPipe's hand landmarks (finger angles "
              "and directions), fitted on "
-             f"{t.get('images', '?')} training images ({t.get('date', '?')}). Where `[hands]` "
+             f"{t.get('images', '?')} training images"
+             + (f" and the landmarks of {t['altered_views']} other views of them (mirrored or "
+                "altered copies)" if t.get("altered_views") else "")
+             + f" ({t.get('date', '?')}). Where `[hands]` "
              "finds a hand, the answer is the product of the network's probabilities and its "
              f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat"
              + ("; read on the photo and on its mirror image, the two views' scores averaged, "
