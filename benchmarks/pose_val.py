@@ -24,9 +24,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "tools" / "gpu"))
-from pose import pack_key, stored_key  # noqa: E402
-from pose_head import features  # noqa: E402
+from pose_head import image_features, view_features  # noqa: E402
 
 from fingerspell import Recognizer  # noqa: E402
 from fingerspell.handpose import PoseHead, fuse  # noqa: E402
@@ -43,12 +41,8 @@ def main() -> int:
     head = PoseHead.load(a.pose)
     if head.mirror and a.mirror is None:
         ap.error(f"{a.pose} reads the mirror image too: give --mirror (tools/gpu/pose.py --mirror)")
-    views = [np.load(a.pack / "pose.npz")]
-    if head.mirror:
-        views.append(np.load(a.mirror))
-    for v, name in zip(views, ("pose.npz", str(a.mirror)), strict=False):
-        if stored_key(v) != pack_key(pack):
-            raise SystemExit(f"{name} was not made from this pack")
+    views = [image_features(a.pack, pack)]  # the image; then its mirror image for such a head
+    views += view_features(a.mirror, pack) if head.mirror else []
     val = np.flatnonzero(pack["is_val"])
     labels = pack["label"][val].astype(int)
     blob, off = pack["blob"], pack["offsets"]
@@ -56,14 +50,7 @@ def main() -> int:
                                   .convert("RGB")) for i in val])
     rec = Recognizer(a.model, pose="none", crop="none")
     net = np.concatenate([rec.probabilities(pixels[s:s + 64]) for s in range(0, len(val), 64)])
-    found, feats = [], []
-    for v in views:
-        valid, world, right = v["valid"], v["world"], v["right"]
-        if valid.ndim == 2:  # pose-mirror.npz keeps a leading axis of one view
-            valid, world, right = valid[0], world[0], right[0]
-        ok = valid.astype(bool)
-        found.append(ok[val])
-        feats.append(features(world, right, ok)[val])
+    feats, found = [f[val] for f, _ in views], [ok[val] for _, ok in views]
     fused = net.copy()
     for k in range(len(val)):
         rows = [f[k] for f, ok in zip(feats, found, strict=True) if ok[k]]

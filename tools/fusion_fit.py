@@ -29,9 +29,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent / "gpu"))
-from pose import pack_key, stored_key
-from pose_head import MIXES, TEMPERATURES, features, fit_head
+from pose_head import MIXES, TEMPERATURES, fit_head, image_features, shared_epochs, view_features
 
 from fingerspell.handpose import PoseHead, tempered
 
@@ -70,7 +68,7 @@ def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: lis
             x.append(v_feat[keep])
             y.append(labels[keep])
         head = fit_head(np.concatenate(x), np.concatenate(y), hidden=hidden,
-                        epochs=epochs if not train_views else max(10, epochs // len(x)))
+                        epochs=shared_epochs(epochs, len(x)))
         rows = ok[index]
         names = ", ".join(str(pack["sources"][s]) for s in held)
         print(f"{f.name}: {len(index)} held-out images ({names}), {int(rows.sum())} with a hand; "
@@ -102,26 +100,10 @@ def main() -> int:
     ap.add_argument("--train-views", type=Path,
                     help="pose-views.npz or pose-mirror.npz: the fold heads train on these too")
     a = ap.parse_args()
-    pack, pose = dict(np.load(a.pack / "pack.npz")), np.load(a.pack / "pose.npz")
-    if stored_key(pose) != pack_key(pack):
-        raise SystemExit(f"{a.pack / 'pose.npz'} was not made from this pack: rerun tools/gpu/pose.py")
-    ok = pose["valid"].astype(bool)
-    feat = features(pose["world"], pose["right"], ok)
-    mirror = None
-    if a.mirror:
-        m = np.load(a.mirror)
-        if stored_key(m) != pack_key(pack):
-            raise SystemExit(f"{a.mirror} was not made from this pack: rerun tools/gpu/pose.py --mirror")
-        m_ok = m["valid"][0].astype(bool)
-        mirror = (features(m["world"][0], m["right"][0], m_ok), m_ok)
-    train_views = []
-    if a.train_views:
-        v = np.load(a.train_views)
-        if stored_key(v) != pack_key(pack):
-            raise SystemExit(f"{a.train_views} was not made from this pack")
-        for w, rt, ok_v in zip(v["world"], v["right"], v["valid"], strict=True):
-            ok_v = ok_v.astype(bool)
-            train_views.append((features(w, rt, ok_v), ok_v))
+    pack = dict(np.load(a.pack / "pack.npz"))
+    feat, ok = image_features(a.pack, pack)
+    mirror = view_features(a.mirror, pack)[0] if a.mirror else None
+    train_views = view_features(a.train_views, pack) if a.train_views else []
     r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, mirror, train_views)
     shipped_head = PoseHead.load(SHIPPED_HEAD)
     # the shipped calibration: the network as it is, the head's temperature and flat mix

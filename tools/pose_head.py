@@ -24,6 +24,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +87,32 @@ def features(world: np.ndarray, right: np.ndarray, ok: np.ndarray) -> np.ndarray
     return feat
 
 
+def image_features(pack_dir: Path, pack: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(the head's numbers, hand found) for each pack image, from its `pose.npz`."""
+    pose = np.load(pack_dir / "pose.npz")
+    if stored_key(pose) != pack_key(pack):
+        raise SystemExit(f"{pack_dir / 'pose.npz'} was not made from this pack: rerun tools/gpu/pose.py")
+    if "world" not in pose.files:
+        raise SystemExit(f"{pack_dir / 'pose.npz'} has no landmarks: rerun tools/gpu/pose.py --force")
+    ok = pose["valid"].astype(bool)
+    return features(pose["world"], pose["right"], ok), ok
+
+
+def view_features(path: Path, pack: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(the head's numbers, hand found) for each view stored in a `pose-views.npz` or
+    `pose-mirror.npz` (`tools/gpu/pose.py --views N` / `--mirror`) made from this pack."""
+    views = np.load(path)
+    if stored_key(views) != pack_key(pack):
+        raise SystemExit(f"{path} was not made from this pack: rerun tools/gpu/pose.py --views/--mirror")
+    return [(features(w, r, v.astype(bool)), v.astype(bool))
+            for w, r, v in zip(views["world"], views["right"], views["valid"], strict=True)]
+
+
+def shared_epochs(epochs: int, copies: int) -> int:
+    """With views, the epochs are shared among the copies (as many steps), but never under 10."""
+    return epochs if copies == 1 else max(10, epochs // copies)
+
+
 def recalibrate(a: argparse.Namespace) -> int:
     """HEAD with the calibration given (the weights untouched), written to --out."""
     if a.temperature is None or a.mix is None:
@@ -122,29 +149,16 @@ def main() -> int:
     if a.pack is None:
         ap.error("--pack is required (or --recalibrate)")
     t0 = time.time()
-    pack, pose = np.load(a.pack / "pack.npz"), np.load(a.pack / "pose.npz")
-    if stored_key(pose) != pack_key(pack):
-        raise SystemExit(f"{a.pack / 'pose.npz'} was not made from this pack: rerun tools/gpu/pose.py")
-    if "world" not in pose.files:
-        raise SystemExit(f"{a.pack / 'pose.npz'} has no landmarks: rerun tools/gpu/pose.py --force")
-    ok = pose["valid"].astype(bool)
-    feat = features(pose["world"], pose["right"], ok)
+    pack = np.load(a.pack / "pack.npz")
+    feat, ok = image_features(a.pack, pack)
     labels, source, is_val = pack["label"].astype(int), pack["source"], pack["is_val"]
     names = [str(s) for s in pack["sources"]]
     # training rows: the images, then each altered view of them (same labels, sources, split)
-    rows_feat, rows_ok = [feat], [ok]
-    if a.views:
-        views = np.load(a.views)
-        if stored_key(views) != pack_key(pack):
-            raise SystemExit(f"{a.views} was not made from this pack: rerun tools/gpu/pose.py --views")
-        for w, r, v in zip(views["world"], views["right"], views["valid"], strict=True):
-            rows_feat.append(features(w, r, v.astype(bool)))
-            rows_ok.append(v.astype(bool))
-    copies = len(rows_feat)
-    x_all, ok_all = np.concatenate(rows_feat), np.concatenate(rows_ok)
+    rows = [(feat, ok), *(view_features(a.views, pack) if a.views else [])]
+    copies = len(rows)
+    x_all, ok_all = np.concatenate([f for f, _ in rows]), np.concatenate([o for _, o in rows])
     y_all, src_all, val_all = (np.tile(v, copies) for v in (labels, source, is_val))
-    # with views, the epochs are shared among the copies (as many steps), but never fewer than 10
-    kw = {"hidden": a.hidden, "epochs": a.epochs if copies == 1 else max(10, a.epochs // copies)}
+    kw = {"hidden": a.hidden, "epochs": shared_epochs(a.epochs, copies)}
 
     # people never seen: each source held out in turn
     held_z, held_y, per_source = [], [], {}
