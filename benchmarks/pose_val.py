@@ -41,8 +41,8 @@ def main() -> int:
     head = PoseHead.load(a.pose)
     if head.mirror and a.mirror is None:
         ap.error(f"{a.pose} reads the mirror image too: give --mirror (tools/gpu/pose.py --mirror)")
-    views = [image_features(a.pack, pack)]  # the image; then its mirror image for such a head
-    views += view_features(a.mirror, pack) if head.mirror else []
+    views = [image_features(a.pack, pack, head.features)]  # the image; then its mirror for such a head
+    views += view_features(a.mirror, pack, head.features) if head.mirror else []
     val = np.flatnonzero(pack["is_val"])
     labels = pack["label"][val].astype(int)
     blob, off = pack["blob"], pack["offsets"]

@@ -21,8 +21,10 @@ from fingerspell.errors import MissingExtraError, ModelError
 from fingerspell.handcrop import Hand
 from fingerspell.handpose import (
     DEFAULT_POSE_HEAD,
+    FEATURES_V1,
     HEAD_FEATURES,
     NUM_FEATURES,
+    V1_FEATURES,
     PoseHead,
     fuse,
     hand_features,
@@ -133,6 +135,48 @@ def test_head_numbers_see_direction_and_ignore_which_hand() -> None:
     assert np.abs(g[NUM_FEATURES:] - f[NUM_FEATURES:]).max() > 0.5
 
 
+def _turn(p: np.ndarray, degrees: float) -> np.ndarray:
+    a = np.deg2rad(degrees)
+    rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    return p @ rz.T
+
+
+def test_thumb_numbers_follow_the_palm_not_the_camera() -> None:
+    """handpose-62/2 adds where the thumb lies on the palm: the same for a hand turned, moved,
+    scaled or mirrored (with its handedness), but not for a thumb moved across the palm."""
+    f = hand_features(WORLD, right=True)
+    assert f.shape == (HEAD_FEATURES,) and HEAD_FEATURES == V1_FEATURES + 17
+    np.testing.assert_allclose(f[:V1_FEATURES], hand_features(WORLD, True, FEATURES_V1), atol=1e-6)
+    thumb = f[V1_FEATURES:]
+    moved = _turn(WORLD, 40) * 1.3 + 0.2
+    np.testing.assert_allclose(hand_features(moved, True)[V1_FEATURES:], thumb, atol=1e-5)
+    np.testing.assert_allclose(hand_features(WORLD * [-1.0, 1.0, 1.0], False)[V1_FEATURES:], thumb,
+                               atol=1e-5)
+    tucked = WORLD.copy()
+    tucked[4] = WORLD[14]  # the thumb's tip on the ring finger's middle joint (M, not N)
+    assert np.abs(hand_features(tucked, True)[V1_FEATURES:] - thumb).max() > 0.1
+    with pytest.raises(ValueError, match="unknown pose features"):
+        hand_features(WORLD, True, "another-set/1")
+
+
+def test_a_head_fitted_on_the_first_numbers_still_reads_them(tmp_path: Path) -> None:
+    """Heads saved before handpose-62/2 (45 numbers) load and are fed their own 45 numbers."""
+    rng = np.random.default_rng(3)
+    old = PoseHead(labels=list(CLASSES), mean=np.zeros(V1_FEATURES), scale=np.ones(V1_FEATURES),
+                   layers=[(rng.normal(size=(V1_FEATURES, len(CLASSES))), np.zeros(len(CLASSES)))],
+                   features=FEATURES_V1)
+    old.save(tmp_path / "old.json")
+    again = PoseHead.load(tmp_path / "old.json")
+    assert again.features == FEATURES_V1 and again.numbers(WORLD, True).shape == (V1_FEATURES,)
+    want = old.logits(hand_features(WORLD, True, FEATURES_V1)[None])
+    assert np.allclose(again.logits(again.numbers(WORLD, True)[None]), want, atol=1e-3)
+    # 45-number weights under the new set's name do not chain: refused, not misread
+    data = json.loads((tmp_path / "old.json").read_text())
+    data["features"] = PoseHead.__dataclass_fields__["features"].default
+    with pytest.raises(ModelError, match="do not chain"):
+        PoseHead.from_dict(data)
+
+
 def test_fuse_multiplies_and_renormalises() -> None:
     net, pose = np.array([0.6, 0.3, 0.1]), np.array([0.1, 0.6, 0.3])
     assert np.allclose(fuse(net, pose), np.array([0.06, 0.18, 0.03]) / 0.27)
@@ -191,7 +235,7 @@ def test_runtime_multiplies_the_network_by_the_pose_head(monkeypatch) -> None:
     assert rec.pose_head is not None and rec.crop == "hand"
     img = _photo()
     net = rec.probabilities(rec.pixels(img)[None])[0]  # the network alone, on the crop
-    want = fuse(net, rec.pose_head.probabilities(hand_features(WORLD, False)[None])[0])
+    want = fuse(net, rec.pose_head.probabilities(rec.pose_head.numbers(WORLD, False)[None])[0])
     got = rec.predict(img)
     assert got.label == rec.labels[int(want.argmax())]
     assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)
@@ -289,7 +333,7 @@ def test_runtime_reads_the_mirror_image_when_the_head_asks(monkeypatch, tmp_path
     img = _photo()
     got = rec.predict(img)
     assert fake.seen == [0, 1]  # the photo, then its mirror image
-    views = [hand_features(WORLD * (1.0 + 0.5 * k), k == 0) for k in (0, 1) if found[k]]
+    views = [head.numbers(WORLD * (1.0 + 0.5 * k), k == 0) for k in (0, 1) if found[k]]
     # the crop: the photo's own hand (its left half), else the mirror's mapped back (the right)
     half = img.crop((0, 0, 80, 120)) if found[0] else img.crop((80, 0, 160, 120))
     net = rec.probabilities(Recognizer(crop="none", pose="none").pixels(half)[None])[0]

@@ -108,6 +108,42 @@ def test_pose_head_without_views_fits_the_images_alone(tmp_path: Path) -> None:
     assert head.training["altered_views"] == 0 and "20 epochs" in head.training["model"]
 
 
+def test_pose_head_turned_copies_and_averaged_seeds(tmp_path: Path) -> None:
+    """--turns adds turned copies of every set of landmarks; --seeds stores the average of several
+    MLPs as one wider MLP, whose logits are the mean of theirs."""
+    _fake_pack(tmp_path, views=1)
+    run = _fit(tmp_path, "--views", str(tmp_path / "pose-views.npz"), "--turns", "2",
+               "--turn-degrees", "20", "--seeds", "3", "--hidden", "16")
+    assert run.returncode == 0, run.stderr
+    head = PoseHead.load(tmp_path / "head.json")
+    n_train = int((np.arange(180) % 5 != 0).sum())
+    valid = np.ones(180, bool)
+    valid[::7] = False
+    # the views (1) and 2 turned copies of the images (with a hand) and of the view
+    assert head.training["altered_views"] == 3 * n_train + 2 * int((valid & (np.arange(180) % 5 != 0)).sum())
+    assert head.layers[0][0].shape[1] == 48 and "3 fitted and averaged" in head.training["model"]
+    assert head.metrics["block_split_val_accuracy"] > 0.9
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from pose_head import fit_head, fit_mlp, turned
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 62)), np.repeat(np.arange(3), 20)
+    both = fit_head(x, y, seeds=2, hidden=4, epochs=3)
+    xs = (x - both.mean) / both.scale
+    want = []
+    for seed in (0, 1):
+        (w1, b1), (w2, b2) = fit_mlp(xs, y, len(CLASSES), hidden=4, epochs=3, seed=seed)
+        want.append(np.maximum(xs @ w1 + b1, 0) @ w2 + b2)
+    assert np.allclose(both.logits(x), np.mean(want, axis=0), atol=1e-8)
+    # turned copies keep each hand's shape (its distances) and move its directions
+    world = rng.normal(size=(5, 21, 3))
+    (t, right, ok), = turned((world, np.ones(5, bool), np.ones(5, bool)), 1, 30)
+    d = np.linalg.norm(world[:, :, None] - world[:, None], axis=-1)
+    assert np.allclose(np.linalg.norm(t[:, :, None] - t[:, None], axis=-1), d)
+    assert not np.allclose(t, world) and right.all() and ok.all()
+
+
 class _FakeHands:
     """Stands in for MediaPipe's HandCropper: a "hand" whose landmarks are the image's mean colour
     (a mirror image's too)."""

@@ -15,7 +15,8 @@ with `[hands]`); `--json` keeps the table. `--mirror .gpu/pose-mirror.npz` (`too
 --mirror`) adds the pose head read twice, on the image and on its mirror image, its logits
 averaged where MediaPipe finds the hand in both: what a runtime reading the photo's mirror too
 would get. `--train-views FILE` fits the fold heads on those landmarks too, as
-`tools/pose_head.py --views FILE` fits the shipped one. Numpy only.
+`tools/pose_head.py --views FILE` fits the shipped one; `--turns`, `--turn-degrees` and `--seeds`
+as there. Numpy only.
 """
 
 from __future__ import annotations
@@ -29,7 +30,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pose_head import MIXES, TEMPERATURES, fit_head, image_features, shared_epochs, view_features
+from pose_head import (
+    MIXES,
+    TEMPERATURES,
+    features,
+    fit_head,
+    image_hands,
+    shared_epochs,
+    turned_features,
+    view_features,
+    view_hands,
+)
 
 from fingerspell.handpose import PoseHead, tempered
 
@@ -50,7 +61,8 @@ def scores(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: list[Path],
                   hidden: int, epochs: int, mirror: tuple[np.ndarray, np.ndarray] | None = None,
-                  train_views: list[tuple[np.ndarray, np.ndarray]] = ()) -> dict[str, np.ndarray]:
+                  train_views: list[tuple[np.ndarray, np.ndarray]] = (), seeds: int = 1
+                  ) -> dict[str, np.ndarray]:
     """Every held-out image with a hand: the network's probabilities, the pose head's logits (a
     head fitted without the file's sources), label, source and whether it is a hand crop."""
     out: dict[str, list] = {k: [] for k in ("net", "z", "z2", "y", "source", "crop")}
@@ -68,7 +80,7 @@ def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: lis
             x.append(v_feat[keep])
             y.append(labels[keep])
         head = fit_head(np.concatenate(x), np.concatenate(y), hidden=hidden,
-                        epochs=shared_epochs(epochs, len(x)))
+                        epochs=shared_epochs(epochs, len(x)), seeds=seeds)
         rows = ok[index]
         names = ", ".join(str(pack["sources"][s]) for s in held)
         print(f"{f.name}: {len(index)} held-out images ({names}), {int(rows.sum())} with a hand; "
@@ -99,12 +111,20 @@ def main() -> int:
     ap.add_argument("--mirror", type=Path, help="pose-mirror.npz: the pose head on the mirror too")
     ap.add_argument("--train-views", type=Path,
                     help="pose-views.npz or pose-mirror.npz: the fold heads train on these too")
+    ap.add_argument("--turns", type=int, default=0,
+                    help="and on this many turned copies of the images' and views' landmarks")
+    ap.add_argument("--turn-degrees", type=float, default=15.0)
+    ap.add_argument("--seeds", type=int, default=1, help="MLPs averaged in each fold head")
     a = ap.parse_args()
     pack = dict(np.load(a.pack / "pack.npz"))
-    feat, ok = image_features(a.pack, pack)
+    hands = image_hands(a.pack, pack)
+    feat, ok = features(*hands), hands[2]
     mirror = view_features(a.mirror, pack)[0] if a.mirror else None
-    train_views = view_features(a.train_views, pack) if a.train_views else []
-    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, mirror, train_views)
+    view_sets = view_hands(a.train_views, pack) if a.train_views else []
+    # as tools/pose_head.py: the views, then turned copies of the images and the views
+    train_views = [(features(*h), h[2]) for h in view_sets]
+    train_views += turned_features([hands, *view_sets], a.turns, a.turn_degrees)
+    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, mirror, train_views, a.seeds)
     shipped_head = PoseHead.load(SHIPPED_HEAD)
     # the shipped calibration: the network as it is, the head's temperature and flat mix
     shipped = (1.0, shipped_head.temperature, shipped_head.uniform_mix)

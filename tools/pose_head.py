@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "gpu"))
 from pose import pack_key, stored_key
 
-from fingerspell.handpose import HEAD_FEATURES, PoseHead, hand_features, tempered
+from fingerspell.handpose import FEATURE_WIDTHS, FEATURES_ID, PoseHead, hand_features, tempered
 from fingerspell.schema import CLASSES
 
 TEMPERATURES = (1.0, 1.5, 2.0, 3.0)
@@ -72,40 +72,85 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, classes: int, hidden: int = 128, epoch
     return [(params[0], params[1]), (params[2], params[3])]
 
 
-def fit_head(feat: np.ndarray, y: np.ndarray, **kw: object) -> PoseHead:
+def fit_head(feat: np.ndarray, y: np.ndarray, seeds: int = 1, features: str = FEATURES_ID,
+             **kw: Any) -> PoseHead:
+    """`seeds` MLPs on the same standardised numbers, their logits averaged: stored as one MLP
+    (hidden units side by side, output weights divided by `seeds`), which the runtime reads as is."""
     mean, scale = feat.mean(0), feat.std(0) + 1e-6
-    layers = fit_mlp((feat - mean) / scale, y, len(CLASSES), **kw)  # type: ignore[arg-type]
-    return PoseHead(labels=list(CLASSES), mean=mean, scale=scale, layers=layers)
+    nets = [fit_mlp((feat - mean) / scale, y, len(CLASSES), seed=s, **kw) for s in range(seeds)]
+    layers = [(np.concatenate([n[0][0] for n in nets], axis=1), np.concatenate([n[0][1] for n in nets])),
+              (np.concatenate([n[1][0] for n in nets]) / seeds, np.mean([n[1][1] for n in nets], axis=0))]
+    return PoseHead(labels=list(CLASSES), mean=mean, scale=scale, layers=layers, features=features)
 
 
-def features(world: np.ndarray, right: np.ndarray, ok: np.ndarray) -> np.ndarray:
+# one hand's landmarks in a set of images: (world [N, 21, 3], right [N], hand found [N])
+Hands = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def features(world: np.ndarray, right: np.ndarray, ok: np.ndarray, kind: str = FEATURES_ID
+             ) -> np.ndarray:
     """The head's numbers for each image with a hand (zeros elsewhere)."""
-    feat = np.zeros((len(ok), HEAD_FEATURES))
+    feat = np.zeros((len(ok), FEATURE_WIDTHS[kind]))
     world, right = np.asarray(world), np.asarray(right)  # an npz member decompresses at each access
     for i in np.flatnonzero(ok):
-        feat[i] = hand_features(world[i], bool(right[i]))
+        feat[i] = hand_features(world[i], bool(right[i]), kind)
     return feat
 
 
-def image_features(pack_dir: Path, pack: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(the head's numbers, hand found) for each pack image, from its `pose.npz`."""
+def turned(hands: Hands, copies: int, degrees: float, seed: int = 0) -> list[Hands]:
+    """`copies` of the landmarks, each hand turned by its own random angle (up to `degrees`)
+    about each axis: other people hold their hands at other angles to the camera, which moves
+    the directions in the numbers (the shape numbers do not change)."""
+    world, right, ok = hands
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(copies):
+        a = np.deg2rad(rng.uniform(-degrees, degrees, (len(ok), 3)))
+        c, s = np.cos(a), np.sin(a)
+        one, zero = np.ones(len(ok)), np.zeros(len(ok))
+        rx = np.stack([one, zero, zero, zero, c[:, 0], -s[:, 0], zero, s[:, 0], c[:, 0]], 1)
+        ry = np.stack([c[:, 1], zero, s[:, 1], zero, one, zero, -s[:, 1], zero, c[:, 1]], 1)
+        rz = np.stack([c[:, 2], -s[:, 2], zero, s[:, 2], c[:, 2], zero, zero, zero, one], 1)
+        rot = rx.reshape(-1, 3, 3) @ ry.reshape(-1, 3, 3) @ rz.reshape(-1, 3, 3)
+        out.append((np.asarray(world, np.float64) @ rot.transpose(0, 2, 1), right, ok))
+    return out
+
+
+def image_hands(pack_dir: Path, pack: Any) -> Hands:
+    """Each pack image's landmarks, from its `pose.npz`."""
     pose = np.load(pack_dir / "pose.npz")
     if stored_key(pose) != pack_key(pack):
         raise SystemExit(f"{pack_dir / 'pose.npz'} was not made from this pack: rerun tools/gpu/pose.py")
     if "world" not in pose.files:
         raise SystemExit(f"{pack_dir / 'pose.npz'} has no landmarks: rerun tools/gpu/pose.py --force")
-    ok = pose["valid"].astype(bool)
-    return features(pose["world"], pose["right"], ok), ok
+    return np.asarray(pose["world"]), np.asarray(pose["right"]), pose["valid"].astype(bool)
 
 
-def view_features(path: Path, pack: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(the head's numbers, hand found) for each view stored in a `pose-views.npz` or
-    `pose-mirror.npz` (`tools/gpu/pose.py --views N` / `--mirror`) made from this pack."""
+def view_hands(path: Path, pack: Any) -> list[Hands]:
+    """The landmarks of each view stored in a `pose-views.npz` or `pose-mirror.npz`
+    (`tools/gpu/pose.py --views N` / `--mirror`) made from this pack."""
     views = np.load(path)
     if stored_key(views) != pack_key(pack):
         raise SystemExit(f"{path} was not made from this pack: rerun tools/gpu/pose.py --views/--mirror")
-    return [(features(w, r, v.astype(bool)), v.astype(bool))
+    return [(np.asarray(w), np.asarray(r), v.astype(bool))
             for w, r, v in zip(views["world"], views["right"], views["valid"], strict=True)]
+
+
+def image_features(pack_dir: Path, pack: Any, kind: str = FEATURES_ID) -> tuple[np.ndarray, np.ndarray]:
+    """(the head's numbers, hand found) for each pack image, from its `pose.npz`."""
+    hands = image_hands(pack_dir, pack)
+    return features(*hands, kind), hands[2]
+
+
+def view_features(path: Path, pack: Any, kind: str = FEATURES_ID) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(the head's numbers, hand found) for each view in a `pose-views.npz` or `pose-mirror.npz`."""
+    return [(features(*h, kind), h[2]) for h in view_hands(path, pack)]
+
+
+def turned_features(hands: list[Hands], copies: int, degrees: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(numbers, hand found) of `copies` turned copies of each set of landmarks (`turned`)."""
+    return [(features(*t), t[2]) for i, h in enumerate(hands)
+            for t in turned(h, copies, degrees, seed=i)]
 
 
 def shared_epochs(epochs: int, copies: int) -> int:
@@ -138,6 +183,10 @@ def main() -> int:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--views", type=Path, help="pose-views.npz: landmarks of altered copies to train on too")
+    ap.add_argument("--turns", type=int, default=0,
+                    help="train on this many turned copies of each set of landmarks too (`turned`)")
+    ap.add_argument("--turn-degrees", type=float, default=15.0, help="the largest turn about each axis")
+    ap.add_argument("--seeds", type=int, default=1, help="MLPs fitted and averaged (stored as one)")
     ap.add_argument("--recalibrate", type=Path, metavar="HEAD",
                     help="rewrite HEAD's calibration (--temperature, --mix, --mirror); no fitting")
     ap.add_argument("--temperature", type=float)
@@ -150,15 +199,18 @@ def main() -> int:
         ap.error("--pack is required (or --recalibrate)")
     t0 = time.time()
     pack = np.load(a.pack / "pack.npz")
-    feat, ok = image_features(a.pack, pack)
+    hands = [image_hands(a.pack, pack), *(view_hands(a.views, pack) if a.views else [])]
+    feat, ok = features(*hands[0]), hands[0][2]
     labels, source, is_val = pack["label"].astype(int), pack["source"], pack["is_val"]
     names = [str(s) for s in pack["sources"]]
-    # training rows: the images, then each altered view of them (same labels, sources, split)
-    rows = [(feat, ok), *(view_features(a.views, pack) if a.views else [])]
+    # training rows: the images, each altered view of them, then turned copies of all of these
+    # (same labels, sources, split)
+    rows = [(feat, ok), *((features(*h), h[2]) for h in hands[1:]),
+            *turned_features(hands, a.turns, a.turn_degrees)]
     copies = len(rows)
     x_all, ok_all = np.concatenate([f for f, _ in rows]), np.concatenate([o for _, o in rows])
     y_all, src_all, val_all = (np.tile(v, copies) for v in (labels, source, is_val))
-    kw = {"hidden": a.hidden, "epochs": shared_epochs(a.epochs, copies)}
+    kw = {"hidden": a.hidden, "epochs": shared_epochs(a.epochs, copies), "seeds": a.seeds}
 
     # people never seen: each source held out in turn
     held_z, held_y, per_source = [], [], {}
@@ -192,7 +244,10 @@ def main() -> int:
         "pack_key": pack_key(pack), "images": int((ok & ~is_val).sum()),
         "altered_views": int(train.sum() - (ok & ~is_val).sum()),
         "with_hand_share": round(float(ok.mean()), 4),
-        "model": f"MLP {HEAD_FEATURES} -> {a.hidden} (ReLU) -> {len(CLASSES)}, Adam, {kw['epochs']} epochs",
+        "model": f"MLP {feat.shape[1]} -> {a.hidden} (ReLU) -> {len(CLASSES)}, Adam, {kw['epochs']} epochs"
+                 + (f", {a.seeds} fitted and averaged" if a.seeds > 1 else ""),
+        "features": FEATURES_ID,
+        "turned_copies": f"{a.turns} of each, up to {a.turn_degrees:g} degrees" if a.turns else "none",
         "calibration": "temperature and uniform mix with the lowest leave-one-source-out log loss",
         "date": date.today().isoformat(),
         "command": "python tools/pose_head.py " + " ".join(sys.argv[1:]),

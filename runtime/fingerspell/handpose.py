@@ -25,8 +25,9 @@ from fingerspell.errors import ModelError
 
 POSE_SCHEMA = "fingerspell.pose"
 POSE_SCHEMA_VERSION = 1
-# What the head's numbers are: a head fitted on other features must not be fed these.
-FEATURES_ID = "handpose-45/1: mediapipe-hands-0.10.21 world landmarks, handedness"
+# What a head's numbers are: a head is fed only the numbers it was fitted on.
+FEATURES_V1 = "handpose-45/1: mediapipe-hands-0.10.21 world landmarks, handedness"
+FEATURES_ID = "handpose-62/2: handpose-45/1 and the thumb in the palm's frame"
 DEFAULT_POSE_HEAD = "fingerspell-pose.json"
 
 FINGERS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16),
@@ -38,7 +39,12 @@ NUM_FEATURES = 15 + len(SPREAD) + len(TIPS)
 # which way they point: the hand (wrist to the middle finger's base), the palm's normal, and each
 # finger (its base to its tip); ASL tells some letters apart by this alone (K/P, U/H, G/Q)
 DIRECTIONS = ((0, 9), (2, 4), (5, 8), (9, 12), (13, 16), (17, 20))
-HEAD_FEATURES = NUM_FEATURES + 3 * (len(DIRECTIONS) + 1)
+V1_FEATURES = NUM_FEATURES + 3 * (len(DIRECTIONS) + 1)
+# where the thumb lies on the palm tells apart the fists (A, E, M, N, S, T): the distances from its
+# tip to the joints of the other fingers, and its tip and last joint in the palm's own axes
+THUMB_TO = (5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 18)
+HEAD_FEATURES = V1_FEATURES + 6 + len(THUMB_TO)
+FEATURE_WIDTHS = {FEATURES_V1: V1_FEATURES, FEATURES_ID: HEAD_FEATURES}
 
 
 def _cos(u: np.ndarray, v: np.ndarray) -> float:
@@ -67,17 +73,35 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / (np.linalg.norm(v) + 1e-9)
 
 
-def hand_features(points: Any, right: bool) -> np.ndarray:
+def hand_features(points: Any, right: bool, features: str = FEATURES_ID) -> np.ndarray:
     """The pose head's numbers: `pose_features` and the directions above, as unit vectors in
-    MediaPipe's camera-aligned axes. A left hand is mirrored into a right one first (by MediaPipe's
-    handedness), so either hand signing a letter gives the same numbers."""
+    MediaPipe's camera-aligned axes, then (`handpose-62/2`) the thumb on the palm. A left hand is
+    mirrored into a right one first (by MediaPipe's handedness), so either hand signing a letter
+    gives the same numbers. `features` names the set a head was fitted on."""
+    if features not in FEATURE_WIDTHS:
+        raise ValueError(f"unknown pose features {features!r}")
     p = np.array(points, np.float64)
     shape = pose_features(p)
     if not right:
         p[:, 0] = -p[:, 0]
     dirs = [_unit(p[b] - p[a]) for a, b in DIRECTIONS]
     dirs.insert(1, _unit(np.cross(p[5] - p[0], p[17] - p[0])))  # the palm's normal
-    return np.concatenate([shape, *dirs]).astype(np.float32)
+    if features == FEATURES_V1:
+        return np.concatenate([shape, *dirs]).astype(np.float32)
+    q = palm_frame(p)
+    thumb = [np.linalg.norm(q[4] - q[j]) for j in THUMB_TO]
+    return np.concatenate([shape, *dirs, q[4], q[3], thumb]).astype(np.float32)
+
+
+def palm_frame(p: np.ndarray) -> np.ndarray:
+    """The landmarks in the palm's axes (wrist at 0; y to the middle finger's base, x across the
+    knuckles from little to index, z out of the palm) in palm lengths: the same whatever way
+    the hand is turned to the camera."""
+    y = _unit(p[9] - p[0])
+    across = p[5] - p[17]
+    x = _unit(across - y * np.dot(across, y))
+    axes = np.stack([x, y, np.cross(x, y)], axis=1)
+    return (p - p[0]) @ axes / (np.linalg.norm(p[9] - p[0]) + 1e-9)
 
 
 @dataclass
@@ -93,11 +117,16 @@ class PoseHead:
     # read the photo's mirror image too: MediaPipe errs differently on it, and the numbers of a
     # mirrored hand are the same letter's, so the two views' scores are averaged
     mirror: bool = False
+    features: str = FEATURES_ID  # the numbers it was fitted on (FEATURE_WIDTHS)
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
+    def numbers(self, points: Any, right: bool) -> np.ndarray:
+        """The numbers this head reads for one hand's 21 world landmarks and handedness."""
+        return hand_features(points, right, self.features)
+
     def logits(self, features: np.ndarray) -> np.ndarray:
-        """[N, HEAD_FEATURES] numbers (`hand_features`) → [N, classes] scores before the softmax."""
+        """[N, width] numbers (`numbers`) → [N, classes] scores before the softmax."""
         x = (np.asarray(features, np.float64) - self.mean) / self.scale
         for i, (w, b) in enumerate(self.layers):
             x = x @ w + b
@@ -106,18 +135,18 @@ class PoseHead:
         return x
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """[N, HEAD_FEATURES] numbers (`hand_features`) → [N, classes] tempered probabilities."""
+        """[N, width] numbers (`numbers`) → [N, classes] tempered probabilities."""
         return tempered(self.logits(features), self.temperature, self.uniform_mix).astype(np.float32)
 
     def probabilities_of_views(self, features: np.ndarray) -> np.ndarray:
-        """[V, HEAD_FEATURES] numbers of one hand seen V ways (the photo, its mirror image) →
+        """[V, width] numbers of one hand seen V ways (the photo, its mirror image) →
         [classes]: the views' scores averaged before the softmax, then tempered."""
         z = self.logits(features).mean(axis=0, keepdims=True)
         return tempered(z, self.temperature, self.uniform_mix)[0].astype(np.float32)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema": POSE_SCHEMA, "schema_version": POSE_SCHEMA_VERSION, "features": FEATURES_ID,
+            "schema": POSE_SCHEMA, "schema_version": POSE_SCHEMA_VERSION, "features": self.features,
             "labels": list(self.labels), "mean": _rounded(self.mean), "scale": _rounded(self.scale),
             "layers": [{"weight": _rounded(w), "bias": _rounded(b)} for w, b in self.layers],
             "temperature": self.temperature, "uniform_mix": self.uniform_mix, "mirror": self.mirror,
@@ -138,9 +167,9 @@ class PoseHead:
         if data.get("schema_version") != POSE_SCHEMA_VERSION:
             raise bad(f"pose head schema_version {data.get('schema_version')!r} is not "
                       f"{POSE_SCHEMA_VERSION}; upgrade fingerspell")
-        if data.get("features") != FEATURES_ID:
+        if data.get("features") not in FEATURE_WIDTHS:
             raise bad(f"fitted on other features ({data.get('features')!r}, this fingerspell "
-                      f"computes {FEATURES_ID!r})")
+                      f"computes {' or '.join(map(repr, FEATURE_WIDTHS))}); upgrade fingerspell")
         try:
             layers = [(np.asarray(d["weight"], np.float64), np.asarray(d["bias"], np.float64))
                       for d in data["layers"]]
@@ -149,18 +178,19 @@ class PoseHead:
                        scale=np.asarray(data["scale"], np.float64), layers=layers,
                        temperature=float(data["temperature"]),
                        uniform_mix=float(data["uniform_mix"]),
-                       mirror=_flag(data.get("mirror", False)),
+                       mirror=_flag(data.get("mirror", False)), features=data["features"],
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
         except (KeyError, TypeError, ValueError) as exc:
             raise bad(f"malformed pose head: {exc}") from None
-        width = HEAD_FEATURES
-        shapes_ok = head.mean.shape == head.scale.shape == (HEAD_FEATURES,) and bool(layers)
+        width = FEATURE_WIDTHS[head.features]
+        shapes_ok = head.mean.shape == head.scale.shape == (width,) and bool(layers)
         for w, b in layers:
             shapes_ok = shapes_ok and w.ndim == 2 and w.shape[0] == width and b.shape == (w.shape[1],)
             width = w.shape[1] if w.ndim == 2 else -1
         if not shapes_ok or width != len(head.labels):
-            raise bad(f"layer shapes do not chain from {HEAD_FEATURES} numbers to one score per label")
+            raise bad(f"layer shapes do not chain from {FEATURE_WIDTHS[head.features]} numbers "
+                      "to one score per label")
         if not (head.temperature > 0 and 0 <= head.uniform_mix < 1 and np.all(head.scale > 0)):
             raise bad("temperature, uniform_mix or scale out of range")
         return head

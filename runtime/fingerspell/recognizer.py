@@ -21,7 +21,7 @@ from fingerspell.args import MAX_BATCH, MAX_WORKERS, count
 from fingerspell.artifact import bundled_dir, default_model_path
 from fingerspell.backends import Backend, open_backend
 from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
-from fingerspell.handpose import DEFAULT_POSE_HEAD, PoseHead, fuse, hand_features
+from fingerspell.handpose import DEFAULT_POSE_HEAD, PoseHead, fuse
 from fingerspell.results import Failure, Prediction
 from fingerspell.schema import ModelMetadata
 from fingerspell.sources import Source, describe, load_pixels
@@ -154,7 +154,7 @@ class Recognizer:
         pixels = load_pixels(source, self.size, fetcher=self.fetcher, crop=look)
         if not seen:
             return pixels, None
-        return pixels, np.stack([hand_features(h.world, h.right) for h in seen])
+        return pixels, np.stack([self.pose_head.numbers(h.world, h.right) for h in seen])
 
     def _fused(self, probs: np.ndarray, pose: np.ndarray | None) -> np.ndarray:
         """The network's probabilities times the pose head's for the hand's views [V, features]."""
