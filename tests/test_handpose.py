@@ -21,10 +21,10 @@ from fingerspell.errors import MissingExtraError, ModelError
 from fingerspell.handcrop import Hand
 from fingerspell.handpose import (
     DEFAULT_POSE_HEAD,
-    FEATURES_V1,
+    FEATURE_WIDTHS,
+    FEATURES_THUMB,
     HEAD_FEATURES,
     NUM_FEATURES,
-    V1_FEATURES,
     PoseHead,
     fuse,
     hand_features,
@@ -144,35 +144,38 @@ def _turn(p: np.ndarray, degrees: float) -> np.ndarray:
 def test_thumb_numbers_follow_the_palm_not_the_camera() -> None:
     """handpose-62/2 adds where the thumb lies on the palm: the same for a hand turned, moved,
     scaled or mirrored (with its handedness), but not for a thumb moved across the palm."""
-    f = hand_features(WORLD, right=True)
-    assert f.shape == (HEAD_FEATURES,) and HEAD_FEATURES == V1_FEATURES + 17
-    np.testing.assert_allclose(f[:V1_FEATURES], hand_features(WORLD, True, FEATURES_V1), atol=1e-6)
-    thumb = f[V1_FEATURES:]
+    f = hand_features(WORLD, True, FEATURES_THUMB)
+    assert f.shape == (FEATURE_WIDTHS[FEATURES_THUMB],) == (HEAD_FEATURES + 17,)
+    np.testing.assert_allclose(f[:HEAD_FEATURES], hand_features(WORLD, True), atol=1e-6)
+    thumb = f[HEAD_FEATURES:]
     moved = _turn(WORLD, 40) * 1.3 + 0.2
-    np.testing.assert_allclose(hand_features(moved, True)[V1_FEATURES:], thumb, atol=1e-5)
-    np.testing.assert_allclose(hand_features(WORLD * [-1.0, 1.0, 1.0], False)[V1_FEATURES:], thumb,
+    np.testing.assert_allclose(hand_features(moved, True, FEATURES_THUMB)[HEAD_FEATURES:], thumb,
                                atol=1e-5)
+    np.testing.assert_allclose(
+        hand_features(WORLD * [-1.0, 1.0, 1.0], False, FEATURES_THUMB)[HEAD_FEATURES:], thumb, atol=1e-5)
     tucked = WORLD.copy()
     tucked[4] = WORLD[14]  # the thumb's tip on the ring finger's middle joint (M, not N)
-    assert np.abs(hand_features(tucked, True)[V1_FEATURES:] - thumb).max() > 0.1
+    assert np.abs(hand_features(tucked, True, FEATURES_THUMB)[HEAD_FEATURES:] - thumb).max() > 0.1
     with pytest.raises(ValueError, match="unknown pose features"):
         hand_features(WORLD, True, "another-set/1")
 
 
-def test_a_head_fitted_on_the_first_numbers_still_reads_them(tmp_path: Path) -> None:
-    """Heads saved before handpose-62/2 (45 numbers) load and are fed their own 45 numbers."""
+def test_a_head_reads_the_numbers_it_was_fitted_on(tmp_path: Path) -> None:
+    """A head on the thumb numbers (62) loads and is fed its 62; the default head its 45."""
     rng = np.random.default_rng(3)
-    old = PoseHead(labels=list(CLASSES), mean=np.zeros(V1_FEATURES), scale=np.ones(V1_FEATURES),
-                   layers=[(rng.normal(size=(V1_FEATURES, len(CLASSES))), np.zeros(len(CLASSES)))],
-                   features=FEATURES_V1)
-    old.save(tmp_path / "old.json")
-    again = PoseHead.load(tmp_path / "old.json")
-    assert again.features == FEATURES_V1 and again.numbers(WORLD, True).shape == (V1_FEATURES,)
-    want = old.logits(hand_features(WORLD, True, FEATURES_V1)[None])
+    width = FEATURE_WIDTHS[FEATURES_THUMB]
+    thumb = PoseHead(labels=list(CLASSES), mean=np.zeros(width), scale=np.ones(width),
+                     layers=[(rng.normal(size=(width, len(CLASSES))), np.zeros(len(CLASSES)))],
+                     features=FEATURES_THUMB)
+    thumb.save(tmp_path / "thumb.json")
+    again = PoseHead.load(tmp_path / "thumb.json")
+    assert again.features == FEATURES_THUMB and again.numbers(WORLD, True).shape == (width,)
+    want = thumb.logits(hand_features(WORLD, True, FEATURES_THUMB)[None])
     assert np.allclose(again.logits(again.numbers(WORLD, True)[None]), want, atol=1e-3)
-    # 45-number weights under the new set's name do not chain: refused, not misread
-    data = json.loads((tmp_path / "old.json").read_text())
-    data["features"] = PoseHead.__dataclass_fields__["features"].default
+    assert _head().numbers(WORLD, True).shape == (HEAD_FEATURES,)
+    # 62-number weights under the 45-number set's name do not chain: refused, not misread
+    data = json.loads((tmp_path / "thumb.json").read_text())
+    data["features"] = _head().features
     with pytest.raises(ModelError, match="do not chain"):
         PoseHead.from_dict(data)
 

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools" / "gpu"))
 import pose  # noqa: E402  (tools/gpu/pose.py: the runtime's features, no MediaPipe at import)
 
-from fingerspell.handpose import PoseHead  # noqa: E402
+from fingerspell.handpose import FEATURE_WIDTHS, FEATURES_THUMB, PoseHead  # noqa: E402
 from fingerspell.schema import CLASSES  # noqa: E402
 
 
@@ -110,10 +110,10 @@ def test_pose_head_without_views_fits_the_images_alone(tmp_path: Path) -> None:
 
 def test_pose_head_turned_copies_and_averaged_seeds(tmp_path: Path) -> None:
     """--turns adds turned copies of every set of landmarks; --seeds stores the average of several
-    MLPs as one wider MLP, whose logits are the mean of theirs."""
+    MLPs as one wider MLP, whose logits are the mean of theirs; --thumb fits on handpose-62/2."""
     _fake_pack(tmp_path, views=1)
     run = _fit(tmp_path, "--views", str(tmp_path / "pose-views.npz"), "--turns", "2",
-               "--turn-degrees", "20", "--seeds", "3", "--hidden", "16")
+               "--turn-degrees", "20", "--seeds", "3", "--hidden", "16", "--thumb")
     assert run.returncode == 0, run.stderr
     head = PoseHead.load(tmp_path / "head.json")
     n_train = int((np.arange(180) % 5 != 0).sum())
@@ -122,6 +122,7 @@ def test_pose_head_turned_copies_and_averaged_seeds(tmp_path: Path) -> None:
     # the views (1) and 2 turned copies of the images (with a hand) and of the view
     assert head.training["altered_views"] == 3 * n_train + 2 * int((valid & (np.arange(180) % 5 != 0)).sum())
     assert head.layers[0][0].shape[1] == 48 and "3 fitted and averaged" in head.training["model"]
+    assert head.features == FEATURES_THUMB and head.mean.shape == (FEATURE_WIDTHS[FEATURES_THUMB],)
     assert head.metrics["block_split_val_accuracy"] > 0.9
 
     sys.path.insert(0, str(ROOT / "tools"))

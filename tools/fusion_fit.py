@@ -42,7 +42,7 @@ from pose_head import (
     view_hands,
 )
 
-from fingerspell.handpose import PoseHead, tempered
+from fingerspell.handpose import FEATURES_ID, FEATURES_THUMB, PoseHead, tempered
 
 POWERS = (0.25, 0.35, 0.5, 0.65, 0.8, 1.0, 1.25)
 SHIPPED_HEAD = Path(__file__).resolve().parents[1] / "artifacts" / "fingerspell-pose.json"
@@ -61,8 +61,8 @@ def scores(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: list[Path],
                   hidden: int, epochs: int, mirror: tuple[np.ndarray, np.ndarray] | None = None,
-                  train_views: list[tuple[np.ndarray, np.ndarray]] = (), seeds: int = 1
-                  ) -> dict[str, np.ndarray]:
+                  train_views: list[tuple[np.ndarray, np.ndarray]] = (), seeds: int = 1,
+                  kind: str = FEATURES_ID) -> dict[str, np.ndarray]:
     """Every held-out image with a hand: the network's probabilities, the pose head's logits (a
     head fitted without the file's sources), label, source and whether it is a hand crop."""
     out: dict[str, list] = {k: [] for k in ("net", "z", "z2", "y", "source", "crop")}
@@ -80,7 +80,7 @@ def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: lis
             x.append(v_feat[keep])
             y.append(labels[keep])
         head = fit_head(np.concatenate(x), np.concatenate(y), hidden=hidden,
-                        epochs=shared_epochs(epochs, len(x)), seeds=seeds)
+                        epochs=shared_epochs(epochs, len(x)), seeds=seeds, features=kind)
         rows = ok[index]
         names = ", ".join(str(pack["sources"][s]) for s in held)
         print(f"{f.name}: {len(index)} held-out images ({names}), {int(rows.sum())} with a hand; "
@@ -115,16 +115,19 @@ def main() -> int:
                     help="and on this many turned copies of the images' and views' landmarks")
     ap.add_argument("--turn-degrees", type=float, default=15.0)
     ap.add_argument("--seeds", type=int, default=1, help="MLPs averaged in each fold head")
+    ap.add_argument("--thumb", action="store_true", help="as tools/pose_head.py --thumb")
     a = ap.parse_args()
     pack = dict(np.load(a.pack / "pack.npz"))
+    kind = FEATURES_THUMB if a.thumb else FEATURES_ID
     hands = image_hands(a.pack, pack)
-    feat, ok = features(*hands), hands[2]
-    mirror = view_features(a.mirror, pack)[0] if a.mirror else None
+    feat, ok = features(*hands, kind), hands[2]
+    mirror = view_features(a.mirror, pack, kind)[0] if a.mirror else None
     view_sets = view_hands(a.train_views, pack) if a.train_views else []
     # as tools/pose_head.py: the views, then turned copies of the images and the views
-    train_views = [(features(*h), h[2]) for h in view_sets]
-    train_views += turned_features([hands, *view_sets], a.turns, a.turn_degrees)
-    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, mirror, train_views, a.seeds)
+    train_views = [(features(*h, kind), h[2]) for h in view_sets]
+    train_views += turned_features([hands, *view_sets], a.turns, a.turn_degrees, kind)
+    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, mirror, train_views, a.seeds,
+                      kind)
     shipped_head = PoseHead.load(SHIPPED_HEAD)
     # the shipped calibration: the network as it is, the head's temperature and flat mix
     shipped = (1.0, shipped_head.temperature, shipped_head.uniform_mix)

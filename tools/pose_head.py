@@ -32,7 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "gpu"))
 from pose import pack_key, stored_key
 
-from fingerspell.handpose import FEATURE_WIDTHS, FEATURES_ID, PoseHead, hand_features, tempered
+from fingerspell.handpose import (
+    FEATURE_WIDTHS,
+    FEATURES_ID,
+    FEATURES_THUMB,
+    PoseHead,
+    hand_features,
+    tempered,
+)
 from fingerspell.schema import CLASSES
 
 TEMPERATURES = (1.0, 1.5, 2.0, 3.0)
@@ -147,9 +154,10 @@ def view_features(path: Path, pack: Any, kind: str = FEATURES_ID) -> list[tuple[
     return [(features(*h, kind), h[2]) for h in view_hands(path, pack)]
 
 
-def turned_features(hands: list[Hands], copies: int, degrees: float) -> list[tuple[np.ndarray, np.ndarray]]:
+def turned_features(hands: list[Hands], copies: int, degrees: float, kind: str = FEATURES_ID
+                    ) -> list[tuple[np.ndarray, np.ndarray]]:
     """(numbers, hand found) of `copies` turned copies of each set of landmarks (`turned`)."""
-    return [(features(*t), t[2]) for i, h in enumerate(hands)
+    return [(features(*t, kind), t[2]) for i, h in enumerate(hands)
             for t in turned(h, copies, degrees, seed=i)]
 
 
@@ -187,6 +195,8 @@ def main() -> int:
                     help="train on this many turned copies of each set of landmarks too (`turned`)")
     ap.add_argument("--turn-degrees", type=float, default=15.0, help="the largest turn about each axis")
     ap.add_argument("--seeds", type=int, default=1, help="MLPs fitted and averaged (stored as one)")
+    ap.add_argument("--thumb", action="store_true",
+                    help="the head reads where the thumb lies on the palm too (handpose-62/2)")
     ap.add_argument("--recalibrate", type=Path, metavar="HEAD",
                     help="rewrite HEAD's calibration (--temperature, --mix, --mirror); no fitting")
     ap.add_argument("--temperature", type=float)
@@ -199,18 +209,20 @@ def main() -> int:
         ap.error("--pack is required (or --recalibrate)")
     t0 = time.time()
     pack = np.load(a.pack / "pack.npz")
+    kind = FEATURES_THUMB if a.thumb else FEATURES_ID
     hands = [image_hands(a.pack, pack), *(view_hands(a.views, pack) if a.views else [])]
-    feat, ok = features(*hands[0]), hands[0][2]
+    feat, ok = features(*hands[0], kind), hands[0][2]
     labels, source, is_val = pack["label"].astype(int), pack["source"], pack["is_val"]
     names = [str(s) for s in pack["sources"]]
     # training rows: the images, each altered view of them, then turned copies of all of these
     # (same labels, sources, split)
-    rows = [(feat, ok), *((features(*h), h[2]) for h in hands[1:]),
-            *turned_features(hands, a.turns, a.turn_degrees)]
+    rows = [(feat, ok), *((features(*h, kind), h[2]) for h in hands[1:]),
+            *turned_features(hands, a.turns, a.turn_degrees, kind)]
     copies = len(rows)
     x_all, ok_all = np.concatenate([f for f, _ in rows]), np.concatenate([o for _, o in rows])
     y_all, src_all, val_all = (np.tile(v, copies) for v in (labels, source, is_val))
-    kw = {"hidden": a.hidden, "epochs": shared_epochs(a.epochs, copies), "seeds": a.seeds}
+    kw = {"hidden": a.hidden, "epochs": shared_epochs(a.epochs, copies), "seeds": a.seeds,
+          "features": kind}
 
     # people never seen: each source held out in turn
     held_z, held_y, per_source = [], [], {}
@@ -246,7 +258,6 @@ def main() -> int:
         "with_hand_share": round(float(ok.mean()), 4),
         "model": f"MLP {feat.shape[1]} -> {a.hidden} (ReLU) -> {len(CLASSES)}, Adam, {kw['epochs']} epochs"
                  + (f", {a.seeds} fitted and averaged" if a.seeds > 1 else ""),
-        "features": FEATURES_ID,
         "turned_copies": f"{a.turns} of each, up to {a.turn_degrees:g} degrees" if a.turns else "none",
         "calibration": "temperature and uniform mix with the lowest leave-one-source-out log loss",
         "date": date.today().isoformat(),

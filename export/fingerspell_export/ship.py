@@ -28,6 +28,7 @@ import numpy as np
 
 from fingerspell.artifact import sha256_file
 from fingerspell.errors import FingerspellError
+from fingerspell.handpose import FEATURES_ID
 from fingerspell.recognizer import Recognizer
 from fingerspell.schema import CLASSES
 
@@ -227,10 +228,13 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
     lines = ["## Pose head (with `fingerspell[hands]`)", "",
              f"`fingerspell-pose.json`: {t.get('model', '?')} on the numbers "
              "`fingerspell.handpose` computes from MediaPipe's hand landmarks (finger angles "
-             "and directions), fitted on "
+             "and directions"
+             + ("" if pose_head.features == FEATURES_ID else ", where the thumb lies on the palm")
+             + "), fitted on "
              f"{t.get('images', '?')} training images"
-             + (f" and the landmarks of {t['altered_views']} other views of them (mirrored or "
-                "altered copies)" if t.get("altered_views") else "")
+             + (f" and the landmarks of {t['altered_views']} other views of them ("
+                + ("mirrored, altered or turned" if t.get("turned_copies", "none") != "none"
+                   else "mirrored or altered") + " copies)" if t.get("altered_views") else "")
              + f" ({t.get('date', '?')}). Where `[hands]` "
              "finds a hand, the answer is the product of the network's probabilities and its "
              f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat"

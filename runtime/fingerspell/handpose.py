@@ -25,9 +25,10 @@ from fingerspell.errors import ModelError
 
 POSE_SCHEMA = "fingerspell.pose"
 POSE_SCHEMA_VERSION = 1
-# What a head's numbers are: a head is fed only the numbers it was fitted on.
-FEATURES_V1 = "handpose-45/1: mediapipe-hands-0.10.21 world landmarks, handedness"
-FEATURES_ID = "handpose-62/2: handpose-45/1 and the thumb in the palm's frame"
+# What a head's numbers are: a head is fed only the numbers it was fitted on. FEATURES_ID is
+# the default (the shipped head's); FEATURES_THUMB adds where the thumb lies on the palm.
+FEATURES_ID = "handpose-45/1: mediapipe-hands-0.10.21 world landmarks, handedness"
+FEATURES_THUMB = "handpose-62/2: handpose-45/1 and the thumb in the palm's frame"
 DEFAULT_POSE_HEAD = "fingerspell-pose.json"
 
 FINGERS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16),
@@ -39,12 +40,11 @@ NUM_FEATURES = 15 + len(SPREAD) + len(TIPS)
 # which way they point: the hand (wrist to the middle finger's base), the palm's normal, and each
 # finger (its base to its tip); ASL tells some letters apart by this alone (K/P, U/H, G/Q)
 DIRECTIONS = ((0, 9), (2, 4), (5, 8), (9, 12), (13, 16), (17, 20))
-V1_FEATURES = NUM_FEATURES + 3 * (len(DIRECTIONS) + 1)
+HEAD_FEATURES = NUM_FEATURES + 3 * (len(DIRECTIONS) + 1)
 # where the thumb lies on the palm tells apart the fists (A, E, M, N, S, T): the distances from its
 # tip to the joints of the other fingers, and its tip and last joint in the palm's own axes
 THUMB_TO = (5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 18)
-HEAD_FEATURES = V1_FEATURES + 6 + len(THUMB_TO)
-FEATURE_WIDTHS = {FEATURES_V1: V1_FEATURES, FEATURES_ID: HEAD_FEATURES}
+FEATURE_WIDTHS = {FEATURES_ID: HEAD_FEATURES, FEATURES_THUMB: HEAD_FEATURES + 6 + len(THUMB_TO)}
 
 
 def _cos(u: np.ndarray, v: np.ndarray) -> float:
@@ -75,7 +75,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def hand_features(points: Any, right: bool, features: str = FEATURES_ID) -> np.ndarray:
     """The pose head's numbers: `pose_features` and the directions above, as unit vectors in
-    MediaPipe's camera-aligned axes, then (`handpose-62/2`) the thumb on the palm. A left hand is
+    MediaPipe's camera-aligned axes, then (FEATURES_THUMB) the thumb on the palm. A left hand is
     mirrored into a right one first (by MediaPipe's handedness), so either hand signing a letter
     gives the same numbers. `features` names the set a head was fitted on."""
     if features not in FEATURE_WIDTHS:
@@ -86,7 +86,7 @@ def hand_features(points: Any, right: bool, features: str = FEATURES_ID) -> np.n
         p[:, 0] = -p[:, 0]
     dirs = [_unit(p[b] - p[a]) for a, b in DIRECTIONS]
     dirs.insert(1, _unit(np.cross(p[5] - p[0], p[17] - p[0])))  # the palm's normal
-    if features == FEATURES_V1:
+    if features == FEATURES_ID:
         return np.concatenate([shape, *dirs]).astype(np.float32)
     q = palm_frame(p)
     thumb = [np.linalg.norm(q[4] - q[j]) for j in THUMB_TO]
