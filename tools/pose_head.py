@@ -80,11 +80,11 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, classes: int, hidden: int = 128, epoch
 
 
 def fit_head(feat: np.ndarray, y: np.ndarray, seeds: int = 1, features: str = FEATURES_ID,
-             **kw: Any) -> PoseHead:
+             seed: int = 0, **kw: Any) -> PoseHead:
     """`seeds` MLPs on the same standardised numbers, their logits averaged: stored as one MLP
     (hidden units side by side, output weights divided by `seeds`), which the runtime reads as is."""
     mean, scale = feat.mean(0), feat.std(0) + 1e-6
-    nets = [fit_mlp((feat - mean) / scale, y, len(CLASSES), seed=s, **kw) for s in range(seeds)]
+    nets = [fit_mlp((feat - mean) / scale, y, len(CLASSES), seed=seed + s, **kw) for s in range(seeds)]
     layers = [(np.concatenate([n[0][0] for n in nets], axis=1), np.concatenate([n[0][1] for n in nets])),
               (np.concatenate([n[1][0] for n in nets]) / seeds, np.mean([n[1][1] for n in nets], axis=0))]
     return PoseHead(labels=list(CLASSES), mean=mean, scale=scale, layers=layers, features=features)
@@ -195,6 +195,8 @@ def main() -> int:
                     help="train on this many turned copies of each set of landmarks too (`turned`)")
     ap.add_argument("--turn-degrees", type=float, default=15.0, help="the largest turn about each axis")
     ap.add_argument("--seeds", type=int, default=1, help="MLPs fitted and averaged (stored as one)")
+    ap.add_argument("--seed", type=int, default=0,
+                    help="the first MLP's seed (the shipped head: 0); to measure how much a refit moves")
     ap.add_argument("--thumb", action="store_true",
                     help="the head reads where the thumb lies on the palm too (handpose-62/2)")
     ap.add_argument("--recalibrate", type=Path, metavar="HEAD",
@@ -222,7 +224,7 @@ def main() -> int:
     x_all, ok_all = np.concatenate([f for f, _ in rows]), np.concatenate([o for _, o in rows])
     y_all, src_all, val_all = (np.tile(v, copies) for v in (labels, source, is_val))
     kw = {"hidden": a.hidden, "epochs": shared_epochs(a.epochs, copies), "seeds": a.seeds,
-          "features": kind}
+          "features": kind, "seed": a.seed}
 
     # people never seen: each source held out in turn
     held_z, held_y, per_source = [], [], {}
