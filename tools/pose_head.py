@@ -14,6 +14,9 @@ matters, on people never seen: leave one pack source out, fit on the rest, and k
 the lowest log loss over all held-out images. Numpy only, about 25 s (40 s with 4 views).
 `--recalibrate HEAD` fits nothing: it writes HEAD with another temperature, flat mix and
 mirror setting, chosen elsewhere (`tools/fusion_fit.py`: with the network, on held-out folds).
+Options tried and not shipped (README, "Pose head"): `--thumb` (the numbers `handpose-62/2`, where
+the thumb lies on the palm), `--turns K --turn-degrees D` (K turned copies of every set of
+landmarks), `--seeds N` (N MLPs averaged, stored as one); `--seed` moves the first MLP's seed.
 """
 
 from __future__ import annotations
