@@ -120,6 +120,31 @@ def test_looking_in_the_mirror_image_gives_the_box_in_the_photo() -> None:
     assert mirrored.right and len(mirrored.world) == 21
 
 
+def test_looking_in_a_turned_image_gives_the_box_and_hand_in_the_photo() -> None:
+    """HandCropper.look(turn=90) searches the image turned a quarter counter-clockwise (nothing
+    cut off), and turns the box and the landmarks back."""
+    seen: list[np.ndarray] = []
+    hands = handcrop.HandCropper.__new__(handcrop.HandCropper)  # no MediaPipe here
+    hands.margin, hands.retry_pad = 1.0, 0.0
+
+    def process(pixels: np.ndarray) -> _Result:
+        seen.append(pixels)
+        # the photo's points (16, 24) and (48, 72) where a quarter turn puts them: (y, 160 - x)
+        result = _Result([(24 / 120, 144 / 160), (72 / 120, 112 / 160)])
+        from types import SimpleNamespace as NS
+
+        # a hand pointing right in what it was shown (+x) pointed down (+y) in the photo
+        result.multi_hand_world_landmarks = [NS(landmark=[NS(x=0.1, y=0.0, z=0.2)] * 21)]
+        return result
+
+    hands._process = process
+    img = _photo()  # 160 x 120
+    turned = hands.look(img, turn=90)
+    assert np.array_equal(seen[0], np.rot90(np.asarray(img)))
+    assert turned.box == (8, 24, 56, 72)  # as the plain look at (0.1-0.3, 0.2-0.6) gives
+    np.testing.assert_allclose(turned.world[0], (0.0, 0.1, 0.2), atol=1e-9)
+
+
 def test_head_numbers_see_direction_and_ignore_which_hand() -> None:
     rng = np.random.default_rng(5)
     p = rng.normal(size=(21, 3))
@@ -178,6 +203,18 @@ def test_a_head_reads_the_numbers_it_was_fitted_on(tmp_path: Path) -> None:
     data["features"] = _head().features
     with pytest.raises(ModelError, match="do not chain"):
         PoseHead.from_dict(data)
+
+
+@pytest.mark.parametrize("turns", [[15, 15, 15, 15, 15], [0], [120], "15", [True]])
+def test_head_turns_are_checked(turns: object) -> None:
+    data = _head().to_dict()
+    data["turns"] = turns
+    with pytest.raises(ModelError, match="turns must be"):
+        PoseHead.from_dict(data)
+    data["turns"] = [15, -15.5]
+    assert PoseHead.from_dict(data).turns == [15.0, -15.5]
+    del data["turns"]  # heads written before the option read the photo (and mirror) only
+    assert PoseHead.from_dict(data).turns == []
 
 
 def test_fuse_multiplies_and_renormalises() -> None:
@@ -303,19 +340,21 @@ class _MirrorHands:
     """MediaPipe as the runtime meets it when the head reads the mirror too: each look at a photo
     and at its mirror image finds its own landmarks (or none)."""
 
-    def __init__(self, found: tuple[bool, bool] = (True, True)) -> None:
+    def __init__(self, found: tuple[bool, ...] = (True, True, True)) -> None:
         self.found, self.calls = found, 0
         self.seen: list[np.ndarray] = []
 
-    def look(self, img: Image.Image, mirror: bool = False) -> Hand | None:
-        k = int(mirror)  # 0: the photo, 1: its mirror image
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Hand | None:
+        k = 2 if turn else int(mirror)  # 0: the photo, 1: its mirror image, 2: the photo turned
         self.calls += 1
         self.seen.append(k)
         if not self.found[k]:
             return None
         # the photo's hand in its left half; the mirror image's in its left half, the photo's right
         box = (img.width // 2, 0, img.width, img.height) if mirror else (0, 0, img.width // 2, img.height)
-        return Hand(box, (WORLD * (1.0 + 0.5 * k)).tolist(), k == 0)
+        if turn:  # a turned view's hand, mapped back: the middle of the photo
+            box = (img.width // 4, 0, 3 * img.width // 4, img.height)
+        return Hand(box, (WORLD * (1.0 + 0.5 * k)).tolist(), k != 1)
 
     def crop(self, img: Image.Image) -> Image.Image:  # the crop-only path (not taken here)
         raise AssertionError("with a pose head the runtime looks through look()")
@@ -340,5 +379,28 @@ def test_runtime_reads_the_mirror_image_when_the_head_asks(monkeypatch, tmp_path
     # the crop: the photo's own hand (its left half), else the mirror's mapped back (the right)
     half = img.crop((0, 0, 80, 120)) if found[0] else img.crop((80, 0, 160, 120))
     net = rec.probabilities(Recognizer(crop="none", pose="none").pixels(half)[None])[0]
+    want = fuse(net, head.probabilities_of_views(np.stack(views)))
+    assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)
+
+
+@needs_shipped
+@pytest.mark.parametrize("found", [(True, True, True), (False, False, True), (True, False, False)])
+def test_runtime_reads_turned_views_when_the_head_asks(monkeypatch, tmp_path: Path,
+                                                       found: tuple[bool, bool, bool]) -> None:
+    from fingerspell.recognizer import Recognizer
+
+    head = PoseHead.load(BUNDLED)
+    head.mirror, head.turns = True, [15.0]
+    head.save(tmp_path / "turns.json")
+    fake = _MirrorHands(found)
+    monkeypatch.setattr(handcrop, "HandCropper", lambda: fake)
+    rec = Recognizer(pose=tmp_path / "turns.json", top_k=len(CLASSES))
+    img = _photo()
+    got = rec.predict(img)
+    assert fake.seen == [0, 1, 2]  # the photo, its mirror image, the photo turned
+    views = [head.numbers(WORLD * (1.0 + 0.5 * k), k != 1) for k in (0, 1, 2) if found[k]]
+    # the crop: the first view that found the hand, in that order
+    box = [(0, 0, 80, 120), (80, 0, 160, 120), (40, 0, 120, 120)][found.index(True)]
+    net = rec.probabilities(Recognizer(crop="none", pose="none").pixels(img.crop(box))[None])[0]
     want = fuse(net, head.probabilities_of_views(np.stack(views)))
     assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)

@@ -14,9 +14,10 @@ the two halves alone beside them. Choose by log loss on the hand crops (what the
 with `[hands]`); `--json` keeps the table. `--mirror .gpu/pose-mirror.npz` (`tools/gpu/pose.py
 --mirror`) adds the pose head read twice, on the image and on its mirror image, its logits
 averaged where MediaPipe finds the hand in both: what a runtime reading the photo's mirror too
-would get. `--train-views FILE` fits the fold heads on those landmarks too, as
-`tools/pose_head.py --views FILE` fits the shipped one; `--turns`, `--turn-degrees` and `--seeds`
-as there. Numpy only.
+would get; each `--read-view FILE` (`tools/gpu/pose.py --turn DEG`) one more view averaged so (the
+"image and mirror" rows then hold them all). `--train-views FILE` fits the fold heads on those
+landmarks too, as `tools/pose_head.py --views FILE` fits the shipped one; `--turns`,
+`--turn-degrees` and `--seeds` as there. Numpy only.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def scores(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: list[Path],
-                  hidden: int, epochs: int, mirror: tuple[np.ndarray, np.ndarray] | None = None,
+                  hidden: int, epochs: int, read: list[tuple[np.ndarray, np.ndarray]] = (),
                   train_views: list[tuple[np.ndarray, np.ndarray]] = (), seeds: int = 1,
                   kind: str = FEATURES_ID) -> dict[str, np.ndarray]:
     """Every held-out image with a hand: the network's probabilities, the pose head's logits (a
@@ -89,12 +90,13 @@ def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: lis
         out["net"].append(net[rows])
         z = head.logits(feat[idx])
         out["z"].append(z)
-        if mirror is not None:  # the mirror image's landmarks where found, else the image's
-            m_feat, m_ok = mirror
-            both = m_ok[idx]
-            z2 = z.copy()
-            z2[both] = (z[both] + head.logits(m_feat[idx[both]])) / 2
-            out["z2"].append(z2)
+        if read:  # the image's and each other view's logits averaged where MediaPipe found the hand
+            total, count = z.copy(), np.ones(len(idx))
+            for v_feat, v_ok in read:
+                found = v_ok[idx]
+                total[found] += head.logits(v_feat[idx[found]])
+                count += found
+            out["z2"].append(total / count[:, None])
         out["y"].append(labels[idx])
         out["source"].append(source[idx])
         out["crop"].append(crop[idx])
@@ -109,6 +111,8 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--mirror", type=Path, help="pose-mirror.npz: the pose head on the mirror too")
+    ap.add_argument("--read-view", type=Path, action="append", default=[],
+                    help="pose-turn<DEG>.npz (tools/gpu/pose.py --turn): read on this view too")
     ap.add_argument("--train-views", type=Path,
                     help="pose-views.npz or pose-mirror.npz: the fold heads train on these too")
     ap.add_argument("--turns", type=int, default=0,
@@ -121,12 +125,12 @@ def main() -> int:
     kind = FEATURES_THUMB if a.thumb else FEATURES_ID
     hands = image_hands(a.pack, pack)
     feat, ok = features(*hands, kind), hands[2]
-    mirror = view_features(a.mirror, pack, kind)[0] if a.mirror else None
+    read = [view_features(f, pack, kind)[0] for f in ([a.mirror] if a.mirror else []) + a.read_view]
     view_sets = view_hands(a.train_views, pack) if a.train_views else []
     # as tools/pose_head.py: the views, then turned copies of the images and the views
     train_views = [(features(*h, kind), h[2]) for h in view_sets]
     train_views += turned_features([hands, *view_sets], a.turns, a.turn_degrees, kind)
-    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, mirror, train_views, a.seeds,
+    r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, read, train_views, a.seeds,
                       kind)
     shipped_head = PoseHead.load(SHIPPED_HEAD)
     # the shipped calibration: the network as it is, the head's temperature and flat mix

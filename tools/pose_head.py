@@ -175,14 +175,16 @@ def recalibrate(a: argparse.Namespace) -> int:
         raise SystemExit("--recalibrate needs --temperature and --mix")
     head = PoseHead.load(a.recalibrate)
     head.temperature, head.uniform_mix, head.mirror = a.temperature, a.mix, a.mirror
+    head.turns = list(a.read_turns)
     head.training["calibration"] = (
         f"temperature {a.temperature:g}, flat mix {a.mix:g}"
-        + (", read on the photo and its mirror image (scores averaged)" if a.mirror else "")
+        + (f", read on {head.views()} (scores averaged)" if a.mirror or a.read_turns else "")
         + ": chosen with the network on held-out folds (tools/fusion_fit.py)")
     head.training["calibration_command"] = "python tools/pose_head.py " + " ".join(sys.argv[1:])
     PoseHead.from_dict(head.to_dict())  # the runtime's own checks, before anything is written
     head.save(a.out)
     print(json.dumps({"temperature": a.temperature, "uniform_mix": a.mix, "mirror": a.mirror,
+                      "turns": head.turns,
                       "out": str(a.out)}))
     return 0
 
@@ -207,6 +209,8 @@ def main() -> int:
     ap.add_argument("--temperature", type=float)
     ap.add_argument("--mix", type=float)
     ap.add_argument("--mirror", action="store_true", help="the runtime reads the mirror image too")
+    ap.add_argument("--read-turns", type=float, nargs="*", default=[], metavar="DEG",
+                    help="with --recalibrate: the runtime reads the photo turned by these too")
     a = ap.parse_args()
     if a.recalibrate:
         return recalibrate(a)

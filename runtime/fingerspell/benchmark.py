@@ -135,7 +135,8 @@ def reading_path(rec: Any) -> str:
     """What reads a photo: the network alone, or with [hands] the crop and the pose head."""
     parts = ["crop"] if rec.crop == "hand" else []
     if rec.pose_head is not None:
-        parts.append("pose+mirror" if rec.pose_head.mirror else "pose")
+        parts.append("pose" + ("+mirror" if rec.pose_head.mirror else "")
+                     + "".join(f"+turn{t:+g}" for t in rec.pose_head.turns))
     return "+".join(["network", *parts])
 
 

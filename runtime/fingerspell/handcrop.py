@@ -8,6 +8,7 @@ did.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -69,6 +70,14 @@ def cropped(img: Image.Image, hand: Hand | None) -> Image.Image:
     return img.crop(hand.box) if hand is not None else img
 
 
+def _turned_back(x: float, y: float, w: float, h: float, degrees: float) -> tuple[float, float]:
+    """A point of a picture w x h turned counter-clockwise by `degrees` about its centre (image
+    axes: y down), where it was before the turn (about the same centre)."""
+    a = math.radians(degrees)
+    u, v = x - w / 2, y - h / 2
+    return u * math.cos(a) - v * math.sin(a) + w / 2, u * math.sin(a) + v * math.cos(a) + h / 2
+
+
 class HandCropper:
     """One MediaPipe Hands graph in static-image mode; calls are serialised (it is not thread-safe)."""
 
@@ -100,12 +109,14 @@ class HandCropper:
         hand = self.look(img)
         return hand.box if hand is not None else None
 
-    def look(self, img: Image.Image, mirror: bool = False) -> Hand | None:
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Hand | None:
         """The most confident hand in an RGB image (its crop box and 3D landmarks), or None.
 
         `mirror`: look in the image's mirror image instead (the pose head reads both: MediaPipe
         errs differently on each). The landmarks and handedness are then the mirrored hand's, as
-        MediaPipe sees it; the box is still in the image's own pixels."""
+        MediaPipe sees it; the box is still in the image's own pixels. `turn`: look in the image
+        turned by that many degrees (counter-clockwise, nothing cut off); the box and the
+        landmarks are turned back, so they are the photo's as seen from another angle."""
         import numpy as np
 
         small = img
@@ -116,6 +127,12 @@ class HandCropper:
         pixels = np.asarray(small.convert("RGB"))
         if mirror:  # flipped in the small copy: a 64-megapixel photo is never copied whole
             pixels = np.ascontiguousarray(pixels[:, ::-1])
+        h0, w0 = pixels.shape[:2]
+        if turn:
+            from PIL import Image as PILImage
+
+            pixels = np.asarray(PILImage.fromarray(pixels).rotate(
+                turn, resample=PILImage.Resampling.BILINEAR, expand=True))
         h, w = pixels.shape[:2]
         dy = dx = 0  # the border added around what was searched, in pixels
         result = self._process(pixels)
@@ -127,12 +144,16 @@ class HandCropper:
         points = [(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]
         if dx or dy:  # landmarks are fractions of what was searched: back to the image's
             points = [((x * (w + 2 * dx) - dx) / w, (y * (h + 2 * dy) - dy) / h) for x, y in points]
+        world = [(p.x, p.y, p.z) for p in result.multi_hand_world_landmarks[0].landmark]
+        if turn:  # from the turned canvas back to the image searched, and the hand turned back
+            points = [_turned_back(x * w, y * h, w, h, turn) for x, y in points]
+            points = [((x + (w0 - w) / 2) / w0, (y + (h0 - h) / 2) / h0) for x, y in points]
+            world = [(*_turned_back(x, y, 0.0, 0.0, turn), z) for x, y, z in world]
         if mirror:  # and from the mirror image's to the image's
             points = [(1.0 - x, y) for x, y in points]
         box = square_box(points, img.width, img.height, self.margin)
         if (dx or dy) and box[2] - box[0] < RETRY_MIN_SIDE * min(img.size):
             return None
-        world = [(p.x, p.y, p.z) for p in result.multi_hand_world_landmarks[0].landmark]
         right = result.multi_handedness[0].classification[0].label == "Right"
         return Hand(box, world, right)
 

@@ -117,6 +117,9 @@ class PoseHead:
     # read the photo's mirror image too: MediaPipe errs differently on it, and the numbers of a
     # mirrored hand are the same letter's, so the two views' scores are averaged
     mirror: bool = False
+    # and the photo turned by these degrees (the landmarks turned back): more of MediaPipe's
+    # readings of the same hand, each a pass
+    turns: list[float] = field(default_factory=list)
     features: str = FEATURES_ID  # the numbers it was fitted on (FEATURE_WIDTHS)
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -144,12 +147,19 @@ class PoseHead:
         z = self.logits(features).mean(axis=0, keepdims=True)
         return tempered(z, self.temperature, self.uniform_mix)[0].astype(np.float32)
 
+    def views(self) -> str:
+        """The views of a photo MediaPipe is run on for this head, in words."""
+        views = ["the photo", *(["its mirror image"] if self.mirror else []),
+                 *(f"the photo turned {t:+g}°" for t in self.turns)]
+        return views[0] if len(views) == 1 else ", ".join(views[:-1]) + " and " + views[-1]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": POSE_SCHEMA, "schema_version": POSE_SCHEMA_VERSION, "features": self.features,
             "labels": list(self.labels), "mean": _rounded(self.mean), "scale": _rounded(self.scale),
             "layers": [{"weight": _rounded(w), "bias": _rounded(b)} for w, b in self.layers],
             "temperature": self.temperature, "uniform_mix": self.uniform_mix, "mirror": self.mirror,
+            "turns": list(self.turns),
             "fusion": "product of the network's and these probabilities, renormalised",
             "training": self.training, "metrics": self.metrics,
         }
@@ -179,6 +189,7 @@ class PoseHead:
                        temperature=float(data["temperature"]),
                        uniform_mix=float(data["uniform_mix"]),
                        mirror=_flag(data.get("mirror", False)), features=data["features"],
+                       turns=_turns(data.get("turns", [])),
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
         except (KeyError, TypeError, ValueError) as exc:
@@ -227,6 +238,14 @@ def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"mirror must be true or false, not {value!r}")
     return value
+
+
+def _turns(value: Any) -> list[float]:
+    """A JSON list of at most 4 angles in degrees, each within ±90 (absent before the option: [])."""
+    if not isinstance(value, list) or len(value) > 4 or not all(
+            isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < abs(t) <= 90 for t in value):
+        raise ValueError(f"turns must be a list of at most 4 angles, 0 < |degrees| <= 90, not {value!r}")
+    return [float(t) for t in value]
 
 
 def _rounded(a: np.ndarray) -> list:

@@ -144,10 +144,13 @@ class Recognizer:
 
         def look(img: Any) -> Any:
             hands = [self._hands.look(img)]
-            if self.pose_head is not None and self.pose_head.mirror:
-                hands.append(self._hands.look(img, mirror=True))
+            if self.pose_head is not None:
+                if self.pose_head.mirror:
+                    hands.append(self._hands.look(img, mirror=True))
+                hands.extend(self._hands.look(img, turn=t) for t in self.pose_head.turns)
             seen[:] = [h for h in hands if h is not None]
-            # the crop around the photo's own hand, else where the mirror image found one
+            # the crop around the photo's own hand, else where the mirror image (or a turned
+            # view) found one
             hand = seen[0] if seen else None
             return cropped(img, hand) if self.crop == "hand" else img
 
