@@ -239,8 +239,9 @@ class _Hands:
 
     found = True
 
-    def look(self, img: Image.Image, mirror: bool = False) -> Hand | None:
-        # the same landmarks in the mirror image (the bundled head reads it too): answers unchanged
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Hand | None:
+        # the same landmarks in the mirror image and turned views (the bundled head reads them
+        # too): answers unchanged
         return Hand((0, 0, img.width // 2, img.height), WORLD.tolist(), False) if self.found else None
 
     def crop(self, img: Image.Image) -> Image.Image:
@@ -367,7 +368,7 @@ def test_runtime_reads_the_mirror_image_when_the_head_asks(monkeypatch, tmp_path
     from fingerspell.recognizer import Recognizer
 
     head = PoseHead.load(BUNDLED)
-    head.mirror = True
+    head.mirror, head.turns = True, []
     head.save(tmp_path / "mirror.json")
     fake = _MirrorHands(found)
     monkeypatch.setattr(handcrop, "HandCropper", lambda: fake)

@@ -149,7 +149,7 @@ class _FakeHands:
     """Stands in for MediaPipe's HandCropper: a "hand" whose landmarks are the image's mean colour
     (a mirror image's too)."""
 
-    def look(self, img: Image.Image, mirror: bool = False) -> Any:
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Any:
         from fingerspell.handcrop import Hand
 
         mean = np.asarray(img, np.float64).mean(axis=(0, 1)) / 255
@@ -172,23 +172,23 @@ def test_work_reads_the_images_themselves_and_altered_views(tmp_path: Path, monk
         blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])])
     np.savez(tmp_path / "pack.npz", blob=np.concatenate(blobs), offsets=offsets)
-    view, start, _, valid, world, right = pose._work((str(tmp_path / "pack.npz"), 0, 2, -1))
+    view, start, _, valid, world, right = pose._work((str(tmp_path / "pack.npz"), 0, 2, -1, 0.0))
     assert (view, start) == (-1, 0) and valid.all() and right.all()
     # the image itself: its colour, untouched
     assert world[0, 0] == pytest.approx(np.array([40, 20, 215]) / 255, abs=1e-3)
-    again = pose._work((str(tmp_path / "pack.npz"), 0, 2, 1))
+    again = pose._work((str(tmp_path / "pack.npz"), 0, 2, 1, 0.0))
     assert again[0] == 1 and not np.allclose(again[4], world)  # brightness and contrast changed
-    assert np.array_equal(again[4], pose._work((str(tmp_path / "pack.npz"), 0, 2, 1))[4])
+    assert np.array_equal(again[4], pose._work((str(tmp_path / "pack.npz"), 0, 2, 1, 0.0))[4])
 
 
 class _MirrorFlagHands(_FakeHands):
     """Records whether each look was asked for the mirror image (HandCropper.look(mirror=...))."""
 
-    asked: ClassVar[list[bool]] = []
+    asked: ClassVar[list[tuple[bool, float]]] = []
 
-    def look(self, img: Image.Image, mirror: bool = False) -> Any:
-        self.asked.append(mirror)
-        return super().look(img, mirror)
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Any:
+        self.asked.append((mirror, turn))
+        return super().look(img, mirror, turn)
 
 
 def test_work_asks_the_runtime_for_the_mirror_image_for_view_minus_2(tmp_path: Path,
@@ -205,9 +205,10 @@ def test_work_asks_the_runtime_for_the_mirror_image_for_view_minus_2(tmp_path: P
     blob = np.frombuffer(buf.getvalue(), np.uint8)
     np.savez(tmp_path / "pack.npz", blob=blob, offsets=np.array([0, len(blob)]))
     _MirrorFlagHands.asked = []
-    for view in (-1, -2, 0):
-        pose._work((str(tmp_path / "pack.npz"), 0, 1, view))
-    assert _MirrorFlagHands.asked == [False, True, False]  # an altered view mirrors by itself
+    for view, turn in ((-1, 0.0), (-2, 0.0), (0, 0.0), (-1, 15.0)):
+        pose._work((str(tmp_path / "pack.npz"), 0, 1, view, turn))
+    # an altered view mirrors by itself; --turn asks the runtime's look(turn=...)
+    assert _MirrorFlagHands.asked == [(False, 0.0), (True, 0.0), (False, 0.0), (False, 15.0)]
 
 
 def test_mirror_and_views_are_one_at_a_time(tmp_path: Path) -> None:
@@ -258,3 +259,20 @@ def test_fusion_fit_scores_held_out_answers_and_the_mirror(tmp_path: Path) -> No
         assert r["lowest log loss"]["acc"] > r["network alone"]["acc"]
         assert "shipped fusion, pose on image and mirror" in r
         assert list(r["per source (accuracy)"]) == ["s2"]
+    # a view read too (--read-view): the same rows, its logits averaged in; a view whose hands are
+    # another letter's (shifted by one class) makes the head's answers worse
+    shifted = dict(mirror)
+    shifted["world"] = mirror["world"][:, np.roll(np.arange(mirror["world"].shape[1]), 20)]
+    np.savez(tmp_path / "pose-turn+15.npz", **shifted)
+    again = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "fusion_fit.py"), "--pack", str(tmp_path), "--probs",
+         str(tmp_path / "probs.npz"), "--mirror", str(tmp_path / "pose-mirror.npz"), "--read-view",
+         str(tmp_path / "pose-turn+15.npz"), "--epochs", "20", "--json", str(tmp_path / "fit2.json")],
+        capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    table2 = json.loads((tmp_path / "fit2.json").read_text())
+    assert [r["images"] for r in table2] == [r["images"] for r in table]
+    assert [r["network alone"] for r in table2] == [r["network alone"] for r in table]
+    for before, after in zip(table, table2, strict=True):
+        assert (after["pose alone, image and mirror"]["log_loss"]
+                > before["pose alone, image and mirror"]["log_loss"] + 0.1)
