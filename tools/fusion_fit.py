@@ -113,8 +113,9 @@ def main() -> int:
     ap.add_argument("--mirror", type=Path, help="pose-mirror.npz: the pose head on the mirror too")
     ap.add_argument("--read-view", type=Path, action="append", default=[],
                     help="pose-turn<DEG>.npz (tools/gpu/pose.py --turn): read on this view too")
-    ap.add_argument("--train-views", type=Path,
-                    help="pose-views.npz or pose-mirror.npz: the fold heads train on these too")
+    ap.add_argument("--train-views", type=Path, action="append", default=[],
+                    help="pose-views.npz, pose-mirror.npz or pose-turn<DEG>.npz: the fold heads "
+                         "train on these too (repeatable)")
     ap.add_argument("--turns", type=int, default=0,
                     help="and on this many turned copies of the images' and views' landmarks")
     ap.add_argument("--turn-degrees", type=float, default=15.0)
@@ -126,7 +127,7 @@ def main() -> int:
     hands = image_hands(a.pack, pack)
     feat, ok = features(*hands, kind), hands[2]
     read = [view_features(f, pack, kind)[0] for f in ([a.mirror] if a.mirror else []) + a.read_view]
-    view_sets = view_hands(a.train_views, pack) if a.train_views else []
+    view_sets = [h for f in a.train_views for h in view_hands(f, pack)]
     # as tools/pose_head.py: the views, then turned copies of the images and the views
     train_views = [(features(*h, kind), h[2]) for h in view_sets]
     train_views += turned_features([hands, *view_sets], a.turns, a.turn_degrees, kind)

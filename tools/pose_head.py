@@ -195,7 +195,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--views", type=Path, help="pose-views.npz: landmarks of altered copies to train on too")
+    ap.add_argument("--views", type=Path, action="append", default=[],
+                    help="pose-views.npz, pose-mirror.npz or pose-turn<DEG>.npz: landmarks of other "
+                         "views to train on too (repeatable)")
     ap.add_argument("--turns", type=int, default=0,
                     help="train on this many turned copies of each set of landmarks too (`turned`)")
     ap.add_argument("--turn-degrees", type=float, default=15.0, help="the largest turn about each axis")
@@ -219,7 +221,7 @@ def main() -> int:
     t0 = time.time()
     pack = np.load(a.pack / "pack.npz")
     kind = FEATURES_THUMB if a.thumb else FEATURES_ID
-    hands = [image_hands(a.pack, pack), *(view_hands(a.views, pack) if a.views else [])]
+    hands = [image_hands(a.pack, pack), *(h for f in a.views for h in view_hands(f, pack))]
     feat, ok = features(*hands[0], kind), hands[0][2]
     labels, source, is_val = pack["label"].astype(int), pack["source"], pack["is_val"]
     names = [str(s) for s in pack["sources"]]
