@@ -362,45 +362,25 @@ class _MirrorHands:
 
 
 @needs_shipped
-@pytest.mark.parametrize("found", [(True, True), (False, True), (True, False)])
-def test_runtime_reads_the_mirror_image_when_the_head_asks(monkeypatch, tmp_path: Path,
-                                                          found: tuple[bool, bool]) -> None:
+@pytest.mark.parametrize(("turns", "found"), [
+    ([], (True, True)), ([], (False, True)), ([], (True, False)),
+    ([15.0], (True, True, True)), ([15.0], (False, False, True)), ([15.0], (True, False, False))])
+def test_runtime_reads_the_views_the_head_asks_for(monkeypatch, tmp_path: Path, turns: list[float],
+                                                   found: tuple[bool, ...]) -> None:
     from fingerspell.recognizer import Recognizer
 
     head = PoseHead.load(BUNDLED)
-    head.mirror, head.turns = True, []
-    head.save(tmp_path / "mirror.json")
+    head.mirror, head.turns = True, turns
+    head.save(tmp_path / "head.json")
     fake = _MirrorHands(found)
     monkeypatch.setattr(handcrop, "HandCropper", lambda: fake)
-    rec = Recognizer(pose=tmp_path / "mirror.json", top_k=len(CLASSES))
+    rec = Recognizer(pose=tmp_path / "head.json", top_k=len(CLASSES))
     img = _photo()
     got = rec.predict(img)
-    assert fake.seen == [0, 1]  # the photo, then its mirror image
-    views = [head.numbers(WORLD * (1.0 + 0.5 * k), k == 0) for k in (0, 1) if found[k]]
-    # the crop: the photo's own hand (its left half), else the mirror's mapped back (the right)
-    half = img.crop((0, 0, 80, 120)) if found[0] else img.crop((80, 0, 160, 120))
-    net = rec.probabilities(Recognizer(crop="none", pose="none").pixels(half)[None])[0]
-    want = fuse(net, head.probabilities_of_views(np.stack(views)))
-    assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)
-
-
-@needs_shipped
-@pytest.mark.parametrize("found", [(True, True, True), (False, False, True), (True, False, False)])
-def test_runtime_reads_turned_views_when_the_head_asks(monkeypatch, tmp_path: Path,
-                                                       found: tuple[bool, bool, bool]) -> None:
-    from fingerspell.recognizer import Recognizer
-
-    head = PoseHead.load(BUNDLED)
-    head.mirror, head.turns = True, [15.0]
-    head.save(tmp_path / "turns.json")
-    fake = _MirrorHands(found)
-    monkeypatch.setattr(handcrop, "HandCropper", lambda: fake)
-    rec = Recognizer(pose=tmp_path / "turns.json", top_k=len(CLASSES))
-    img = _photo()
-    got = rec.predict(img)
-    assert fake.seen == [0, 1, 2]  # the photo, its mirror image, the photo turned
-    views = [head.numbers(WORLD * (1.0 + 0.5 * k), k != 1) for k in (0, 1, 2) if found[k]]
-    # the crop: the first view that found the hand, in that order
+    assert fake.seen == [0, 1, 2][:len(found)]  # the photo, its mirror image, the photo turned
+    views = [head.numbers(WORLD * (1.0 + 0.5 * k), k != 1) for k in range(len(found)) if found[k]]
+    # the crop: the first view that found the hand, in that order (the mirror's and the turned
+    # view's boxes mapped back: the photo's right half, its middle)
     box = [(0, 0, 80, 120), (80, 0, 160, 120), (40, 0, 120, 120)][found.index(True)]
     net = rec.probabilities(Recognizer(crop="none", pose="none").pixels(img.crop(box))[None])[0]
     want = fuse(net, head.probabilities_of_views(np.stack(views)))
