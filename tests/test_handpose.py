@@ -61,6 +61,7 @@ def test_head_round_trips_through_its_document(tmp_path: Path) -> None:
     ({"schema": "other"}, "not a fingerspell pose head"),
     ({"schema_version": 2}, "upgrade fingerspell"),
     ({"features": "another-set/1"}, "other features"),
+    ({"features": ["handpose-45/1"]}, "other features"),  # not a name: refused, not a crash
     ({"mean": [0.0] * 5}, "shapes"),
     ({"temperature": 0}, "out of range"),
     ({"layers": "x"}, "malformed"),

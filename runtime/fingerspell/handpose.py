@@ -142,7 +142,7 @@ class PoseHead:
         return tempered(self.logits(features), self.temperature, self.uniform_mix).astype(np.float32)
 
     def probabilities_of_views(self, features: np.ndarray) -> np.ndarray:
-        """[V, width] numbers of one hand seen V ways (the photo, its mirror image) →
+        """[V, width] numbers of one hand seen V ways (the photo, its mirror image, turned) →
         [classes]: the views' scores averaged before the softmax, then tempered."""
         z = self.logits(features).mean(axis=0, keepdims=True)
         return tempered(z, self.temperature, self.uniform_mix)[0].astype(np.float32)
@@ -177,7 +177,7 @@ class PoseHead:
         if data.get("schema_version") != POSE_SCHEMA_VERSION:
             raise bad(f"pose head schema_version {data.get('schema_version')!r} is not "
                       f"{POSE_SCHEMA_VERSION}; upgrade fingerspell")
-        if data.get("features") not in FEATURE_WIDTHS:
+        if not isinstance(data.get("features"), str) or data["features"] not in FEATURE_WIDTHS:
             raise bad(f"fitted on other features ({data.get('features')!r}, this fingerspell "
                       f"computes {' or '.join(map(repr, FEATURE_WIDTHS))}); upgrade fingerspell")
         try:
