@@ -34,11 +34,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pose_head import (
     MIXES,
     TEMPERATURES,
+    extra_rows,
     features,
     fit_head,
     image_hands,
     shared_epochs,
-    turned_features,
     view_features,
     view_hands,
 )
@@ -128,9 +128,7 @@ def main() -> int:
     feat, ok = features(*hands, kind), hands[2]
     read = [view_features(f, pack, kind)[0] for f in ([a.mirror] if a.mirror else []) + a.read_view]
     view_sets = [h for f in a.train_views for h in view_hands(f, pack)]
-    # as tools/pose_head.py: the views, then turned copies of the images and the views
-    train_views = [(features(*h, kind), h[2]) for h in view_sets]
-    train_views += turned_features([hands, *view_sets], a.turns, a.turn_degrees, kind)
+    train_views = extra_rows(hands, view_sets, a.turns, a.turn_degrees, kind)  # as pose_head.py
     r = held_out_rows(pack, feat, ok, a.probs, a.hidden, a.epochs, read, train_views, a.seeds,
                       kind)
     shipped_head = PoseHead.load(SHIPPED_HEAD)

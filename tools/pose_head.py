@@ -157,11 +157,13 @@ def view_features(path: Path, pack: Any, kind: str = FEATURES_ID) -> list[tuple[
     return [(features(*h, kind), h[2]) for h in view_hands(path, pack)]
 
 
-def turned_features(hands: list[Hands], copies: int, degrees: float, kind: str = FEATURES_ID
-                    ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(numbers, hand found) of `copies` turned copies of each set of landmarks (`turned`)."""
-    return [(features(*t, kind), t[2]) for i, h in enumerate(hands)
-            for t in turned(h, copies, degrees, seed=i)]
+def extra_rows(image: Hands, views: list[Hands], turns: int, degrees: float,
+               kind: str = FEATURES_ID) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The training rows beside the images' own, as (numbers, hand found): each view's, then
+    `turns` turned copies (`turned`) of the images' landmarks and of each view's."""
+    return [(features(*h, kind), h[2]) for h in views] + [
+        (features(*t, kind), t[2]) for i, h in enumerate([image, *views])
+        for t in turned(h, turns, degrees, seed=i)]
 
 
 def shared_epochs(epochs: int, copies: int) -> int:
@@ -227,8 +229,7 @@ def main() -> int:
     names = [str(s) for s in pack["sources"]]
     # training rows: the images, each altered view of them, then turned copies of all of these
     # (same labels, sources, split)
-    rows = [(feat, ok), *((features(*h, kind), h[2]) for h in hands[1:]),
-            *turned_features(hands, a.turns, a.turn_degrees, kind)]
+    rows = [(feat, ok), *extra_rows(hands[0], hands[1:], a.turns, a.turn_degrees, kind)]
     copies = len(rows)
     x_all, ok_all = np.concatenate([f for f, _ in rows]), np.concatenate([o for _, o in rows])
     y_all, src_all, val_all = (np.tile(v, copies) for v in (labels, source, is_val))
