@@ -35,8 +35,9 @@ def main() -> int:
     ap.add_argument("--pack", type=Path, required=True, help="folder with pack.npz and pose.npz")
     ap.add_argument("--pose", type=Path, required=True, help="a pose head document")
     ap.add_argument("--mirror", type=Path, help="pose-mirror.npz, for a head that reads the mirror")
-    ap.add_argument("--turn-view", type=Path, action="append", default=[],
-                    help="pose-turn<DEG>.npz (tools/gpu/pose.py --turn DEG), one per turn the head reads")
+    ap.add_argument("--view", "--turn-view", dest="view", type=Path, action="append", default=[],
+                    help="pose-turn<DEG>.npz or pose-pad<P>.npz (tools/gpu/pose.py --turn DEG / "
+                         "--pad P), one per turn and pad the head reads")
     ap.add_argument("--model", type=Path, help="an artifact (default: the bundled one)")
     a = ap.parse_args()
     pack = np.load(a.pack / "pack.npz")
@@ -45,10 +46,10 @@ def main() -> int:
         ap.error(f"{a.pose} reads the mirror image too: give --mirror (tools/gpu/pose.py --mirror)")
     views = [image_features(a.pack, pack, head.features)]  # the image; then its mirror for such a head
     views += view_features(a.mirror, pack, head.features) if head.mirror else []
-    want = [f"pose-turn{t:+g}.npz" for t in head.turns]
-    if sorted(f.name for f in a.turn_view) != sorted(want):
-        ap.error(f"{a.pose} reads {head.views()}: give --turn-view for each of {want or 'none'}")
-    views += [view_features(f, pack, head.features)[0] for f in a.turn_view]
+    want = [f"pose-turn{t:+g}.npz" for t in head.turns] + [f"pose-pad{p:g}.npz" for p in head.pads]
+    if sorted(f.name for f in a.view) != sorted(want):
+        ap.error(f"{a.pose} reads {head.views()}: give --view for each of {want or 'none'}")
+    views += [view_features(f, pack, head.features)[0] for f in a.view]
     val = np.flatnonzero(pack["is_val"])
     labels = pack["label"][val].astype(int)
     blob, off = pack["blob"], pack["offsets"]
@@ -67,7 +68,8 @@ def main() -> int:
                       "network_alone": n_net, "fused": n_fused,
                       "network_alone_pct": round(100 * n_net / len(val), 2),
                       "fused_pct": round(100 * n_fused / len(val), 2),
-                      "pose": str(a.pose), "mirror": head.mirror, "turns": head.turns}, indent=1))
+                      "pose": str(a.pose), "mirror": head.mirror, "turns": head.turns,
+                      "pads": head.pads}, indent=1))
     return 0
 
 

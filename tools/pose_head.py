@@ -177,16 +177,16 @@ def recalibrate(a: argparse.Namespace) -> int:
         raise SystemExit("--recalibrate needs --temperature and --mix")
     head = PoseHead.load(a.recalibrate)
     head.temperature, head.uniform_mix, head.mirror = a.temperature, a.mix, a.mirror
-    head.turns = list(a.read_turns)
+    head.turns, head.pads = list(a.read_turns), list(a.read_pads)
     head.training["calibration"] = (
         f"temperature {a.temperature:g}, flat mix {a.mix:g}"
-        + (f", read on {head.views()} (scores averaged)" if a.mirror or a.read_turns else "")
+        + (f", read on {head.views()} (scores averaged)" if head.extra_looks else "")
         + ": chosen with the network on held-out folds (tools/fusion_fit.py)")
     head.training["calibration_command"] = "python tools/pose_head.py " + " ".join(sys.argv[1:])
     PoseHead.from_dict(head.to_dict())  # the runtime's own checks, before anything is written
     head.save(a.out)
     print(json.dumps({"temperature": a.temperature, "uniform_mix": a.mix, "mirror": a.mirror,
-                      "turns": head.turns,
+                      "turns": head.turns, "pads": head.pads,
                       "out": str(a.out)}))
     return 0
 
@@ -215,6 +215,9 @@ def main() -> int:
     ap.add_argument("--mirror", action="store_true", help="the runtime reads the mirror image too")
     ap.add_argument("--read-turns", type=float, nargs="*", default=[], metavar="DEG",
                     help="with --recalibrate: the runtime reads the photo turned by these too")
+    ap.add_argument("--read-pads", type=float, nargs="*", default=[], metavar="SHARE",
+                    help="with --recalibrate: the runtime reads the photo with this share of each "
+                         "side added too")
     a = ap.parse_args()
     if a.recalibrate:
         return recalibrate(a)

@@ -136,7 +136,8 @@ def reading_path(rec: Any) -> str:
     parts = ["crop"] if rec.crop == "hand" else []
     if rec.pose_head is not None:
         parts.append("pose" + ("+mirror" if rec.pose_head.mirror else "")
-                     + "".join(f"+turn{t:+g}" for t in rec.pose_head.turns))
+                     + "".join(f"+turn{t:+g}" for t in rec.pose_head.turns)
+                     + "".join(f"+pad{p:g}" for p in rec.pose_head.pads))
     return "+".join(["network", *parts])
 
 

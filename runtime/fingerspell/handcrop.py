@@ -109,14 +109,17 @@ class HandCropper:
         hand = self.look(img)
         return hand.box if hand is not None else None
 
-    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Hand | None:
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
+             pad: float = 0.0) -> Hand | None:
         """The most confident hand in an RGB image (its crop box and 3D landmarks), or None.
 
         `mirror`: look in the image's mirror image instead (the pose head reads both: MediaPipe
         errs differently on each). The landmarks and handedness are then the mirrored hand's, as
         MediaPipe sees it; the box is still in the image's own pixels. `turn`: look in the image
         turned by that many degrees (counter-clockwise, nothing cut off); the box and the
-        landmarks are turned back, so they are the photo's as seen from another angle."""
+        landmarks are turned back, so they are the photo's as seen from another angle. `pad`: look
+        in the image with this share of each side added around it, the edge pixels repeated (the
+        hand smaller in what MediaPipe searches; no second look then)."""
         import numpy as np
 
         small = img
@@ -135,8 +138,11 @@ class HandCropper:
                 turn, resample=PILImage.Resampling.BILINEAR, expand=True))
         h, w = pixels.shape[:2]
         dy = dx = 0  # the border added around what was searched, in pixels
+        if pad > 0:
+            dy, dx = round(h * pad), round(w * pad)
+            pixels = np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge")
         result = self._process(pixels)
-        if not result.multi_hand_landmarks and self.retry_pad > 0:
+        if not result.multi_hand_landmarks and self.retry_pad > 0 and not pad:
             dy, dx = round(h * self.retry_pad), round(w * self.retry_pad)
             result = self._process(np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge"))
         if not result.multi_hand_landmarks:
@@ -152,7 +158,7 @@ class HandCropper:
         if mirror:  # and from the mirror image's to the image's
             points = [(1.0 - x, y) for x, y in points]
         box = square_box(points, img.width, img.height, self.margin)
-        if (dx or dy) and box[2] - box[0] < RETRY_MIN_SIDE * min(img.size):
+        if not pad and (dx or dy) and box[2] - box[0] < RETRY_MIN_SIDE * min(img.size):
             return None
         right = result.multi_handedness[0].classification[0].label == "Right"
         return Hand(box, world, right)

@@ -120,6 +120,9 @@ class PoseHead:
     # and the photo turned by these degrees (the landmarks turned back): more of MediaPipe's
     # readings of the same hand, each a pass
     turns: list[float] = field(default_factory=list)
+    # and the photo with this share of each side added (edge pixels repeated): the hand smaller in
+    # what MediaPipe searches, so its palm box, and the landmarks, come out otherwise again
+    pads: list[float] = field(default_factory=list)
     features: str = FEATURES_ID  # the numbers it was fitted on (FEATURE_WIDTHS)
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -147,10 +150,16 @@ class PoseHead:
         z = self.logits(features).mean(axis=0, keepdims=True)
         return tempered(z, self.temperature, self.uniform_mix)[0].astype(np.float32)
 
+    @property
+    def extra_looks(self) -> int:
+        """How many MediaPipe passes this head asks for beyond the photo's own."""
+        return self.mirror + len(self.turns) + len(self.pads)
+
     def views(self) -> str:
         """The views of a photo MediaPipe is run on for this head, in words."""
         views = ["the photo", *(["its mirror image"] if self.mirror else []),
-                 *(f"the photo turned {t:+g}°" for t in self.turns)]
+                 *(f"the photo turned {t:+g}°" for t in self.turns),
+                 *(f"the photo with {100 * p:g} % more on each side" for p in self.pads)]
         return views[0] if len(views) == 1 else ", ".join(views[:-1]) + " and " + views[-1]
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,7 +168,7 @@ class PoseHead:
             "labels": list(self.labels), "mean": _rounded(self.mean), "scale": _rounded(self.scale),
             "layers": [{"weight": _rounded(w), "bias": _rounded(b)} for w, b in self.layers],
             "temperature": self.temperature, "uniform_mix": self.uniform_mix, "mirror": self.mirror,
-            "turns": list(self.turns),
+            "turns": list(self.turns), "pads": list(self.pads),
             "fusion": "product of the network's and these probabilities, renormalised",
             "training": self.training, "metrics": self.metrics,
         }
@@ -189,7 +198,7 @@ class PoseHead:
                        temperature=float(data["temperature"]),
                        uniform_mix=float(data["uniform_mix"]),
                        mirror=_flag(data.get("mirror", False)), features=data["features"],
-                       turns=_turns(data.get("turns", [])),
+                       turns=_turns(data.get("turns", [])), pads=_pads(data.get("pads", [])),
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
         except (KeyError, TypeError, ValueError) as exc:
@@ -246,6 +255,14 @@ def _turns(value: Any) -> list[float]:
             isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < abs(t) <= 90 for t in value):
         raise ValueError(f"turns must be a list of at most 4 angles, 0 < |degrees| <= 90, not {value!r}")
     return [float(t) for t in value]
+
+
+def _pads(value: Any) -> list[float]:
+    """A JSON list of at most 2 shares, each in (0, 1] (absent before the option: [])."""
+    if not isinstance(value, list) or len(value) > 2 or not all(
+            isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p <= 1 for p in value):
+        raise ValueError(f"pads must be a list of at most 2 shares, 0 < share <= 1, not {value!r}")
+    return [float(p) for p in value]
 
 
 def _rounded(a: np.ndarray) -> list:

@@ -148,8 +148,9 @@ class Recognizer:
                 if self.pose_head.mirror:
                     hands.append(self._hands.look(img, mirror=True))
                 hands.extend(self._hands.look(img, turn=t) for t in self.pose_head.turns)
+                hands.extend(self._hands.look(img, pad=p) for p in self.pose_head.pads)
             seen[:] = [h for h in hands if h is not None]
-            # the crop around the photo's own hand, else where the mirror image (or a turned
+            # the crop around the photo's own hand, else where the mirror image (or another
             # view) found one
             hand = seen[0] if seen else None
             return cropped(img, hand) if self.crop == "hand" else img

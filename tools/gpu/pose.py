@@ -90,14 +90,15 @@ def altered(img: Image, rng: np.random.Generator, mirror: bool) -> Image:
     return img
 
 
-def _work(job: tuple[str, int, int, int, float]
+def _work(job: tuple[str, int, int, int, float, float]
           ) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from PIL import Image
 
     from fingerspell.handcrop import HandCropper  # the runtime's detector, its retry included
 
-    # view -1: the image itself (turned by `turn` degrees if not 0); -2: its plain mirror image
-    pack_path, start, stop, view, turn = job
+    # view -1: the image itself (turned by `turn` degrees, padded by `pad` if not 0); -2: its
+    # mirror image (the same)
+    pack_path, start, stop, view, turn, pad = job
     # the same views whatever the workers (a seed must not be negative: none for the image itself)
     rng = np.random.default_rng(1000 * view + start) if view >= 0 else None
     pack = np.load(pack_path)
@@ -112,7 +113,7 @@ def _work(job: tuple[str, int, int, int, float]
             # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
             img = im.convert("RGB").resize((300, 300), Image.Resampling.BILINEAR)
             if rng is None:  # the image, or its mirror image as the runtime looks at it
-                hand = hands.look(img, mirror=view == -2, turn=turn)
+                hand = hands.look(img, mirror=view == -2, turn=turn, pad=pad)
             else:
                 hand = hands.look(altered(img, rng, mirror=view % 2 == 0))
         if hand is not None:  # metric 3D landmarks: angles not skewed by the photo's perspective
@@ -138,13 +139,19 @@ def main() -> int:
     ap.add_argument("--turn", type=float, default=0.0,
                     help="each image turned by this many degrees instead (the landmarks turned "
                          "back, as the runtime's look(turn=...)), into pose-turn<DEG>.npz")
+    ap.add_argument("--pad", type=float, default=0.0,
+                    help="each image with this share of each side added around it instead (the "
+                         "runtime's look(pad=...)), into pose-pad<P>.npz; with --mirror and "
+                         "--turn, pose-mirror-turn<DEG>-pad<P>.npz")
     a = ap.parse_args()
-    if sum(map(bool, (a.mirror, a.views, a.turn))) > 1:
-        ap.error("--mirror, --views and --turn write different files: one at a time")
+    if a.views and (a.mirror or a.turn or a.pad):
+        ap.error("--views writes altered views of its own: not with --mirror, --turn or --pad")
     pack_path = a.pack_dir / "pack.npz"
+    plain = a.mirror or a.turn or a.pad  # one plain view other than the image itself
+    name = "pose" + "-mirror" * a.mirror + (f"-turn{a.turn:+g}" if a.turn else "") + (
+        f"-pad{a.pad:g}" if a.pad else "")
     out = a.pack_dir / ("pose-trial.npz" if a.limit else "pose-views.npz" if a.views
-                        else "pose-mirror.npz" if a.mirror
-                        else f"pose-turn{a.turn:+g}.npz" if a.turn else "pose.npz")
+                        else f"{name}.npz")
     pack = np.load(pack_path)
     key, n = pack_key(pack), len(pack["label"])
     if out.is_file() and not (a.force or a.limit) and stored_key(np.load(out)) == key:
@@ -152,7 +159,7 @@ def main() -> int:
         return 0
     n = min(n, a.limit) if a.limit else n
     views = list(range(a.views)) if a.views else [-2] if a.mirror else [-1]
-    jobs = [(str(pack_path), s, min(s + CHUNK, n), v, a.turn) for v in views
+    jobs = [(str(pack_path), s, min(s + CHUNK, n), v, a.turn, a.pad) for v in views
             for s in range(0, n, CHUNK)]
     feat = np.zeros((len(views), n, NUM_FEATURES), np.float32)
     valid = np.zeros((len(views), n), bool)
@@ -168,7 +175,7 @@ def main() -> int:
     print(file=sys.stderr)
     # a trial's partial file gets no key, so finetune.py refuses it even under the real name
     stored = "" if a.limit else key
-    if a.views or a.mirror or a.turn:
+    if a.views or plain:
         np.savez_compressed(out, valid=valid, world=world, right=right, pack_key=stored)
     else:
         np.savez_compressed(out, feat=feat[0].astype(np.float16), valid=valid[0], world=world[0],

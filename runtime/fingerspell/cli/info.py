@@ -35,7 +35,7 @@ def info(
         *([f"tta        {meta.artifact['tta']}"] if meta.artifact.get("tta") else []),
         "pose head  " + (f"{rec.pose_head.training.get('model', '?')}, fused where a hand is found"
                          + (f" ({rec.pose_head.views()} read)"
-                            if rec.pose_head.mirror or rec.pose_head.turns else "")
+                            if rec.pose_head.extra_looks else "")
                          if rec.pose_head else "none (needs the 'hands' extra and a pose head)"),
         f"labels     {len(meta.labels)}: {' '.join(meta.labels)}",
         f"trained on {', '.join(f'{k} ({v})' for k, v in tr.get('source_counts', {}).items()) or '?'}",
