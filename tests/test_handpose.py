@@ -146,6 +146,27 @@ def test_looking_in_a_turned_image_gives_the_box_and_hand_in_the_photo() -> None
     np.testing.assert_allclose(turned.world[0], (0.0, 0.1, 0.2), atol=1e-9)
 
 
+def test_looking_in_a_padded_image_gives_the_box_in_the_photo() -> None:
+    """HandCropper.look(pad=0.25) searches the photo with a quarter of each side added (its edge
+    pixels repeated), maps the hand back, and does not look a second time where none is found."""
+    seen: list[np.ndarray] = []
+    hands = handcrop.HandCropper.__new__(handcrop.HandCropper)  # no MediaPipe here
+    hands.margin, hands.retry_pad = 1.0, 0.5
+
+    def process(pixels: np.ndarray) -> _Result:
+        seen.append(pixels)
+        # the photo's points (16, 24) and (48, 72) in a 240 x 180 canvas, 40 and 30 px added
+        return _Result([(56 / 240, 54 / 180), (88 / 240, 102 / 180)])
+
+    hands._process = process
+    img = _photo()  # 160 x 120
+    padded = hands.look(img, pad=0.25)
+    assert np.array_equal(seen[0], np.pad(np.asarray(img), ((30, 30), (40, 40), (0, 0)), mode="edge"))
+    assert padded.box == (8, 24, 56, 72)  # as the plain look at (0.1-0.3, 0.2-0.6) gives
+    hands._process = lambda pixels: seen.append(pixels) or _Result(None)
+    assert hands.look(img, pad=0.25) is None and len(seen) == 2  # no retry on a padded view
+
+
 def test_head_numbers_see_direction_and_ignore_which_hand() -> None:
     rng = np.random.default_rng(5)
     p = rng.normal(size=(21, 3))
@@ -216,6 +237,20 @@ def test_head_turns_are_checked(turns: object) -> None:
     assert PoseHead.from_dict(data).turns == [15.0, -15.5]
     del data["turns"]  # heads written before the option read the photo (and mirror) only
     assert PoseHead.from_dict(data).turns == []
+
+
+@pytest.mark.parametrize("pads", [[0.25, 0.25, 0.25], [0], [1.5], "0.25", [True]])
+def test_head_pads_are_checked(pads: object) -> None:
+    data = _head().to_dict()
+    data["pads"] = pads
+    with pytest.raises(ModelError, match="pads must be"):
+        PoseHead.from_dict(data)
+    data["pads"] = [0.25]
+    head = PoseHead.from_dict(data)
+    assert head.pads == [0.25] and head.extra_looks == 1
+    assert head.views() == "the photo and the photo with 25 % more on each side"
+    del data["pads"]  # heads written before the option
+    assert PoseHead.from_dict(data).pads == []
 
 
 def test_fuse_multiplies_and_renormalises() -> None:
@@ -346,8 +381,10 @@ class _MirrorHands:
         self.found, self.calls = found, 0
         self.seen: list[np.ndarray] = []
 
-    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Hand | None:
-        k = 2 if turn else int(mirror)  # 0: the photo, 1: its mirror image, 2: the photo turned
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
+             pad: float = 0.0) -> Hand | None:
+        # 0: the photo, 1: its mirror image, 2: the photo turned, 3: the photo padded
+        k = 3 if pad else 2 if turn else int(mirror)
         self.calls += 1
         self.seen.append(k)
         if not self.found[k]:
@@ -356,6 +393,8 @@ class _MirrorHands:
         box = (img.width // 2, 0, img.width, img.height) if mirror else (0, 0, img.width // 2, img.height)
         if turn:  # a turned view's hand, mapped back: the middle of the photo
             box = (img.width // 4, 0, 3 * img.width // 4, img.height)
+        if pad:  # a padded view's: the top-left quarter
+            box = (0, 0, img.width // 2, img.height // 2)
         return Hand(box, (WORLD * (1.0 + 0.5 * k)).tolist(), k != 1)
 
     def crop(self, img: Image.Image) -> Image.Image:  # the crop-only path (not taken here)
@@ -363,26 +402,29 @@ class _MirrorHands:
 
 
 @needs_shipped
-@pytest.mark.parametrize(("turns", "found"), [
-    ([], (True, True)), ([], (False, True)), ([], (True, False)),
-    ([15.0], (True, True, True)), ([15.0], (False, False, True)), ([15.0], (True, False, False))])
+@pytest.mark.parametrize(("turns", "pads", "found"), [
+    ([], [], (True, True)), ([], [], (False, True)), ([], [], (True, False)),
+    ([15.0], [], (True, True, True)), ([15.0], [], (False, False, True)),
+    ([15.0], [], (True, False, False)), ([15.0], [0.25], (True, True, True, True)),
+    ([15.0], [0.25], (False, False, False, True)), ([15.0], [0.25], (False, True, False, False))])
 def test_runtime_reads_the_views_the_head_asks_for(monkeypatch, tmp_path: Path, turns: list[float],
-                                                   found: tuple[bool, ...]) -> None:
+                                                   pads: list[float], found: tuple[bool, ...]) -> None:
     from fingerspell.recognizer import Recognizer
 
     head = PoseHead.load(BUNDLED)
-    head.mirror, head.turns = True, turns
+    head.mirror, head.turns, head.pads = True, turns, pads
     head.save(tmp_path / "head.json")
     fake = _MirrorHands(found)
     monkeypatch.setattr(handcrop, "HandCropper", lambda: fake)
     rec = Recognizer(pose=tmp_path / "head.json", top_k=len(CLASSES))
     img = _photo()
     got = rec.predict(img)
-    assert fake.seen == [0, 1, 2][:len(found)]  # the photo, its mirror image, the photo turned
+    # the photo, its mirror image, the photo turned, the photo padded
+    assert fake.seen == [0, 1, 2, 3][:len(found)]
     views = [head.numbers(WORLD * (1.0 + 0.5 * k), k != 1) for k in range(len(found)) if found[k]]
-    # the crop: the first view that found the hand, in that order (the mirror's and the turned
-    # view's boxes mapped back: the photo's right half, its middle)
-    box = [(0, 0, 80, 120), (80, 0, 160, 120), (40, 0, 120, 120)][found.index(True)]
+    # the crop: the first view that found the hand, in that order (the other views' boxes mapped
+    # back: the photo's right half, its middle, its top-left quarter)
+    box = [(0, 0, 80, 120), (80, 0, 160, 120), (40, 0, 120, 120), (0, 0, 80, 60)][found.index(True)]
     net = rec.probabilities(Recognizer(crop="none", pose="none").pixels(img.crop(box))[None])[0]
     want = fuse(net, head.probabilities_of_views(np.stack(views)))
     assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)

@@ -149,7 +149,8 @@ class _FakeHands:
     """Stands in for MediaPipe's HandCropper: a "hand" whose landmarks are the image's mean colour
     (a mirror image's too)."""
 
-    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Any:
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
+             pad: float = 0.0) -> Any:
         from fingerspell.handcrop import Hand
 
         mean = np.asarray(img, np.float64).mean(axis=(0, 1)) / 255
@@ -172,23 +173,24 @@ def test_work_reads_the_images_themselves_and_altered_views(tmp_path: Path, monk
         blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])])
     np.savez(tmp_path / "pack.npz", blob=np.concatenate(blobs), offsets=offsets)
-    view, start, _, valid, world, right = pose._work((str(tmp_path / "pack.npz"), 0, 2, -1, 0.0))
+    view, start, _, valid, world, right = pose._work((str(tmp_path / "pack.npz"), 0, 2, -1, 0.0, 0.0))
     assert (view, start) == (-1, 0) and valid.all() and right.all()
     # the image itself: its colour, untouched
     assert world[0, 0] == pytest.approx(np.array([40, 20, 215]) / 255, abs=1e-3)
-    again = pose._work((str(tmp_path / "pack.npz"), 0, 2, 1, 0.0))
+    again = pose._work((str(tmp_path / "pack.npz"), 0, 2, 1, 0.0, 0.0))
     assert again[0] == 1 and not np.allclose(again[4], world)  # brightness and contrast changed
-    assert np.array_equal(again[4], pose._work((str(tmp_path / "pack.npz"), 0, 2, 1, 0.0))[4])
+    assert np.array_equal(again[4], pose._work((str(tmp_path / "pack.npz"), 0, 2, 1, 0.0, 0.0))[4])
 
 
 class _MirrorFlagHands(_FakeHands):
     """Records whether each look was asked for the mirror image (HandCropper.look(mirror=...))."""
 
-    asked: ClassVar[list[tuple[bool, float]]] = []
+    asked: ClassVar[list[tuple[bool, float, float]]] = []
 
-    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Any:
-        self.asked.append((mirror, turn))
-        return super().look(img, mirror, turn)
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
+             pad: float = 0.0) -> Any:
+        self.asked.append((mirror, turn, pad))
+        return super().look(img, mirror, turn, pad)
 
 
 def test_work_asks_the_runtime_for_the_mirror_image_for_view_minus_2(tmp_path: Path,
@@ -205,16 +207,18 @@ def test_work_asks_the_runtime_for_the_mirror_image_for_view_minus_2(tmp_path: P
     blob = np.frombuffer(buf.getvalue(), np.uint8)
     np.savez(tmp_path / "pack.npz", blob=blob, offsets=np.array([0, len(blob)]))
     _MirrorFlagHands.asked = []
-    for view, turn in ((-1, 0.0), (-2, 0.0), (0, 0.0), (-1, 15.0)):
-        pose._work((str(tmp_path / "pack.npz"), 0, 1, view, turn))
-    # an altered view mirrors by itself; --turn asks the runtime's look(turn=...)
-    assert _MirrorFlagHands.asked == [(False, 0.0), (True, 0.0), (False, 0.0), (False, 15.0)]
+    for view, turn, pad in ((-1, 0.0, 0.0), (-2, 0.0, 0.0), (0, 0.0, 0.0), (-1, 15.0, 0.0),
+                            (-1, 0.0, 0.25), (-2, 15.0, 0.0)):
+        pose._work((str(tmp_path / "pack.npz"), 0, 1, view, turn, pad))
+    # an altered view mirrors by itself; --turn and --pad ask the runtime's look(turn=, pad=)
+    assert _MirrorFlagHands.asked == [(False, 0.0, 0.0), (True, 0.0, 0.0), (False, 0.0, 0.0),
+                                      (False, 15.0, 0.0), (False, 0.0, 0.25), (True, 15.0, 0.0)]
 
 
-def test_mirror_and_views_are_one_at_a_time(tmp_path: Path) -> None:
+def test_views_go_alone(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "gpu" / "pose.py"), str(tmp_path), "--mirror",
                           "--views", "2"], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 2 and "one at a time" in run.stderr
+    assert run.returncode == 2 and "not with --mirror, --turn or --pad" in run.stderr
 
 
 def test_fusion_fit_scores_held_out_answers_and_the_mirror(tmp_path: Path) -> None:
