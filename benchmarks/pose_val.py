@@ -61,6 +61,8 @@ def main() -> int:
     fused = net.copy()
     for k in range(len(val)):
         rows = [f[k] for f, ok in zip(feats, found, strict=True) if ok[k]]
+        if found[0][k] and not head.wants_more_views(feats[0][k]):
+            rows = rows[:1]  # as the runtime: a sure first view stands alone
         if rows:
             fused[k] = fuse(net[k], head.probabilities_of_views(np.stack(rows)))
     n_net, n_fused = int((net.argmax(1) == labels).sum()), int((fused.argmax(1) == labels).sum())
@@ -69,7 +71,7 @@ def main() -> int:
                       "network_alone_pct": round(100 * n_net / len(val), 2),
                       "fused_pct": round(100 * n_fused / len(val), 2),
                       "pose": str(a.pose), "mirror": head.mirror, "turns": head.turns,
-                      "pads": head.pads}, indent=1))
+                      "pads": head.pads, "views_below": head.views_below}, indent=1))
     return 0
 
 

@@ -17,7 +17,8 @@ averaged where MediaPipe finds the hand in both: what a runtime reading the phot
 would get; each `--read-view FILE` (`tools/gpu/pose.py --turn DEG`) one more view averaged so (the
 "image and mirror" rows then hold them all). `--train-views FILE` fits the fold heads on those
 landmarks too, as `tools/pose_head.py --views FILE` fits the shipped one; `--turns`,
-`--turn-degrees` and `--seeds` as there. Numpy only.
+`--turn-degrees` and `--seeds` as there. `--views-below P` scores reading the other views only
+where the image's own leaves the head below P (a head's `views_below`). Numpy only.
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ def main() -> int:
     ap.add_argument("--turn-degrees", type=float, default=15.0)
     ap.add_argument("--seeds", type=int, default=1, help="MLPs averaged in each fold head")
     ap.add_argument("--thumb", action="store_true", help="as tools/pose_head.py --thumb")
+    ap.add_argument("--views-below", type=float, action="append", default=[], metavar="P",
+                    help="also score reading the other views only where the image's own leaves "
+                         "the head below P (the shipped calibration; repeatable)")
     a = ap.parse_args()
     pack = dict(np.load(a.pack / "pack.npz"))
     kind = FEATURES_THUMB if a.thumb else FEATURES_ID
@@ -155,6 +159,13 @@ def main() -> int:
             row["pose alone, image and mirror"] = scores(tempered(z2, t_s, mix_s), y)
             row["shipped fusion, pose on image and mirror"] = scores(
                 fused(r["net"][sel], tempered(z2, t_s, mix_s), 1.0), y)
+            one = tempered(r["z"][sel], t_s, mix_s)
+            for p in a.views_below:  # the runtime's views_below: a sure first view stands alone
+                sure = one.max(1) >= p
+                row[f"shipped fusion, other views only below {p:g}"] = {
+                    **scores(fused(r["net"][sel], np.where(sure[:, None], one,
+                                                           tempered(z2, t_s, mix_s)), 1.0), y),
+                    "views_skipped": round(float(sure.mean()), 4)}
             row["pose on image and mirror, lowest log loss"] = min(
                 ({"temperature": t, "mix": mix, **scores(fused(r["net"][sel], tempered(z2, t, mix), 1.0), y)}
                  for t in sorted({*TEMPERATURES, t_s}) for mix in sorted({*MIXES, mix_s})),

@@ -177,16 +177,16 @@ def recalibrate(a: argparse.Namespace) -> int:
         raise SystemExit("--recalibrate needs --temperature and --mix")
     head = PoseHead.load(a.recalibrate)
     head.temperature, head.uniform_mix, head.mirror = a.temperature, a.mix, a.mirror
-    head.turns, head.pads = list(a.read_turns), list(a.read_pads)
+    head.turns, head.pads, head.views_below = list(a.read_turns), list(a.read_pads), a.views_below
     head.training["calibration"] = (
         f"temperature {a.temperature:g}, flat mix {a.mix:g}"
-        + (f", read on {head.views()} (scores averaged)" if head.extra_looks else "")
+        + (f", read on {head.views()}; the views' scores averaged" if head.extra_looks else "")
         + ": chosen with the network on held-out folds (tools/fusion_fit.py)")
     head.training["calibration_command"] = "python tools/pose_head.py " + " ".join(sys.argv[1:])
     PoseHead.from_dict(head.to_dict())  # the runtime's own checks, before anything is written
     head.save(a.out)
     print(json.dumps({"temperature": a.temperature, "uniform_mix": a.mix, "mirror": a.mirror,
-                      "turns": head.turns, "pads": head.pads,
+                      "turns": head.turns, "pads": head.pads, "views_below": head.views_below,
                       "out": str(a.out)}))
     return 0
 
@@ -218,6 +218,9 @@ def main() -> int:
     ap.add_argument("--read-pads", type=float, nargs="*", default=[], metavar="SHARE",
                     help="with --recalibrate: the runtime reads the photo with this share of each "
                          "side added too")
+    ap.add_argument("--views-below", type=float, metavar="P",
+                    help="with --recalibrate: the other views only where the photo's own leaves "
+                         "the head below probability P (default: always)")
     a = ap.parse_args()
     if a.recalibrate:
         return recalibrate(a)

@@ -137,7 +137,9 @@ def reading_path(rec: Any) -> str:
     if rec.pose_head is not None:
         parts.append("pose" + ("+mirror" if rec.pose_head.mirror else "")
                      + "".join(f"+turn{t:+g}" for t in rec.pose_head.turns)
-                     + "".join(f"+pad{p:g}" for p in rec.pose_head.pads))
+                     + "".join(f"+pad{p:g}" for p in rec.pose_head.pads)
+                     + (f"<{rec.pose_head.views_below:g}" if rec.pose_head.views_below is not None
+                        and rec.pose_head.extra_looks else ""))
     return "+".join(["network", *parts])
 
 

@@ -123,6 +123,10 @@ class PoseHead:
     # and the photo with this share of each side added (edge pixels repeated): the hand smaller in
     # what MediaPipe searches, so its palm box, and the landmarks, come out otherwise again
     pads: list[float] = field(default_factory=list)
+    # the other views are looked at only where the photo's own leaves the head below this
+    # probability (None: always): a sure first reading is rarely changed by them, and each view
+    # is a MediaPipe pass
+    views_below: float | None = None
     features: str = FEATURES_ID  # the numbers it was fitted on (FEATURE_WIDTHS)
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -155,12 +159,22 @@ class PoseHead:
         """How many MediaPipe passes this head asks for beyond the photo's own."""
         return self.mirror + len(self.turns) + len(self.pads)
 
+    def wants_more_views(self, photo: np.ndarray) -> bool:
+        """Whether the other views are worth their passes, given the numbers [width] of the
+        hand in the photo itself."""
+        return bool(self.extra_looks) and (
+            self.views_below is None or self.probabilities(photo[None])[0].max() < self.views_below)
+
     def views(self) -> str:
         """The views of a photo MediaPipe is run on for this head, in words."""
         views = ["the photo", *(["its mirror image"] if self.mirror else []),
                  *(f"the photo turned {t:+g}°" for t in self.turns),
                  *(f"the photo with {100 * p:g} % more on each side" for p in self.pads)]
-        return views[0] if len(views) == 1 else ", ".join(views[:-1]) + " and " + views[-1]
+        text = views[0] if len(views) == 1 else ", ".join(views[:-1]) + " and " + views[-1]
+        if self.views_below is not None and len(views) > 1:
+            text += (f" (the others only where the photo's own leaves the head below "
+                     f"{100 * self.views_below:g} %)")
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,7 +182,7 @@ class PoseHead:
             "labels": list(self.labels), "mean": _rounded(self.mean), "scale": _rounded(self.scale),
             "layers": [{"weight": _rounded(w), "bias": _rounded(b)} for w, b in self.layers],
             "temperature": self.temperature, "uniform_mix": self.uniform_mix, "mirror": self.mirror,
-            "turns": list(self.turns), "pads": list(self.pads),
+            "turns": list(self.turns), "pads": list(self.pads), "views_below": self.views_below,
             "fusion": "product of the network's and these probabilities, renormalised",
             "training": self.training, "metrics": self.metrics,
         }
@@ -199,6 +213,7 @@ class PoseHead:
                        uniform_mix=float(data["uniform_mix"]),
                        mirror=_flag(data.get("mirror", False)), features=data["features"],
                        turns=_turns(data.get("turns", [])), pads=_pads(data.get("pads", [])),
+                       views_below=_share_or_none(data.get("views_below")),
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
         except (KeyError, TypeError, ValueError) as exc:
@@ -263,6 +278,15 @@ def _pads(value: Any) -> list[float]:
             isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p <= 1 for p in value):
         raise ValueError(f"pads must be a list of at most 2 shares, 0 < share <= 1, not {value!r}")
     return [float(p) for p in value]
+
+
+def _share_or_none(value: Any) -> float | None:
+    """A probability in (0, 1], or null (absent before the option: null, every view read)."""
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
+        raise ValueError(f"views_below must be a probability, 0 < p <= 1, or null, not {value!r}")
+    return float(value)
 
 
 def _rounded(a: np.ndarray) -> list:

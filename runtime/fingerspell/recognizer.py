@@ -143,12 +143,14 @@ class Recognizer:
         seen: list[Any] = []
 
         def look(img: Any) -> Any:
+            head = self.pose_head
             hands = [self._hands.look(img)]
-            if self.pose_head is not None:
-                if self.pose_head.mirror:
+            if head is not None and (hands[0] is None or head.wants_more_views(
+                    head.numbers(hands[0].world, hands[0].right))):
+                if head.mirror:
                     hands.append(self._hands.look(img, mirror=True))
-                hands.extend(self._hands.look(img, turn=t) for t in self.pose_head.turns)
-                hands.extend(self._hands.look(img, pad=p) for p in self.pose_head.pads)
+                hands.extend(self._hands.look(img, turn=t) for t in head.turns)
+                hands.extend(self._hands.look(img, pad=p) for p in head.pads)
             seen[:] = [h for h in hands if h is not None]
             # the crop around the photo's own hand, else where the mirror image (or another
             # view) found one
