@@ -253,6 +253,30 @@ def test_head_pads_are_checked(pads: object) -> None:
     assert PoseHead.from_dict(data).pads == []
 
 
+def test_benchmark_names_the_views_read() -> None:
+    from types import SimpleNamespace as NS
+
+    from fingerspell.benchmark import reading_path
+
+    head = _head()
+    assert reading_path(NS(crop="none", pose_head=None)) == "network"
+    head.mirror, head.turns, head.pads, head.views_below = True, [15.0], [0.25], 0.8
+    assert reading_path(NS(crop="hand", pose_head=head)) == (
+        "network+crop+pose+mirror+turn+15+pad0.25 (more views below 0.8)")
+
+
+@pytest.mark.parametrize("below", [0, 1.5, -0.2, "0.8", True])
+def test_head_views_below_is_checked(below: object) -> None:
+    data = _head().to_dict()
+    data["views_below"] = below
+    with pytest.raises(ModelError, match="views_below must be"):
+        PoseHead.from_dict(data)
+    data["views_below"] = 0.8
+    assert PoseHead.from_dict(data).views_below == 0.8
+    del data["views_below"]  # heads written before the option read every view
+    assert PoseHead.from_dict(data).views_below is None
+
+
 def test_fuse_multiplies_and_renormalises() -> None:
     net, pose = np.array([0.6, 0.3, 0.1]), np.array([0.1, 0.6, 0.3])
     assert np.allclose(fuse(net, pose), np.array([0.06, 0.18, 0.03]) / 0.27)
@@ -399,6 +423,33 @@ class _MirrorHands:
 
     def crop(self, img: Image.Image) -> Image.Image:  # the crop-only path (not taken here)
         raise AssertionError("with a pose head the runtime looks through look()")
+
+
+@needs_shipped
+@pytest.mark.parametrize(("below", "found", "seen"), [
+    (1e-9, (True, True, True), [0]),  # sure of the photo's own view: the others are not looked at
+    (1.0, (True, True, True), [0, 1, 2]),  # never sure enough: every view
+    (1e-9, (False, True, True), [0, 1, 2]),  # no hand in the photo's own view: the others
+    (None, (True, True, True), [0, 1, 2])])
+def test_runtime_reads_the_other_views_only_below_views_below(
+        monkeypatch, tmp_path: Path, below: float | None, found: tuple[bool, ...], seen: list[int]) -> None:
+    from fingerspell.recognizer import Recognizer
+
+    head = PoseHead.load(BUNDLED)
+    head.mirror, head.turns, head.views_below = True, [15.0], below
+    head.save(tmp_path / "head.json")
+    fake = _MirrorHands(found)
+    monkeypatch.setattr(handcrop, "HandCropper", lambda: fake)
+    rec = Recognizer(pose=tmp_path / "head.json", top_k=len(CLASSES))
+    img = _photo()
+    got = rec.predict(img)
+    assert fake.seen == seen
+    # the pose head's part of the answer is the views looked at, no more
+    views = [head.numbers(WORLD * (1.0 + 0.5 * k), k != 1) for k in seen if found[k]]
+    box = [(0, 0, 80, 120), (80, 0, 160, 120)][found.index(True)]
+    net = rec.probabilities(Recognizer(crop="none", pose="none").pixels(img.crop(box))[None])[0]
+    want = fuse(net, head.probabilities_of_views(np.stack(views)))
+    assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)
 
 
 @needs_shipped

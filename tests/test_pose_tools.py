@@ -249,7 +249,8 @@ def test_fusion_fit_scores_held_out_answers_and_the_mirror(tmp_path: Path) -> No
     run = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "fusion_fit.py"), "--pack", str(tmp_path), "--probs",
          str(tmp_path / "probs.npz"), "--mirror", str(tmp_path / "pose-mirror.npz"), "--epochs", "20",
-         "--json", str(tmp_path / "fit.json")], capture_output=True, text=True, timeout=300)
+         "--views-below", "1e-9", "--views-below", "1", "--json", str(tmp_path / "fit.json")],
+        capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     table = json.loads((tmp_path / "fit.json").read_text())
     assert [r["subset"] for r in table] == ["crops", "whole photos"]
@@ -263,6 +264,12 @@ def test_fusion_fit_scores_held_out_answers_and_the_mirror(tmp_path: Path) -> No
         assert r["lowest log loss"]["acc"] > r["network alone"]["acc"]
         assert "shipped fusion, pose on image and mirror" in r
         assert list(r["per source (accuracy)"]) == ["s2"]
+        # --views-below: always sure, the image's own view alone; never sure, every view
+        shipped_one = next(v for k, v in r.items() if k.startswith("shipped fusion (power 1"))
+        never, always = r["shipped fusion, other views only below 1e-09"], r[
+            "shipped fusion, other views only below 1"]
+        assert never == {**shipped_one, "views_skipped": 1.0}
+        assert always == {**r["shipped fusion, pose on image and mirror"], "views_skipped": 0.0}
     # a view read too (--read-view): the same rows, its logits averaged in; a view whose hands are
     # another letter's (shifted by one class) makes the head's answers worse
     shifted = dict(mirror)
