@@ -238,7 +238,7 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
              + f" ({t.get('date', '?')}). Where `[hands]` "
              "finds a hand, the answer is the product of the network's probabilities and its "
              f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat"
-             + (f"; read on {pose_head.views()}, the views' scores averaged, which costs "
+             + (f"; read on {pose_head.views()}: the views' scores averaged, which costs "
                 + ("up to " if pose_head.views_below is not None else "")
                 + f"{pose_head.extra_looks} more MediaPipe passes"
                 if pose_head.turns or pose_head.pads or pose_head.views_below is not None

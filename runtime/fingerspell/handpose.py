@@ -172,8 +172,8 @@ class PoseHead:
                  *(f"the photo with {100 * p:g} % more on each side" for p in self.pads)]
         text = views[0] if len(views) == 1 else ", ".join(views[:-1]) + " and " + views[-1]
         if self.views_below is not None and len(views) > 1:
-            text += (f" (the others only where the photo's own leaves the head below "
-                     f"{100 * self.views_below:g} %)")
+            text += (f"; the others only where the photo's own view leaves the head below "
+                     f"{100 * self.views_below:g} %")
         return text
 
     def to_dict(self) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def info(
         f"crop {spec.crop} (applied: {rec.crop})",
         *([f"tta        {meta.artifact['tta']}"] if meta.artifact.get("tta") else []),
         "pose head  " + (f"{rec.pose_head.training.get('model', '?')}, fused where a hand is found"
-                         + (f" ({rec.pose_head.views()} read)"
+                         + (f" (reads {rec.pose_head.views()})"
                             if rec.pose_head.extra_looks else "")
                          if rec.pose_head else "none (needs the 'hands' extra and a pose head)"),
         f"labels     {len(meta.labels)}: {' '.join(meta.labels)}",
