@@ -209,7 +209,8 @@ def main() -> int:
     ap.add_argument("--thumb", action="store_true",
                     help="the head reads where the thumb lies on the palm too (handpose-62/2)")
     ap.add_argument("--recalibrate", type=Path, metavar="HEAD",
-                    help="rewrite HEAD's calibration (--temperature, --mix, --mirror); no fitting")
+                    help="rewrite HEAD's calibration and views (--temperature, --mix, --mirror, "
+                         "--read-turns, --read-pads, --views-below); no fitting")
     ap.add_argument("--temperature", type=float)
     ap.add_argument("--mix", type=float)
     ap.add_argument("--mirror", action="store_true", help="the runtime reads the mirror image too")
