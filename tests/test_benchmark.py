@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fingerspell.artifact import bundled_dir
 from fingerspell.cli import app
+from fingerspell.handpose import DEFAULT_POSE_HEAD
 
 pytest.importorskip("tensorflow", reason="the tiny test model is trained with the train extra")
 
@@ -26,7 +28,10 @@ def test_benchmark_table_and_json(exported: Path, tiny_dataset: Path) -> None:
         assert r["latency_ms_p90"] >= r["latency_ms_median"] > 0 and r["peak_rss_mb"] > 0
         assert r["passed"] == (r["accuracy"] >= 0.5) and r["size_mb"] > 0
         assert r["photo_ms_mean"] > 0  # photos of --data timed from file to answer
-        assert r["reads"] == "network"  # the tiny model: no crop, and the bundled head is not its
+        # the tiny model: no crop (whole-image metadata); its labels are the bundled pose head's,
+        # which every install reads with the bundled hand models
+        bundled_head = (bundled_dir() / DEFAULT_POSE_HEAD).is_file()
+        assert r["reads"].startswith("network+pose+mirror") if bundled_head else r["reads"] == "network"
     text = runner.invoke(app, ["benchmark", *models, "--runs", "3"]).stdout
     assert "ms p50" in text and "tiny-int8.tflite" in text and "accuracy floor" in text
     assert "ms/photo" in text and " -  network" in text  # no --data: no photo to time

@@ -134,11 +134,12 @@ def _cropper(hands: object, retry_pad: float = 0.5):
     """A HandCropper around a faked MediaPipe graph (no MediaPipe needed)."""
     import threading
 
-    from fingerspell.handcrop import HandCropper
+    from fingerspell.handcrop import HandCropper, MediaPipeHands
 
+    finder = MediaPipeHands.__new__(MediaPipeHands)
+    finder._hands, finder._lock, finder._quiet_until_hand = hands, threading.Lock(), False
     cropper = HandCropper.__new__(HandCropper)
-    cropper._hands, cropper._lock, cropper._quiet_until_hand, cropper.margin, cropper.retry_pad = (
-        hands, threading.Lock(), False, 1.4, retry_pad)
+    cropper._finder, cropper.margin, cropper.retry_pad = finder, 1.4, retry_pad
     return cropper
 
 
@@ -160,10 +161,10 @@ def test_hands_are_looked_for_in_a_copy_mediapipe_can_take() -> None:
     for size in ((40000, 16), (16, 40000), (3000, 2000), (200, 150)):
         # 32,767 px or more on a side aborted the whole process inside MediaPipe's OpenCV
         box = cropper.box(Image.new("RGB", size))
-        h, w = cropper._hands.shapes[-1][:2]
+        h, w = cropper._finder._hands.shapes[-1][:2]
         assert max(h, w) <= DETECT_MAX_SIDE and min(h, w) >= 1
         assert box == square_box([(0.4, 0.4), (0.6, 0.6)], *size, 1.4)  # on the full-size image
-    assert cropper._hands.shapes[-1][:2] == (150, 200)  # small photos are read as they are
+    assert cropper._finder._hands.shapes[-1][:2] == (150, 200)  # small photos are read as they are
 
 
 class _FakeHandsOnlyWithRoom(_FakeHands):
@@ -193,17 +194,17 @@ def test_a_hand_missed_is_looked_for_again_with_room_around_it() -> None:
     for size, pad in (((200, 150), 0.5), ((90, 300), 0.25)):
         cropper = _cropper(_FakeHandsOnlyWithRoom(), pad)
         hand = cropper.look(Image.new("RGB", size, (90, 60, 30)))
-        (h, w, _), (ph, pw, _) = cropper._hands.shapes
+        (h, w, _), (ph, pw, _) = cropper._finder._hands.shapes
         assert (ph, pw) == (h + 2 * round(h * pad), w + 2 * round(w * pad))  # edges repeated around
         assert hand is not None and not hand.right and len(hand.world) == 21
         want = square_box([(0.1, 0.1), (0.9, 0.9)], *size, 1.4)  # mapped back to the image
         assert all(abs(a - b) <= 1 for a, b in zip(hand.box, want, strict=True))
     # a small "hand" seen only with room around it is not a close-up: room scenes gave such
-    cropper._hands = _SmallHandOnlyWithRoom()
-    assert cropper.look(Image.new("RGB", (200, 150))) is None and len(cropper._hands.shapes) == 2
+    cropper._finder._hands = _SmallHandOnlyWithRoom()
+    assert cropper.look(Image.new("RGB", (200, 150))) is None and len(cropper._finder._hands.shapes) == 2
     cropper.retry_pad = 0.0  # no retry: one look, no hand
-    cropper._hands = _FakeHandsOnlyWithRoom()
-    assert cropper.look(Image.new("RGB", (64, 64))) is None and len(cropper._hands.shapes) == 1
+    cropper._finder._hands = _FakeHandsOnlyWithRoom()
+    assert cropper.look(Image.new("RGB", (64, 64))) is None and len(cropper._finder._hands.shapes) == 1
 
 
 needs_model = pytest.mark.skipif(find_spec("tensorflow") is None,

@@ -82,12 +82,15 @@ def hand_model(exported: Path, tmp_path: Path) -> Path:
 
 
 class _Missing:
-    def __init__(self) -> None:
+    def __init__(self, **_: object) -> None:
         raise MissingExtraError("hand cropping needs MediaPipe: pip install 'fingerspell[hands]'")
 
 
 class _LeftHalf:
     """Stands in for MediaPipe: 'finds' the hand in the left half of every image."""
+
+    def __init__(self, **_: object) -> None:  # HandCropper's options (engine=...)
+        pass
 
     def crop(self, img: Image.Image) -> Image.Image:
         return img.crop((0, 0, img.width // 2, img.height))

@@ -1,6 +1,6 @@
-"""The pose head ([hands]): its document, its fusion with the network, and how the runtime uses it.
+"""The pose head: its document, its fusion with the network, and how the runtime uses it.
 
-MediaPipe is faked here (CI has no `[hands]`): what is tested is that the runtime feeds the pose
+The hand finder is faked here: what is tested is that the runtime feeds the pose
 numbers of the hand it found to the bundled head and multiplies the two answers, and nothing
 when no hand is found or the head is turned off.
 """
@@ -102,6 +102,16 @@ class _Result:
         self.multi_handedness = [NS(classification=[NS(label="Right")])] if xy else None
 
 
+class _Finder:
+    """A hand finder around a stand-in for MediaPipe's Hands.process."""
+
+    def __init__(self, process: object) -> None:
+        self.process = process
+
+    def find(self, pixels: np.ndarray) -> object:
+        return handcrop.found_in(self.process(pixels))
+
+
 def test_looking_in_the_mirror_image_gives_the_box_in_the_photo() -> None:
     """HandCropper.look(mirror=True) searches the flipped pixels, and maps the hand back."""
     seen: list[np.ndarray] = []
@@ -112,7 +122,7 @@ def test_looking_in_the_mirror_image_gives_the_box_in_the_photo() -> None:
         seen.append(pixels)
         return _Result([(0.1, 0.2), (0.3, 0.6)])  # a hand in the left part of what it was shown
 
-    hands._process = process
+    hands._finder = _Finder(process)
     img = _photo()  # 160 x 120
     plain, mirrored = hands.look(img), hands.look(img, mirror=True)
     assert np.array_equal(seen[1], np.asarray(img)[:, ::-1])
@@ -138,7 +148,7 @@ def test_looking_in_a_turned_image_gives_the_box_and_hand_in_the_photo() -> None
         result.multi_hand_world_landmarks = [NS(landmark=[NS(x=0.1, y=0.0, z=0.2)] * 21)]
         return result
 
-    hands._process = process
+    hands._finder = _Finder(process)
     img = _photo()  # 160 x 120
     turned = hands.look(img, turn=90)
     assert np.array_equal(seen[0], np.rot90(np.asarray(img)))
@@ -158,12 +168,12 @@ def test_looking_in_a_padded_image_gives_the_box_in_the_photo() -> None:
         # the photo's points (16, 24) and (48, 72) in a 240 x 180 canvas, 40 and 30 px added
         return _Result([(56 / 240, 54 / 180), (88 / 240, 102 / 180)])
 
-    hands._process = process
+    hands._finder = _Finder(process)
     img = _photo()  # 160 x 120
     padded = hands.look(img, pad=0.25)
     assert np.array_equal(seen[0], np.pad(np.asarray(img), ((30, 30), (40, 40), (0, 0)), mode="edge"))
     assert padded.box == (8, 24, 56, 72)  # as the plain look at (0.1-0.3, 0.2-0.6) gives
-    hands._process = lambda pixels: seen.append(pixels) or _Result(None)
+    hands._finder = _Finder(lambda pixels: seen.append(pixels) or _Result(None))
     assert hands.look(img, pad=0.25) is None and len(seen) == 2  # no retry on a padded view
 
 
@@ -298,6 +308,10 @@ class _Hands:
     """Stands in for MediaPipe: a hand in the left half of every image, with WORLD's pose."""
 
     found = True
+    engine = "onnx"
+
+    def __init__(self, **_: object) -> None:  # HandCropper's options (engine=...)
+        pass
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Hand | None:
         # the same landmarks in the mirror image and turned views (the bundled head reads them
@@ -314,7 +328,7 @@ class _NoHands(_Hands):
 
 
 class _Missing:
-    def __init__(self) -> None:
+    def __init__(self, **_: object) -> None:
         raise MissingExtraError("hand cropping needs MediaPipe: pip install 'fingerspell[hands]'")
 
 
@@ -450,7 +464,7 @@ def test_runtime_reads_the_views_the_head_asks_for(monkeypatch, tmp_path: Path, 
     head.mirror, head.turns, head.pads, head.views_below = True, turns, pads, below
     head.save(tmp_path / "head.json")
     fake = _MirrorHands(found)
-    monkeypatch.setattr(handcrop, "HandCropper", lambda: fake)
+    monkeypatch.setattr(handcrop, "HandCropper", lambda **_: fake)
     rec = Recognizer(pose=tmp_path / "head.json", top_k=len(CLASSES))
     img = _photo()
     got = rec.predict(img)

@@ -149,6 +149,9 @@ class _FakeHands:
     """Stands in for MediaPipe's HandCropper: a "hand" whose landmarks are the image's mean colour
     (a mirror image's too)."""
 
+    def __init__(self, **_: object) -> None:  # HandCropper's options (engine=...)
+        pass
+
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
              pad: float = 0.0) -> Any:
         from fingerspell.handcrop import Hand
@@ -173,13 +176,15 @@ def test_work_reads_the_images_themselves_and_altered_views(tmp_path: Path, monk
         blobs.append(np.frombuffer(buf.getvalue(), np.uint8))
     offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])])
     np.savez(tmp_path / "pack.npz", blob=np.concatenate(blobs), offsets=offsets)
-    view, start, _, valid, world, right = pose._work((str(tmp_path / "pack.npz"), 0, 2, -1, 0.0, 0.0))
+    job = (str(tmp_path / "pack.npz"), 0, 2, -1, 0.0, 0.0, "auto")
+    view, start, _, valid, world, right = pose._work(job)
     assert (view, start) == (-1, 0) and valid.all() and right.all()
     # the image itself: its colour, untouched
     assert world[0, 0] == pytest.approx(np.array([40, 20, 215]) / 255, abs=1e-3)
-    again = pose._work((str(tmp_path / "pack.npz"), 0, 2, 1, 0.0, 0.0))
+    altered = (str(tmp_path / "pack.npz"), 0, 2, 1, 0.0, 0.0, "auto")
+    again = pose._work(altered)
     assert again[0] == 1 and not np.allclose(again[4], world)  # brightness and contrast changed
-    assert np.array_equal(again[4], pose._work((str(tmp_path / "pack.npz"), 0, 2, 1, 0.0, 0.0))[4])
+    assert np.array_equal(again[4], pose._work(altered)[4])
 
 
 class _MirrorFlagHands(_FakeHands):
@@ -209,7 +214,7 @@ def test_work_asks_the_runtime_for_the_mirror_image_for_view_minus_2(tmp_path: P
     _MirrorFlagHands.asked = []
     for view, turn, pad in ((-1, 0.0, 0.0), (-2, 0.0, 0.0), (0, 0.0, 0.0), (-1, 15.0, 0.0),
                             (-1, 0.0, 0.25), (-2, 15.0, 0.0)):
-        pose._work((str(tmp_path / "pack.npz"), 0, 1, view, turn, pad))
+        pose._work((str(tmp_path / "pack.npz"), 0, 1, view, turn, pad, "auto"))
     # an altered view mirrors by itself; --turn and --pad ask the runtime's look(turn=, pad=)
     assert _MirrorFlagHands.asked == [(False, 0.0, 0.0), (True, 0.0, 0.0), (False, 0.0, 0.0),
                                       (False, 15.0, 0.0), (False, 0.0, 0.25), (True, 15.0, 0.0)]

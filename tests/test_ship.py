@@ -101,10 +101,10 @@ def test_ship_card_shows_the_dev_set_as_read_with_hands(exported, tiny_run, tiny
     saved = json.loads((dest / "dev_scores.json").read_text())["with_hands"]
     assert saved["n"] == n and saved["accuracy"] == pytest.approx((n - 3) / n)
     card = (dest / "MODEL_CARD.md").read_text()
-    assert f"with `[hands]` (the crop, MediaPipe's second look, this head), on all {n}" in card
+    assert f"as installed (the hand crop, the second look, this head), on all {n}" in card
     assert f"**{100 * (n - 3) / n:.1f} %**" in card
-    assert "| class | tiny recall, network alone | recall with `[hands]` |" in card
-    assert "Confidence on tiny with `[hands]`" in card
+    assert "| class | tiny recall, network alone | recall as installed |" in card
+    assert "Confidence on tiny as installed" in card
 
 
 @pytest.mark.parametrize(("change", "why"), [
@@ -131,7 +131,7 @@ def test_hands_csv_must_cover_the_whole_dev_set(tiny_dataset, tmp_path) -> None:
 
 def test_hands_card_refreshes_only_what_the_hands_reading_decides(exported, tiny_run, tiny_dataset,
                                                                   tmp_path) -> None:
-    """A new pose head or [hands] path, the network unchanged: the card's pose section, its first
+    """A new pose head or hand path, the network unchanged: the card's pose section, its first
     known limitation and dev_scores' with_hands follow the new reading; the rest stays byte for byte."""
     import json
 
@@ -162,7 +162,7 @@ def test_hands_card_refreshes_only_what_the_hands_reading_decides(exported, tiny
     assert f"**{100 * (n - 1) / n:.1f} %**" in card and f"**{100 * (n - 3) / n:.1f} %**" not in card
     assert "its mirror image" in card and "2 % flat" in card and "regenerated" in card
     assert "fitted on 7 training images and the landmarks of 6 other views of them" in card
-    assert f"({100 * (n - 1) / n:.1f} % with `[hands]`)" in card  # the known limitation
+    assert f"({100 * (n - 1) / n:.1f} % with the hand crop and pose head, as installed)" in card
     # outside the pose section and that line, the card is as ship wrote it
     def outside(text: str) -> list[str]:
         start = text.index("## Pose head")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from functools import partial
 from pathlib import Path
 
 from chunked import run_chunks
@@ -21,13 +22,13 @@ from fingerspell.files import IMAGE_SUFFIXES
 from fingerspell_train.dataset import CROP_INDEX
 
 
-def _work(pairs: list[tuple[str, str]]) -> dict[str, list[int] | None]:
+def _work(pairs: list[tuple[str, str]], engine: str = "auto") -> dict[str, list[int] | None]:
     from PIL import Image
 
     from fingerspell.handcrop import HandCropper
     from fingerspell.imaging import to_rgb
 
-    cropper = HandCropper()
+    cropper = HandCropper(engine=engine)
     boxes: dict[str, list[int] | None] = {}
     for src, dst in pairs:
         img = to_rgb(Image.open(src))
@@ -44,6 +45,8 @@ def main() -> int:
     ap.add_argument("src", type=Path)
     ap.add_argument("dst", type=Path)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--hands", default="auto", choices=("auto", "onnx", "mediapipe"),
+                    help="what finds the hands (fingerspell.handcrop.hand_finder)")
     a = ap.parse_args()
     a.dst.mkdir(parents=True, exist_ok=True)
     index_path = a.dst / CROP_INDEX
@@ -61,7 +64,7 @@ def main() -> int:
         todo.append((str(f), str(out)))
     if (a.src / "MANIFEST.csv").exists():
         shutil.copy(a.src / "MANIFEST.csv", a.dst / "MANIFEST.csv")
-    run_chunks(_work, todo, a.workers, done, lambda d: _write(index_path, a.src, d))
+    run_chunks(partial(_work, engine=a.hands), todo, a.workers, done, lambda d: _write(index_path, a.src, d))
     summary = _write(index_path, a.src, done)
     print(json.dumps(summary["found"], indent=1))
     return 0

@@ -1,13 +1,13 @@
-"""Refresh what the model card says about `[hands]`, when only the pose head or the runtime's
-`[hands]` path changed and the network's artifacts did not.
+"""Refresh what the model card says about the runtime as installed (hand crop and pose head),
+when only the pose head or the runtime's hand path changed and the network's artifacts did not.
 
     python -m fingerspell_export.hands_card artifacts --dev ../shared/data/dev/massey \
         --hands-csv massey-hands.csv
 
 `ship` writes the whole card from an export and its training run; this rewrites only the parts
-that depend on the `[hands]` reading: the pose head section, the first known limitation and
+that depend on that reading: the pose head section, the first known limitation and
 `dev_scores.json`'s `with_hands`, from the pose head in DEST and a `fingerspell predict DEV --csv`
-file written where `fingerspell[hands]` is installed. The network's figures are read back from
+file. The network's figures are read back from
 `dev_scores.json`, which `ship` measured; the checksums are rewritten. Everything else stays.
 """
 
@@ -22,9 +22,14 @@ from typing import Any
 
 from fingerspell.artifact import sha256_file
 from fingerspell.errors import FingerspellError
-from fingerspell_export.ship import ShipError, _pose_head, hands_score, pose_section, reads_line
-
-POSE_HEADING = "## Pose head (with `fingerspell[hands]`)"
+from fingerspell_export.ship import (
+    POSE_HEADING,
+    ShipError,
+    _pose_head,
+    hands_score,
+    pose_section,
+    reads_line,
+)
 
 
 def _replace_section(card: str, heading: str, lines: list[str]) -> str:
@@ -72,14 +77,14 @@ def main() -> None:
     ap.add_argument("dest", type=Path, help="the shipped artifacts' folder (its card and scores)")
     ap.add_argument("--dev", type=Path, required=True, help="the labelled folder the CSV read")
     ap.add_argument("--hands-csv", type=Path, required=True,
-                    help="`fingerspell predict DEV --csv` output from a [hands] environment")
+                    help="`fingerspell predict DEV --csv` output")
     args = ap.parse_args()
     try:
         hands = refresh(args.dest, args.dev, args.hands_csv)
     except (ShipError, FingerspellError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(getattr(exc, "exit_code", 1)) from None
-    print(f"{args.dest}: with [hands], {args.dev} accuracy {hands['accuracy']:.4f}")
+    print(f"{args.dest}: as installed, {args.dev} accuracy {hands['accuracy']:.4f}")
 
 
 if __name__ == "__main__":

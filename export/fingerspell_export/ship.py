@@ -3,9 +3,9 @@
     python -m fingerspell_export.ship EXPORT_DIR RUN_DIR artifacts/ --dev ../shared/data/dev/massey \
         [--hands-csv massey-hands.csv]
 
-`--hands-csv` is the dev set as the runtime reads it with `[hands]` (the crop and the pose head):
-`fingerspell predict DEV --csv > massey-hands.csv` run where `fingerspell[hands]` is installed,
-which cannot be this TensorFlow environment (MediaPipe needs numpy < 2).
+`--hands-csv` is the dev set as the runtime reads it as installed (the hand crop and the pose
+head): `fingerspell predict DEV --csv > massey-hands.csv`; the artifacts' own columns are the
+network alone on whole images.
 
 Every number in the card is computed here from the files being shipped (or read from the run and
 parity reports written by `fingerspell train` and `fingerspell export`).
@@ -49,7 +49,7 @@ def score(path: Path, dev: Path) -> dict[str, Any]:
     from fingerspell_train.report import classification_report
 
     samples = discover(dev)
-    rec = Recognizer(path)
+    rec = Recognizer(path, crop="none", pose="none")  # the network alone: `--hands-csv` is the rest
     t = time.time()
     preds = list(rec.predict_many([s.path for s in samples], batch_size=16))
     seconds = time.time() - t
@@ -75,7 +75,7 @@ def by_confidence(conf: np.ndarray, right: np.ndarray) -> list[dict[str, Any]]:
 
 
 def hands_score(csv_path: Path, dev: Path) -> dict[str, Any]:
-    """The dev set as the runtime read it with `[hands]`, from a `fingerspell predict DEV --csv`
+    """The dev set as the runtime read it as installed, from a `fingerspell predict DEV --csv`
     file (paths as written there, relative to where this runs): the same report as `score`."""
     from fingerspell_train.dataset import discover, person_of
     from fingerspell_train.report import classification_report
@@ -212,6 +212,9 @@ def ship(export_dir: Path, run_dir: Path, dest: Path, dev: Path | None,
     return scores
 
 
+POSE_HEADING = "## Pose head"
+
+
 def _pose_head(dest: Path) -> Any:
     """The pose head shipped beside the artifacts (fitted on its own, by tools/pose_head.py)."""
     from fingerspell.handpose import DEFAULT_POSE_HEAD, PoseHead
@@ -223,9 +226,9 @@ def _pose_head(dest: Path) -> Any:
 def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
                  network: dict[str, Any] | None = None, dev_name: str = "dev") -> list[str]:
     """The model card's lines on the pose head shipped beside the artifacts, and on what the
-    runtime reads with `[hands]` (`hands`, from `hands_score`) beside the network alone."""
+    runtime reads as installed (`hands`, from `hands_score`) beside the network alone."""
     m, t = pose_head.metrics, pose_head.training
-    lines = ["## Pose head (with `fingerspell[hands]`)", "",
+    lines = [POSE_HEADING, "",
              f"`fingerspell-pose.json`: {t.get('model', '?')} on the numbers "
              "`fingerspell.handpose` computes from MediaPipe's hand landmarks (finger angles "
              "and directions"
@@ -235,15 +238,17 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
              + (f" and the landmarks of {t['altered_views']} other views of them ("
                 + ("mirrored, altered or turned" if t.get("turned_copies", "none") != "none"
                    else "mirrored or altered") + " copies)" if t.get("altered_views") else "")
-             + f" ({t.get('date', '?')}). Where `[hands]` "
-             "finds a hand, the answer is the product of the network's probabilities and its "
+             + f" ({t.get('date', '?')}). Where the runtime "
+             "finds a hand (MediaPipe Hands' palm and landmark networks, bundled as "
+             "`hands-palm.onnx` and `hands-landmark.onnx`), the answer is the product of the "
+             "network's probabilities and its "
              f"(temperature {pose_head.temperature:g}, {100 * pose_head.uniform_mix:g} % flat"
              + (f"; read on {pose_head.views()}: the views' scores averaged, which costs "
                 + ("up to " if pose_head.views_below is not None else "")
-                + f"{pose_head.extra_looks} more MediaPipe passes"
+                + f"{pose_head.extra_looks} more passes of the hand models"
                 if pose_head.turns or pose_head.pads or pose_head.views_below is not None
                 else "; read on the photo and on its mirror image, the two views' scores averaged, "
-                "which costs a second MediaPipe pass" if pose_head.mirror else "")
+                "which costs a second pass of the hand models" if pose_head.mirror else "")
              + "). "
              f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
              f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "
@@ -251,23 +256,22 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
              "images."]
     if hands is None:
         lines[-1] += (" What it adds to the network on people never seen is measured through "
-                      "the runtime with `[hands]` (README, \"Pose head\").")
+                      "the runtime (README, \"Pose head\").")
         return [*lines, ""]
     alone = f" (the network alone, whole images: {_pct(network['accuracy'])})" if network else ""
-    lines[-1] += (f" Through the runtime with `[hands]` (the crop, MediaPipe's second look, this "
+    lines[-1] += (f" Through the runtime as installed (the hand crop, the second look, this "
                   f"head), on all {hands['n']} {dev_name} images: **{_pct(hands['accuracy'])}**"
-                  f"{alone}, as `fingerspell predict DEV --csv` answers where `[hands]` is "
-                  "installed.")
-    lines += ["", f"Per person on {dev_name} with `[hands]`: " + ", ".join(
+                  f"{alone}, as `fingerspell predict DEV --csv` answers.")
+    lines += ["", f"Per person on {dev_name} as installed: " + ", ".join(
         f"{g} {_pct(v['accuracy'])}" for g, v in hands.get("per_group", {}).items()), "",
-        f"Most confused on {dev_name} with `[hands]` (true->read: images): "
+        f"Most confused on {dev_name} as installed (true->read: images): "
         + ", ".join(hands["top_confusions"][:12]), "",
-        f"Confidence on {dev_name} with `[hands]` (`--threshold T`: answers below T read `unsure`):",
+        f"Confidence on {dev_name} as installed (`--threshold T`: answers below T read `unsure`):",
         "", "| threshold | photos answered | of those, right |", "|---|---|---|"]
     lines += [f"| {r['threshold']:.1f} | {_pct(r['answered'])} | {_pct(r['accuracy'])} |"
               for r in hands["by_confidence"]]
-    lines += ["", f"| class | {dev_name} recall, network alone | recall with `[hands]` | "
-              "precision with `[hands]` |", "|---|---|---|---|"]
+    lines += ["", f"| class | {dev_name} recall, network alone | recall as installed | "
+              "precision as installed |", "|---|---|---|---|"]
     for c in CLASSES:
         h = hands["per_class"].get(c)
         if h is None or not h["support"]:
@@ -280,7 +284,8 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
 
 def reads_line(worst: float, hands: dict[str, Any] | None, dev_name: str) -> str:
     """The card's first known limitation: how much of the dev set's strangers it reads."""
-    with_hands = f" ({_pct(hands['accuracy'])} with `[hands]`)" if hands else ""
+    with_hands = (f" ({_pct(hands['accuracy'])} with the hand crop and pose head, as installed)"
+                  if hands else "")
     return (f"- It reads {_pct(worst)}{with_hands} of the photos of the people in {dev_name}, "
             "whom it never saw: far from reading every hand. Expect it to work best on photos like "
             "its training sources (a hand in front of a plain wall or a room, webcam framing).")
@@ -303,9 +308,9 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
     preset = config["preset"]
     hand = config.get("crop", "none") == "hand"
     mixed = hand and any(crop_of([r]) == "none" for r in config["roots"])  # whole + cropped
-    framing = ("a square around the hand found by MediaPipe (`input.crop: hand`: the runtime crops "
-               "the same way where `fingerspell[hands]` is installed, and reads the whole image "
-               "otherwise)" if hand else "the whole image")
+    framing = ("a square around the hand found by MediaPipe Hands (`input.crop: hand`: the "
+               "runtime crops the same way, with the same networks bundled, and reads the whole "
+               "image where it finds no hand)" if hand else "the whole image")
     if mixed:
         framing = "both whole photos and " + framing
     date = time.strftime("%Y-%m-%d")
@@ -345,7 +350,8 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
         floor = max(0.0, min(s["accuracy"] for s in scores.values()) - FLOOR_MARGIN)
         lines += ["", "The Keras column is the training run's own evaluation of the folder it was given "
                   f"(`--eval` in its command); the artifact columns read {dev} through the runtime"
-                  + (" without `[hands]`, i.e. whole images." if hand else "."), ""]
+                  + (" as the network alone on whole images (`--crop none --pose none`)."
+                     if hand else "."), ""]
         lines += [f"Test suite accuracy floor on {dev.name}: {100 * floor:.1f} % (the measured "
                   f"accuracy minus {100 * FLOOR_MARGIN:.0f} points; `tests/test_shipped.py` checks it "
                   "on a third of the set).", ""]
@@ -420,7 +426,7 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
               "be less reliable for other people. `nothing` has only 79 training frames, all of one "
               "wall: a scene without a hand is often read as some sign, if rarely with confidence "
               "(the README's \"With no hand in the picture\"); use `--threshold`.",
-              ("- Without `fingerspell[hands]` the whole photo is read: the hand should then fill "
+              ("- Where no hand is found the whole photo is read: the hand should then fill "
                "most of the frame, as in the crops it was trained on." if hand else
                "- The hand should fill a good part of the frame; no hand detector crops it first."),
               "- Low-confidence predictions (`--threshold`) are the way to say \"unsure\".", "",
@@ -442,7 +448,7 @@ def main() -> None:
     ap.add_argument("dest", type=Path)
     ap.add_argument("--dev", type=Path, default=None, help="labelled real-world folder to score")
     ap.add_argument("--hands-csv", type=Path, default=None,
-                    help="`fingerspell predict DEV --csv` output from a [hands] environment")
+                    help="`fingerspell predict DEV --csv` output (the runtime as installed)")
     args = ap.parse_args()
     try:
         scores = ship(args.export_dir, args.run_dir, args.dest, args.dev, args.hands_csv)

@@ -38,11 +38,11 @@ class Row:
     error: str | None = None  # the artifact could not be measured
     error_code: int | None = None  # with error: the exit code `predict` gives for it
     failures: list[str] = field(default_factory=list)  # images of --data that could not be read
-    # file to answer for a photo of --data, as `predict` reads it: decoding, and with [hands]
-    # MediaPipe's crop and pose passes, which `latency_ms_*` (the network alone) leaves out; the
+    # file to answer for a photo of --data, as `predict` reads it: decoding, and the hand
+    # finder's crop and pose passes, which `latency_ms_*` (the network alone) leaves out; the
     # mean over photos spread over the classes, since a head's views_below makes some cost more
     photo_ms_mean: float | None = None
-    reads: str = "network"  # what reads a photo: the network, or with [hands] crop and pose head
+    reads: str = "network"  # what reads a photo: the network, with the crop and pose head or not
 
 
 def labelled(folder: Path, limit: int = 0) -> list[tuple[Path, str]]:
@@ -137,7 +137,7 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
 
 
 def reading_path(rec: Any) -> str:
-    """What reads a photo: the network alone, or with [hands] the crop and the pose head."""
+    """What reads a photo: the network alone, or with the hand crop and the pose head."""
     parts = ["crop"] if rec.crop == "hand" else []
     if rec.pose_head is not None:
         parts.append("pose" + ("+mirror" if rec.pose_head.mirror else "")

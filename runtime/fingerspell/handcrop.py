@@ -1,9 +1,11 @@
-"""Hand-centred crop: find the hand with MediaPipe and cut a square around it.
+"""Hand-centred crop: find the hand with MediaPipe Hands and cut a square around it.
 
-Optional (`pip install 'fingerspell[hands]'`): MediaPipe needs numpy < 2 and protobuf < 5, so it
-never becomes a hard dependency. Training data and the runtime crop with this one module, so the
-model sees the same framing in both. When no hand is found the whole image is used, as training
-did.
+MediaPipe Hands' two networks ship with the runtime and run in onnxruntime
+(fingerspell.handmodels), so every install crops; MediaPipe itself (`pip install
+'fingerspell[hands]'`, which needs numpy < 2 and protobuf < 5) can stand in for them
+(engine="mediapipe"), as it did before they shipped. Training data and the runtime crop with this
+one module, so the model sees the same framing in both. When no hand is found the whole image is
+used, as training did.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fingerspell.errors import MissingExtraError
+from fingerspell.handmodels import Found
 from fingerspell.quiet import python_stderr_elsewhere, quiet_stderr
 
 if TYPE_CHECKING:
@@ -40,6 +43,7 @@ RETRY_PAD = 0.5
 # image's short side (a close-up, what the retry is for): the room scenes' second-look "hands"
 # were 0.30-0.54, the pack's close-ups a median of 0.97.
 RETRY_MIN_SIDE = 0.6
+ENGINES = ("auto", "onnx", "mediapipe")
 
 
 def square_box(points: Sequence[tuple[float, float]], width: int, height: int,
@@ -78,16 +82,18 @@ def _turned_back(x: float, y: float, w: float, h: float, degrees: float) -> tupl
     return u * math.cos(a) - v * math.sin(a) + w / 2, u * math.sin(a) + v * math.cos(a) + h / 2
 
 
-class HandCropper:
-    """One MediaPipe Hands graph in static-image mode; calls are serialised (it is not thread-safe)."""
+class MediaPipeHands:
+    """MediaPipe Hands itself (`[hands]`): one graph in static-image mode, calls serialised (it is
+    not thread-safe)."""
 
-    def __init__(self, min_confidence: float = MIN_CONFIDENCE, margin: float = MARGIN,
-                 retry_pad: float = RETRY_PAD) -> None:
+    name = "mediapipe"
+
+    def __init__(self, min_confidence: float) -> None:
         try:
             from mediapipe.python.solutions import hands
         except ImportError as exc:  # the optional extra is missing
             raise MissingExtraError(
-                "hand cropping needs MediaPipe: pip install 'fingerspell[hands]' "
+                "MediaPipe itself is not installed: pip install 'fingerspell[hands]' "
                 f"(import failed: {exc})") from None
         import numpy as np
 
@@ -101,6 +107,52 @@ class HandCropper:
         # ... and it warns once more at its first hand: runs stay quiet until then, but only where
         # that cannot swallow Python's own stderr (the CLI's case; see fingerspell.quiet)
         self._quiet_until_hand = True
+
+    def find(self, pixels: Any) -> Found | None:
+        with self._lock:
+            # asked at each call: whoever captured stderr at construction may have let it go
+            if self._quiet_until_hand and python_stderr_elsewhere():
+                with quiet_stderr():
+                    result = self._hands.process(pixels)
+                self._quiet_until_hand = not result.multi_hand_landmarks
+            else:
+                result = self._hands.process(pixels)
+        return found_in(result)
+
+    def close(self) -> None:
+        self._finder.close()
+
+
+def found_in(result: Any) -> Found | None:
+    """The first hand of what MediaPipe's Hands.process returns, or None."""
+    if not result.multi_hand_landmarks:
+        return None
+    return Found([(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark],
+                 [(p.x, p.y, p.z) for p in result.multi_hand_world_landmarks[0].landmark],
+                 result.multi_handedness[0].classification[0].label == "Right")
+
+
+def hand_finder(engine: str = "auto", min_confidence: float = MIN_CONFIDENCE) -> Any:
+    """What finds the hand: "onnx", MediaPipe's two networks bundled with the runtime and run in
+    onnxruntime (fingerspell.handmodels); "mediapipe", MediaPipe itself (the `[hands]` extra);
+    "auto", the bundled ones."""
+    if engine not in ENGINES:
+        raise ValueError(f"hands engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "mediapipe":
+        return MediaPipeHands(min_confidence)
+    from fingerspell.artifact import bundled_dir
+    from fingerspell.handmodels import OnnxHands
+
+    return OnnxHands(bundled_dir(), min_confidence)
+
+
+class HandCropper:
+    """Finds the hand (`hand_finder`) and cuts the square around it. Thread-safe."""
+
+    def __init__(self, min_confidence: float = MIN_CONFIDENCE, margin: float = MARGIN,
+                 retry_pad: float = RETRY_PAD, engine: str = "auto") -> None:
+        self._finder = hand_finder(engine, min_confidence)
+        self.engine: str = self._finder.name
         self.margin = margin
         self.retry_pad = retry_pad
 
@@ -141,16 +193,16 @@ class HandCropper:
         if pad > 0:
             dy, dx = round(h * pad), round(w * pad)
             pixels = np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge")
-        result = self._process(pixels)
-        if not result.multi_hand_landmarks and self.retry_pad > 0 and not pad:
+        found = self._finder.find(pixels)
+        if found is None and self.retry_pad > 0 and not pad:
             dy, dx = round(h * self.retry_pad), round(w * self.retry_pad)
-            result = self._process(np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge"))
-        if not result.multi_hand_landmarks:
+            found = self._finder.find(np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge"))
+        if found is None:
             return None
-        points = [(p.x, p.y) for p in result.multi_hand_landmarks[0].landmark]
+        points = found.points
         if dx or dy:  # landmarks are fractions of what was searched: back to the image's
             points = [((x * (w + 2 * dx) - dx) / w, (y * (h + 2 * dy) - dy) / h) for x, y in points]
-        world = [(p.x, p.y, p.z) for p in result.multi_hand_world_landmarks[0].landmark]
+        world = found.world
         if turn:  # from the turned canvas back to the image searched, and the hand turned back
             points = [_turned_back(x * w, y * h, w, h, turn) for x, y in points]
             points = [((x + (w0 - w) / 2) / w0, (y + (h0 - h) / 2) / h0) for x, y in points]
@@ -160,22 +212,11 @@ class HandCropper:
         box = square_box(points, img.width, img.height, self.margin)
         if not pad and (dx or dy) and box[2] - box[0] < RETRY_MIN_SIDE * min(img.size):
             return None
-        right = result.multi_handedness[0].classification[0].label == "Right"
-        return Hand(box, world, right)
-
-    def _process(self, pixels: Any) -> Any:
-        with self._lock:
-            # asked at each call: whoever captured stderr at construction may have let it go
-            if self._quiet_until_hand and python_stderr_elsewhere():
-                with quiet_stderr():
-                    result = self._hands.process(pixels)
-                self._quiet_until_hand = not result.multi_hand_landmarks
-                return result
-            return self._hands.process(pixels)
+        return Hand(box, world, found.right)
 
     def crop(self, img: Image.Image) -> Image.Image:
         """The square around the hand, or the image unchanged when no hand is found."""
         return cropped(img, self.look(img))
 
     def close(self) -> None:
-        self._hands.close()
+        self._finder.close()

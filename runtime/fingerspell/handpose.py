@@ -1,6 +1,7 @@
-"""The hand's pose as a second opinion beside the network (the `[hands]` path).
+"""The hand's pose as a second opinion beside the network.
 
-MediaPipe Hands, which `[hands]` already runs to crop, also gives 21 landmarks in metres. Reduced
+MediaPipe Hands, which the runtime already runs to crop (fingerspell.handcrop), also gives 21
+landmarks in metres. Reduced
 to how each finger is bent and spread, where the fingertips are relative to the thumb's, and which
 way the hand and each finger point, they describe a letter's hand shape whoever makes it and
 whatever the room looks like: a small
@@ -9,7 +10,7 @@ the product of the two's probabilities reads people never seen better than eithe
 
 This module is the contract between `tools/pose_head.py`, which fits a head and writes its
 document, and the runtime, which reads it: the features, the document and the fusion live here
-only. Numpy only; MediaPipe is imported by `fingerspell.handcrop`.
+only. Numpy only; the hand is found by `fingerspell.handcrop`.
 """
 
 from __future__ import annotations

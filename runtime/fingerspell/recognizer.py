@@ -28,6 +28,7 @@ from fingerspell.sources import Source, describe, load_pixels
 from fingerspell.spell import spell as spell_predictions
 
 CROP_MODES = ("auto", "hand", "none")
+HAND_ENGINES = ("auto", "onnx", "mediapipe")  # fingerspell.handcrop.ENGINES, without importing it
 POSE_MODES = ("auto", "none")
 # the model's input, and the hand's pose numbers [views, features] (None: no hand found)
 Prepared = tuple[np.ndarray, "np.ndarray | None"]
@@ -43,17 +44,19 @@ class Recognizer:
     def __init__(self, model: str | Path | None = None, backend: str | None = None,
                  threads: int | None = None, top_k: int = 3, fetcher: Any = None,
                  block_private_urls: bool = False, crop: str = "auto",
-                 pose: str | Path = "auto") -> None:
+                 pose: str | Path = "auto", hands: str = "auto") -> None:
         """Load an artifact (default: the bundled int8 ONNX model).
 
-        crop: "auto" crops around the hand when the model was trained on hand crops and
-        `fingerspell[hands]` is installed (else warns once and reads the whole image); "hand"
-        requires the crop (MissingExtraError without the extra); "none" never crops.
+        crop: "auto" crops around the hand when the model was trained on hand crops; "hand"
+        always; "none" never.
 
         pose: "auto" multiplies the network's probabilities by the bundled pose head's (a small
-        classifier on MediaPipe's hand landmarks, fingerspell.handpose) wherever a hand is found,
-        when `fingerspell[hands]` is installed; a path uses that pose head file (the extra then
-        required); "none" reads the network alone.
+        classifier on MediaPipe's hand landmarks, fingerspell.handpose) wherever a hand is found;
+        a path uses that pose head file; "none" reads the network alone.
+
+        hands: what finds the hand for the crop and the pose head: "auto" or "onnx", MediaPipe
+        Hands' networks bundled with the runtime (fingerspell.handmodels); "mediapipe", MediaPipe
+        itself (`fingerspell[hands]`, MissingExtraError without it).
 
         block_private_urls: refuse URLs whose host resolves to a private, loopback or link-local
         address (checked after DNS resolution, at every redirect); turn it on when the URLs come
@@ -71,9 +74,9 @@ class Recognizer:
         if fetcher is not None and block_private_urls:
             raise ValueError("block_private_urls applies to the built-in download only; a custom "
                              "fetcher must check the addresses it connects to itself")
-        self._hands: Any = None  # one MediaPipe graph, shared by the crop and the pose head
+        self._hands: Any = None  # the hand finder (HandCropper), shared by the crop and the pose head
         self.pose_head: PoseHead | None = None
-        self._crop = self._use_hands(crop, pose)
+        self._crop = self._use_hands(crop, pose, hands)
         if fetcher is None and block_private_urls:
             from functools import partial
 
@@ -82,10 +85,13 @@ class Recognizer:
             fetcher = partial(fetch, block_private=True)
         self.fetcher = fetcher
 
-    def _use_hands(self, crop: str, pose: str | Path) -> Any:
-        """Set up MediaPipe for the crop and the pose head as asked; the crop callable or None."""
+    def _use_hands(self, crop: str, pose: str | Path, engine: str) -> Any:
+        """Set up the hand finder for the crop and the pose head as asked; the crop callable or
+        None."""
         if crop not in CROP_MODES:
             raise ValueError(f"crop must be one of {', '.join(CROP_MODES)}, not {crop!r}")
+        if engine not in HAND_ENGINES:
+            raise ValueError(f"hands must be one of {', '.join(HAND_ENGINES)}, not {engine!r}")
         wanted = crop == "hand" or (crop == "auto" and self.metadata.input.crop == "hand")
         head = self._pose_head(pose)
         self.crop = "none"
@@ -94,13 +100,12 @@ class Recognizer:
         from fingerspell.handcrop import HandCropper
 
         try:
-            self._hands = HandCropper()
-        except MissingExtraError as exc:
-            if crop == "hand":
+            self._hands = HandCropper(engine=engine)
+        except (MissingExtraError, ModelError) as exc:
+            if crop == "hand" or engine != "auto":
                 raise
             if not _is_mode(pose):
-                raise MissingExtraError(f"{pose}: a pose head reads MediaPipe's landmarks: pip "
-                                        "install 'fingerspell[hands]'") from None
+                raise type(exc)(f"{pose}: a pose head reads the hand's landmarks: {exc}") from None
             if wanted:
                 warnings.warn(f"{self.path.name} was trained on hand crops, but {exc}; reading "
                               "whole images without the pose head, which is less accurate",
@@ -125,6 +130,11 @@ class Recognizer:
                 return None  # the bundled head is for the bundled labels; another model reads alone
             raise ModelError(f"{path}: pose head labels differ from {self.path.name}'s")
         return head
+
+    @property
+    def hands(self) -> str | None:
+        """What finds the hand ("onnx" or "mediapipe"), or None where no hand is looked for."""
+        return self._hands.engine if self._hands is not None else None
 
     def __repr__(self) -> str:
         return f"Recognizer({self.path.name!r}, backend={self.backend.name!r})"

@@ -90,7 +90,7 @@ def altered(img: Image, rng: np.random.Generator, mirror: bool) -> Image:
     return img
 
 
-def _work(job: tuple[str, int, int, int, float, float]
+def _work(job: tuple[str, int, int, int, float, float, str]
           ) -> tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from PIL import Image
 
@@ -98,7 +98,7 @@ def _work(job: tuple[str, int, int, int, float, float]
 
     # view -1: the image itself (turned by `turn` degrees, padded by `pad` if not 0); -2: its
     # mirror image (the same)
-    pack_path, start, stop, view, turn, pad = job
+    pack_path, start, stop, view, turn, pad, engine = job
     # the same views whatever the workers (a seed must not be negative: none for the image itself)
     rng = np.random.default_rng(1000 * view + start) if view >= 0 else None
     pack = np.load(pack_path)
@@ -107,7 +107,7 @@ def _work(job: tuple[str, int, int, int, float, float]
     valid = np.zeros(stop - start, bool)
     world = np.zeros((stop - start, 21, 3), np.float32)
     right = np.zeros(stop - start, bool)  # MediaPipe's handedness: "Right"
-    hands = HandCropper()
+    hands = HandCropper(engine=engine)
     for k, i in enumerate(range(start, stop)):
         with Image.open(io.BytesIO(blob[off[i]:off[i + 1]].tobytes())) as im:
             # MediaPipe's palm detector works at 192 px: a 150 px image is upscaled first
@@ -143,6 +143,9 @@ def main() -> int:
                     help="each image with this share of each side added around it instead (the "
                          "runtime's look(pad=...)), into pose-pad<P>.npz; with --mirror and "
                          "--turn, pose-mirror-turn<DEG>-pad<P>.npz")
+    ap.add_argument("--hands", default="auto", choices=("auto", "onnx", "mediapipe"),
+                    help="what finds the hands (fingerspell.handcrop.hand_finder); the pose files "
+                         "of the shipped head were made with mediapipe, before the bundled models")
     a = ap.parse_args()
     if a.views and (a.mirror or a.turn or a.pad):
         ap.error("--views writes altered views of its own: not with --mirror, --turn or --pad")
@@ -159,7 +162,7 @@ def main() -> int:
         return 0
     n = min(n, a.limit) if a.limit else n
     views = list(range(a.views)) if a.views else [-2] if a.mirror else [-1]
-    jobs = [(str(pack_path), s, min(s + CHUNK, n), v, a.turn, a.pad) for v in views
+    jobs = [(str(pack_path), s, min(s + CHUNK, n), v, a.turn, a.pad, a.hands) for v in views
             for s in range(0, n, CHUNK)]
     feat = np.zeros((len(views), n, NUM_FEATURES), np.float32)
     valid = np.zeros((len(views), n), bool)

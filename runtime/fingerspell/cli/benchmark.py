@@ -29,8 +29,10 @@ def benchmark(
     """
     from fingerspell.artifact import bundled_dir
     from fingerspell.benchmark import measure_row
+    from fingerspell.handmodels import HAND_MODELS
 
-    models = model or sorted(p for p in bundled_dir().glob("*") if p.suffix in (".onnx", ".tflite"))
+    models = model or sorted(p for p in bundled_dir().glob("*")
+                             if p.suffix in (".onnx", ".tflite") and p.name not in HAND_MODELS)
     if not models:
         fail("no artifacts to benchmark: pass --model", 3)
     if runs < 1:

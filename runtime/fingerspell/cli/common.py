@@ -94,19 +94,21 @@ def check_options(threshold: float | None = None, top_k: int | None = None,
 
 
 def load_recognizer(model: object, backend: str | None, threads: int | None, crop: str = "auto",
-                    pose: str = "auto"):
+                    pose: str = "auto", hands: str = "auto"):
     """A Recognizer for a CLI verb, or a one-line error and its exit code (3, or 5 for --crop hand
     or a --pose file without the extra). A missing optional crop is one 'note:' line on stderr,
     not a traceback."""
     import warnings
 
     from fingerspell.backends import BACKENDS
-    from fingerspell.recognizer import CROP_MODES, Recognizer
+    from fingerspell.recognizer import CROP_MODES, HAND_ENGINES, Recognizer
 
     if not pose:
         fail("--pose must be auto, none or a pose head file, not ''", 2)
     if crop not in CROP_MODES:
         fail(f"--crop must be one of {', '.join(CROP_MODES)}, not {crop!r}", 2)
+    if hands not in HAND_ENGINES:
+        fail(f"--hands must be one of {', '.join(HAND_ENGINES)}, not {hands!r}", 2)
     if backend is not None and backend not in BACKENDS.values():
         fail(f"--backend must be one of {', '.join(sorted(BACKENDS.values()))}, not {backend!r}", 2)
     check_options(threads=threads)
@@ -116,7 +118,7 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             rec = Recognizer(model, backend=backend, threads=threads, crop=crop,  # type: ignore[arg-type]
-                             pose=pose)
+                             pose=pose, hands=hands)
     except FingerspellError as exc:
         report_error(exc)
     for w in caught:
@@ -124,9 +126,9 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
     return rec
 
 
-POSE_HELP = ("auto: where the 'hands' extra finds a hand, multiply the network's answer by the "
-             "bundled pose head's (MediaPipe's landmarks); none: the network alone; or a pose "
-             "head .json file.")
-CROP_HELP = ("auto: crop around the hand when the model was trained on hand crops and "
-             "the 'hands' extra is installed; hand: always "
-             "(needs the extra); none: whole image.")
+POSE_HELP = ("auto: where a hand is found, multiply the network's answer by the bundled pose "
+             "head's (MediaPipe's landmarks); none: the network alone; or a pose head .json file.")
+CROP_HELP = ("auto: crop around the hand when the model was trained on hand crops; hand: always; "
+             "none: whole image.")
+HANDS_HELP = ("What finds the hand: auto or onnx, MediaPipe Hands' networks bundled with "
+              "fingerspell; mediapipe, MediaPipe itself (the 'hands' extra).")

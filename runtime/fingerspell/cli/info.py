@@ -8,6 +8,12 @@ import typer
 
 from fingerspell.cli.common import emit, load_recognizer, path_arg
 
+HAND_ENGINES_TEXT = {
+    "onnx": "MediaPipe Hands' palm and landmark networks, bundled (hands-palm.onnx, "
+            "hands-landmark.onnx), in onnxruntime",
+    "mediapipe": "MediaPipe itself (the 'hands' extra)",
+}
+
 
 def info(
     model: Path = typer.Option(None, parser=path_arg,
@@ -33,10 +39,11 @@ def info(
         f"{spec.value_range[0]:g}-{spec.value_range[1]:g}, resize {spec.resize_method}/{spec.resize_fit}, "
         f"crop {spec.crop} (applied: {rec.crop})",
         *([f"tta        {meta.artifact['tta']}"] if meta.artifact.get("tta") else []),
+        "hands      " + (HAND_ENGINES_TEXT.get(rec.hands, rec.hands) if rec.hands else "not looked for"),
         "pose head  " + (f"{rec.pose_head.training.get('model', '?')}, fused where a hand is found"
                          + (f" (reads {rec.pose_head.views()})"
                             if rec.pose_head.extra_looks else "")
-                         if rec.pose_head else "none (needs the 'hands' extra and a pose head)"),
+                         if rec.pose_head else "none"),
         f"labels     {len(meta.labels)}: {' '.join(meta.labels)}",
         f"trained on {', '.join(f'{k} ({v})' for k, v in tr.get('source_counts', {}).items()) or '?'}",
         f"backbone   {tr.get('backbone_weights', '?')}",

@@ -11,6 +11,7 @@ import typer
 
 from fingerspell.cli.common import (
     CROP_HELP,
+    HANDS_HELP,
     POSE_HELP,
     check_options,
     fail,
@@ -39,6 +40,7 @@ def predict(
     threads: int = typer.Option(None, help="Inference threads (default: the CPUs available)."),
     crop: str = typer.Option("auto", help=CROP_HELP),
     pose: str = typer.Option("auto", help=POSE_HELP),
+    hands: str = typer.Option("auto", help=HANDS_HELP),
     batch_size: int = typer.Option(8, help="Images per inference call for folders."),
 ) -> None:
     """Print the letter and confidence for each input.
@@ -52,7 +54,7 @@ def predict(
     if as_json and as_csv:
         fail("--json and --csv cannot be combined", 2)
     check_options(threshold=threshold, top_k=top_k, batch_size=batch_size)
-    rec = load_recognizer(model, backend, threads, crop, pose)
+    rec = load_recognizer(model, backend, threads, crop, pose, hands)
     items = expand(sources)
     results = rec.predict_many(items, top_k=top_k, batch_size=batch_size)
     writer = csv.writer(sys.stdout) if as_csv else None

@@ -8,6 +8,7 @@ import typer
 
 from fingerspell.cli.common import (
     CROP_HELP,
+    HANDS_HELP,
     POSE_HELP,
     check_options,
     emit,
@@ -30,6 +31,7 @@ def spell(
     threads: int = typer.Option(None, help="Inference threads."),
     crop: str = typer.Option("auto", help=CROP_HELP),
     pose: str = typer.Option("auto", help=POSE_HELP),
+    hands: str = typer.Option("auto", help=HANDS_HELP),
 ) -> None:
     """Spell text from an ordered sequence of images.
 
@@ -39,7 +41,7 @@ def spell(
     Example: fingerspell spell frames/  (frames/001.jpg, frames/002.jpg, …)
     """
     check_options(threshold=threshold)
-    rec = load_recognizer(model, backend, threads, crop, pose)
+    rec = load_recognizer(model, backend, threads, crop, pose, hands)
     try:
         results = list(rec.predict_many(expand(sources)))
     except KeyboardInterrupt:

@@ -1,0 +1,175 @@
+"""MediaPipe Hands in onnxruntime (fingerspell.handmodels): the bundled hand models, the geometry
+around them, and the default install finding hands with no MediaPipe."""
+
+from __future__ import annotations
+
+import math
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from fingerspell.artifact import bundled_dir
+from fingerspell.handmodels import HAND_MODELS, OnnxHands, anchors, sample, sample_numpy
+
+MASSEY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev" / "massey"
+L_PHOTO = MASSEY / "L" / "hand2_l_bot_seg_1_cropped.jpg"
+needs_models = pytest.mark.skipif(not all((bundled_dir() / m).is_file() for m in HAND_MODELS),
+                                  reason=f"the bundled hand models {HAND_MODELS} are missing")
+needs_massey = pytest.mark.skipif(not L_PHOTO.is_file(), reason=f"no {L_PHOTO} (../shared/data absent)")
+
+
+def test_anchors_are_the_palm_detectors_2016() -> None:
+    a = anchors()
+    assert a.shape == (2016, 2)
+    # 24 x 24 cells of stride 8, two anchors each, then 12 x 12 cells of stride 16, six each
+    np.testing.assert_allclose(a[:2], [[0.5 / 24, 0.5 / 24]] * 2)
+    np.testing.assert_allclose(a[2], [1.5 / 24, 0.5 / 24])
+    np.testing.assert_allclose(a[1152:1158], [[0.5 / 12, 0.5 / 12]] * 6)
+    np.testing.assert_allclose(a[-1], [11.5 / 12, 11.5 / 12])
+
+
+def _smooth(h: int, w: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (h // 8 + 2, w // 8 + 2, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BILINEAR))
+
+
+def test_a_square_the_size_of_the_input_is_the_photo_itself() -> None:
+    img = _smooth(64, 64)
+    for fn in (sample, sample_numpy):
+        np.testing.assert_array_equal(fn(img, (32, 32), 64, 0.0, 64), img)
+        np.testing.assert_array_equal(fn(img, (32, 32), 64, 0.0, 64, zero_border=True), img)
+
+
+@pytest.mark.parametrize("size", [(120, 90), (61, 97), (700, 500)])
+def test_pil_sampling_is_within_a_level_of_opencvs(size: tuple[int, int]) -> None:
+    """The fast path (PIL) against the reference (numpy, OpenCV's arithmetic): squares inside,
+    across the edge and far outside the photo, turned, letterboxed with black."""
+    w, h = size
+    img = _smooth(h, w)
+    cases = [((w / 2, h / 2), max(w, h), 0.0, 192, True), ((w / 2, h / 2), w / 3, 0.5, 224, False),
+             ((w * 0.1, h * 0.9), w * 1.3, 2.5, 224, False), ((w / 2, h / 2), w * 3, -1.0, 224, False),
+             ((0, 0), w / 5, 0.2, 224, False)]
+    for centre, side, angle, n, zero in cases:
+        a = sample(img, centre, side, angle, n, zero_border=zero)
+        b = sample_numpy(img, centre, side, angle, n, zero_border=zero)
+        diff = np.abs(a - b)
+        assert a.shape == (n, n, 3) and diff.max() <= 3 and (diff > 1).mean() < 0.01
+
+
+def test_outside_the_photo_is_its_edge_or_black() -> None:
+    img = np.zeros((40, 40, 3), np.uint8)
+    img[:, -1] = 200  # the right edge column
+    right_of_it = sample(img, (100, 20), 20, 0.0, 10)  # a square well right of the photo
+    assert (right_of_it == 200).all()
+    assert (sample(img, (100, 20), 20, 0.0, 10, zero_border=True) == 0).all()
+
+
+@needs_models
+def test_no_hand_in_a_blank_or_tiny_photo() -> None:
+    hands = OnnxHands(bundled_dir(), 0.3)
+    for shape in ((120, 160, 3), (1, 1, 3), (2, 300, 3)):
+        assert hands.find(np.zeros(shape, np.uint8)) is None
+    assert hands.find(np.full((64, 64, 3), 255, np.uint8)) is None
+
+
+@needs_models
+@needs_massey
+def test_the_bundled_models_find_a_real_hand() -> None:
+    pixels = np.asarray(Image.open(L_PHOTO).convert("RGB"))
+    found = OnnxHands(bundled_dir(), 0.3).find(pixels)
+    assert found is not None and len(found.points) == len(found.world) == 21
+    xs, ys = zip(*found.points, strict=True)
+    assert 0 <= min(xs) < max(xs) <= 1 and 0 <= min(ys) < max(ys) <= 1
+    palm = math.dist(found.world[0], found.world[9])  # wrist to the middle finger's base, metres
+    assert 0.05 < palm < 0.15
+
+
+@pytest.mark.skipif(find_spec("mediapipe") is None, reason="MediaPipe (the hands extra) not installed")
+@needs_models
+@needs_massey
+def test_the_same_hand_as_mediapipe() -> None:
+    from fingerspell.handcrop import hand_finder
+
+    ours, theirs = hand_finder("onnx"), hand_finder("mediapipe")
+    for path in sorted(MASSEY.glob("[A-E]/*_seg_1_*.jpg"))[:20]:
+        pixels = np.asarray(Image.open(path).convert("RGB"))
+        a, b = ours.find(pixels), theirs.find(pixels)
+        assert (a is None) == (b is None), path
+        if a is not None and b is not None:
+            assert np.abs(np.subtract(a.world, b.world)).max() < 0.02, path  # metres
+
+
+@needs_models
+def test_the_default_install_crops_and_reads_the_pose_without_mediapipe() -> None:
+    from fingerspell.recognizer import Recognizer
+
+    rec = Recognizer()
+    assert rec.crop == "hand" and rec.pose_head is not None and rec._hands.engine == "onnx"
+    assert rec.predict(np.zeros((50, 80, 3), np.uint8)).label  # no hand: the network alone
+
+
+def test_hands_option_is_checked() -> None:
+    from fingerspell.cli import app
+    from fingerspell.recognizer import Recognizer
+
+    with pytest.raises(ValueError, match="hands must be one of"):
+        Recognizer(hands="opencv")
+    res = CliRunner().invoke(app, ["predict", "x.jpg", "--hands", "opencv"])
+    assert res.exit_code == 2 and "--hands must be one of" in res.output
+
+
+@pytest.mark.skipif(find_spec("mediapipe") is not None, reason="MediaPipe is installed here")
+def test_asking_for_mediapipe_without_it_names_the_extra() -> None:
+    from fingerspell.cli import app
+
+    res = CliRunner().invoke(app, ["predict", "x.jpg", "--hands", "mediapipe"])
+    assert res.exit_code == 5 and "fingerspell[hands]" in res.output and "Traceback" not in res.output
+
+
+@needs_models
+def test_hand_models_are_checksummed_and_not_benchmarked_as_letter_models() -> None:
+    sums = (bundled_dir() / "SHA256SUMS").read_text()
+    assert all(m in sums for m in HAND_MODELS)
+    onnx = pytest.importorskip("onnx")
+
+    for name in HAND_MODELS:
+        model = onnx.load(str(bundled_dir() / name), load_external_data=False)
+        meta = {p.key: p.value for p in model.metadata_props}
+        assert "mediapipe 0.10.21" in meta["fingerspell.hands"]
+        assert not any(n.op_type == "PRelu" for n in model.graph.node)
+
+
+def test_float16_storage_and_prelu_rewrite_keep_the_numbers(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper, numpy_helper
+
+    from fingerspell_export.hands_models import to_float16_storage, without_prelu
+
+    rng = np.random.default_rng(0)
+    weight = rng.normal(size=(4, 3, 3, 3)).astype(np.float16).astype(np.float32)  # fp16 values
+    slope = rng.normal(size=(1, 4, 1, 1)).astype(np.float32) * 0.3
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+         helper.make_node("PRelu", ["c", "s"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(slope, "s")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = rng.normal(size=(1, 3, 8, 8)).astype(np.float32)
+
+    def run(m: object) -> np.ndarray:
+        path = tmp_path / "m.onnx"
+        onnx.save(m, str(path))
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+    before = run(model)
+    assert to_float16_storage(model) == 1  # the weight; the slope (4 values) stays as it is
+    assert without_prelu(model) == 1
+    assert not any(n.op_type == "PRelu" for n in model.graph.node)
+    np.testing.assert_array_equal(run(model), before)
