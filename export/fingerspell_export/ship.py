@@ -437,6 +437,9 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
               "and nine public GitHub repositories (three MIT, the others without a stated licence); "
               "used for research and evaluation; no photo is redistributed in this package.",
               "- Evaluation: Massey University ASL hand shapes (Barczak et al., 2011); never trained on.",
+              "- Hand models: `hands-palm.onnx` and `hands-landmark.onnx` are MediaPipe Hands' "
+              "palm detector and hand landmark model (mediapipe 0.10.21, Apache-2.0, Google), "
+              "converted to ONNX by `python -m fingerspell_export.hands_models`, weights unchanged.",
               ""]
     return "\n".join(lines)
 
