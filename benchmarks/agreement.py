@@ -46,8 +46,8 @@ def main() -> None:
     for folder in args.eval:
         sets[folder.name] = [f for f, _ in labelled(folder)]
     # crops of the pack are files of their own: no second crop
-    ref = Recognizer(args.reference, crop="none")
-    recs = [Recognizer(m, crop="none") for m in args.model]
+    ref = Recognizer(args.reference, crop="none", pose="none")
+    recs = [Recognizer(m, crop="none", pose="none") for m in args.model]
     rows: dict[str, dict[str, Any]] = {}
     print("| artifact | images | agreement with the reference | where its margin ≥ 0.1 |"
           "\n|---|---|---|---|")

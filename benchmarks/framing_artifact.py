@@ -53,7 +53,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
 
-    rec = Recognizer(args.model, crop="none")  # the crops are already on disk
+    rec = Recognizer(args.model, crop="none", pose="none")  # the crops are already on disk
     pack = np.load(args.pack / "pack.npz")
     sets: dict[str, tuple[list[Path], list[Path], list[str]]] = {}
     for whole, crops in args.pair:

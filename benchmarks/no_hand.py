@@ -99,10 +99,12 @@ def main() -> None:
     ap.add_argument("--boxes", type=Path, required=True, help="handcrop.json of the multi crops")
     ap.add_argument("--per-source", type=int, default=60)
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--pose", default="auto", help="auto or none (the pose head needs [hands])")
+    ap.add_argument("--pose", default="auto", help="auto, none or a pose head file")
+    ap.add_argument("--crop", default="auto", help="auto, hand or none (none with --pose none: "
+                                                     "the network alone on whole images)")
     args = ap.parse_args()
 
-    rec = Recognizer(args.model, pose=args.pose)
+    rec = Recognizer(args.model, pose=args.pose, crop=args.crop)
     print(f"crop: {rec.crop}, pose head: {'yes' if rec.pose_head else 'no'}")
     sets = {"kaggle nothing frames (trained on)": sorted((args.kaggle / "nothing").glob("*.jpg")),
             "room patches beside the hand (train/multi)": room_patches(

@@ -41,7 +41,7 @@ def main() -> int:
     from fingerspell_train.dataset import crop_of, discover
     from fingerspell_train.split import run_validation
 
-    rec = Recognizer(a.artifact, threads=1, crop="none")
+    rec = Recognizer(a.artifact, threads=1, crop="none", pose="none")
     if rec.metadata.artifact.get("tta"):
         ap.error(f"{a.artifact} has TTA inside already ({rec.metadata.artifact['tta']})")
     rows = {str(d): scores(rec, discover(d)) for d in a.data}

@@ -148,7 +148,7 @@ def main() -> int:
     from fingerspell.schema import CLASSES
     from fingerspell_train.dataset import discover
 
-    rec = Recognizer(a.artifact, threads=1, crop="none")
+    rec = Recognizer(a.artifact, threads=1, crop="none", pose="none")
     labels = list(rec.labels)
     if a.data:
         samples = discover(a.data)

@@ -173,3 +173,12 @@ def test_float16_storage_and_prelu_rewrite_keep_the_numbers(tmp_path: Path) -> N
     assert without_prelu(model) == 1
     assert not any(n.op_type == "PRelu" for n in model.graph.node)
     np.testing.assert_array_equal(run(model), before)
+
+
+@pytest.mark.skipif(find_spec("mediapipe") is None, reason="MediaPipe (the hands extra) not installed")
+def test_mediapipe_finder_closes() -> None:
+    from fingerspell.handcrop import HandCropper
+
+    cropper = HandCropper(engine="mediapipe")
+    assert cropper.engine == "mediapipe" and cropper.look(Image.new("RGB", (64, 48))) is None
+    cropper.close()

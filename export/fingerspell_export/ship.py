@@ -325,7 +325,7 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
         "A–Z, del, nothing, space. Input: uint8 RGB pixels 0–255, resized with bilinear "
         f"filtering, stretched to the square input; trained on {framing}.", "",
     ]
-    tta = Recognizer(shipped[0], crop="none").metadata.artifact.get("tta") if shipped else None
+    tta = Recognizer(shipped[0], crop="none", pose="none").metadata.artifact.get("tta") if shipped else None
     if tta:
         lines += [f"Inside the artifacts, test-time augmentation: {tta}. The Keras column below "
                   "is the trained model alone, without it.", ""]

@@ -120,7 +120,7 @@ class MediaPipeHands:
         return found_in(result)
 
     def close(self) -> None:
-        self._finder.close()
+        self._hands.close()
 
 
 def found_in(result: Any) -> Found | None:
