@@ -142,6 +142,14 @@ def test_hand_models_are_checksummed_and_not_benchmarked_as_letter_models() -> N
         meta = {p.key: p.value for p in model.metadata_props}
         assert "mediapipe 0.10.21" in meta["fingerspell.hands"]
         assert not any(n.op_type == "PRelu" for n in model.graph.node)
+    import json
+
+    from fingerspell.cli import app
+
+    res = CliRunner().invoke(app, ["benchmark", "--runs", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    benchmarked = [r["artifact"] for r in json.loads(res.stdout)]
+    assert benchmarked and not set(benchmarked) & set(HAND_MODELS)
 
 
 def test_float16_storage_and_prelu_rewrite_keep_the_numbers(tmp_path: Path) -> None:
