@@ -19,6 +19,7 @@ from pathlib import Path
 from chunked import run_chunks
 
 from fingerspell.files import IMAGE_SUFFIXES
+from fingerspell.handcrop import ENGINES
 from fingerspell_train.dataset import CROP_INDEX
 
 
@@ -45,7 +46,7 @@ def main() -> int:
     ap.add_argument("src", type=Path)
     ap.add_argument("dst", type=Path)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--hands", default="auto", choices=("auto", "onnx", "mediapipe"),
+    ap.add_argument("--hands", default="auto", choices=ENGINES,
                     help="what finds the hands (fingerspell.handcrop.hand_finder)")
     a = ap.parse_args()
     a.dst.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ around the palm, turned so that the hand points up. The two networks ship with t
 `fingerspell_export.hands_models`); this module is the geometry, after MediaPipe's graphs
 (palm_detection_cpu, hand_landmark_cpu): SSD anchors, weighted non-maximum suppression, the
 rotated hand square (2.6 x the palm box, shifted half a box towards the fingers), bilinear sampling
-with the edge pixels repeated. Numpy only; on the pack's photos it finds the same hands as
+with the edge pixels repeated, in numpy and Pillow. On the pack's photos it finds the same hands as
 MediaPipe with landmarks a millimetre or two apart (README, "MediaPipe's hand models without
 MediaPipe").
 """
@@ -160,6 +160,8 @@ class OnnxHands:
 
     def __init__(self, folder: Path, min_confidence: float, min_presence: float = 0.5,
                  threads: int = 1) -> None:
+        """min_confidence: the palm detector's score; min_presence: the landmark model's hand
+        presence (MediaPipe's min_tracking_confidence, 0.5 by default there too)."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -230,6 +232,7 @@ class OnnxHands:
         metres = np.stack([c * wx - s * wy, s * wx + c * wy, wz], 1)
         return Found([(float(a), float(b)) for a, b in points],
                      [(float(a), float(b), float(z)) for a, b, z in metres],
+                     # the model scores MediaPipe's "Left"; like MediaPipe, as if in a mirror
                      bool(handedness[0, 0] <= 0.5))
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ from fingerspell.args import MAX_BATCH, MAX_WORKERS, count
 from fingerspell.artifact import bundled_dir, default_model_path
 from fingerspell.backends import Backend, open_backend
 from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
+from fingerspell.handcrop import ENGINES as HAND_ENGINES
 from fingerspell.handpose import DEFAULT_POSE_HEAD, PoseHead, fuse
 from fingerspell.results import Failure, Prediction
 from fingerspell.schema import ModelMetadata
@@ -28,7 +29,6 @@ from fingerspell.sources import Source, describe, load_pixels
 from fingerspell.spell import spell as spell_predictions
 
 CROP_MODES = ("auto", "hand", "none")
-HAND_ENGINES = ("auto", "onnx", "mediapipe")  # fingerspell.handcrop.ENGINES, without importing it
 POSE_MODES = ("auto", "none")
 # the model's input, and the hand's pose numbers [views, features] (None: no hand found)
 Prepared = tuple[np.ndarray, "np.ndarray | None"]

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 # the features live in the runtime, which computes them for its pose head ([hands]); one definition
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "runtime"))
+from fingerspell.handcrop import ENGINES
 from fingerspell.handpose import NUM_FEATURES, pose_features
 
 CHUNK = 500
@@ -143,7 +144,7 @@ def main() -> int:
                     help="each image with this share of each side added around it instead (the "
                          "runtime's look(pad=...)), into pose-pad<P>.npz; with --mirror and "
                          "--turn, pose-mirror-turn<DEG>-pad<P>.npz")
-    ap.add_argument("--hands", default="auto", choices=("auto", "onnx", "mediapipe"),
+    ap.add_argument("--hands", default="auto", choices=ENGINES,
                     help="what finds the hands (fingerspell.handcrop.hand_finder); the pose files "
                          "of the shipped head were made with mediapipe, before the bundled models")
     a = ap.parse_args()

@@ -95,9 +95,9 @@ def check_options(threshold: float | None = None, top_k: int | None = None,
 
 def load_recognizer(model: object, backend: str | None, threads: int | None, crop: str = "auto",
                     pose: str = "auto", hands: str = "auto"):
-    """A Recognizer for a CLI verb, or a one-line error and its exit code (3, or 5 for --crop hand
-    or a --pose file without the extra). A missing optional crop is one 'note:' line on stderr,
-    not a traceback."""
+    """A Recognizer for a CLI verb, or a one-line error and its exit code (3, or 5 for --hands
+    mediapipe without the extra). A crop that cannot be had is one 'note:' line on stderr, not a
+    traceback."""
     import warnings
 
     from fingerspell.backends import BACKENDS
