@@ -24,7 +24,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 
 from fingerspell.files import IMAGE_SUFFIXES
-from fingerspell.handcrop import DETECT_MAX_SIDE, hand_finder
+from fingerspell.handcrop import detection_copy, hand_finder
 
 
 def photos(spec: str, rng: random.Random) -> list[Path]:
@@ -46,11 +46,7 @@ def main() -> int:
     points, world, same_hand = [], [], 0
     seconds = {"onnx": 0.0, "mediapipe": 0.0}
     for path in files:
-        img = Image.open(path).convert("RGB")
-        if max(img.size) > DETECT_MAX_SIDE:
-            scale = DETECT_MAX_SIDE / max(img.size)
-            img = img.resize((round(img.width * scale), round(img.height * scale)))
-        pixels = np.asarray(img)
+        pixels = np.asarray(detection_copy(Image.open(path)))
         found = {}
         for name, finder in (("mediapipe", theirs), ("onnx", ours)):
             t = time.perf_counter()

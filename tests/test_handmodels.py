@@ -13,7 +13,14 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from fingerspell.artifact import bundled_dir
-from fingerspell.handmodels import HAND_MODELS, OnnxHands, anchors, sample, sample_numpy
+from fingerspell.handmodels import (
+    HAND_MODELS,
+    HANDS_METADATA_KEY,
+    OnnxHands,
+    anchors,
+    sample,
+    sample_numpy,
+)
 
 MASSEY = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dev" / "massey"
 L_PHOTO = MASSEY / "L" / "hand2_l_bot_seg_1_cropped.jpg"
@@ -140,7 +147,7 @@ def test_hand_models_are_checksummed_and_not_benchmarked_as_letter_models() -> N
     for name in HAND_MODELS:
         model = onnx.load(str(bundled_dir() / name), load_external_data=False)
         meta = {p.key: p.value for p in model.metadata_props}
-        assert "mediapipe 0.10.21" in meta["fingerspell.hands"]
+        assert "mediapipe 0.10.21" in meta[HANDS_METADATA_KEY]
         assert not any(n.op_type == "PRelu" for n in model.graph.node)
     import json
 

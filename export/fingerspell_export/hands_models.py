@@ -17,7 +17,6 @@ Where each file came from is written inside it (metadata `fingerspell.hands`).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -26,18 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
+from fingerspell.artifact import sha256_file
+from fingerspell.handmodels import HANDS_METADATA_KEY, LANDMARK_MODEL, PALM_MODEL
+
 MEDIAPIPE_VERSION = "0.10.21"
-# (file in the artifacts, the .tflite under mediapipe/modules, what it does)
+# (file in the artifacts, as the runtime names it; the .tflite under mediapipe/modules; its job)
 MODELS = (
-    ("hands-palm.onnx", "palm_detection/palm_detection_full.tflite", "palm detector"),
-    ("hands-landmark.onnx", "hand_landmark/hand_landmark_full.tflite", "hand landmarks"),
+    (PALM_MODEL, "palm_detection/palm_detection_full.tflite", "palm detector"),
+    (LANDMARK_MODEL, "hand_landmark/hand_landmark_full.tflite", "hand landmarks"),
 )
-METADATA_KEY = "fingerspell.hands"
 OPSET = 17
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def to_float16_storage(model: object) -> int:
@@ -101,10 +98,10 @@ def convert(tflite: Path, out: Path, role: str) -> dict[str, object]:
     stored = to_float16_storage(model)
     prelus = without_prelu(model)
     info = {"role": role, "source": f"mediapipe {MEDIAPIPE_VERSION} {tflite.name}",
-            "source_sha256": sha256(tflite), "license": "Apache-2.0 (MediaPipe)",
+            "source_sha256": sha256_file(tflite), "license": "Apache-2.0 (MediaPipe)",
             "weights": "float16, exactly as in the .tflite"}
     entry = model.metadata_props.add()
-    entry.key, entry.value = METADATA_KEY, json.dumps(info)
+    entry.key, entry.value = HANDS_METADATA_KEY, json.dumps(info)
     onnx.checker.check_model(model)
     onnx.save(model, out)
     return {"file": out.name, **info, "float16_weights": stored, "prelu_rewritten": prelus,

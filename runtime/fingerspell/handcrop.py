@@ -63,6 +63,15 @@ def square_box(points: Sequence[tuple[float, float]], width: int, height: int,
     return left, top, left + side, top + side
 
 
+def detection_copy(img: Image.Image) -> Image.Image:
+    """The RGB copy the hand is looked for in: the image, at most DETECT_MAX_SIDE on a side."""
+    if max(img.size) > DETECT_MAX_SIDE:
+        scale = DETECT_MAX_SIDE / max(img.size)
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         reducing_gap=2.0)
+    return img.convert("RGB")
+
+
 class Hand(NamedTuple):
     box: tuple[int, int, int, int]  # the crop square in the image's pixels
     world: list[tuple[float, float, float]]  # 21 landmarks in metres (fingerspell.handpose)
@@ -174,12 +183,7 @@ class HandCropper:
         hand smaller in what MediaPipe searches; no second look then)."""
         import numpy as np
 
-        small = img
-        if max(img.size) > DETECT_MAX_SIDE:
-            scale = DETECT_MAX_SIDE / max(img.size)
-            small = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                               reducing_gap=2.0)
-        pixels = np.asarray(small.convert("RGB"))
+        pixels = np.asarray(detection_copy(img))
         if mirror:  # flipped in the small copy: a 64-megapixel photo is never copied whole
             pixels = np.ascontiguousarray(pixels[:, ::-1])
         h0, w0 = pixels.shape[:2]

@@ -25,6 +25,7 @@ from fingerspell.errors import ModelError
 PALM_MODEL = "hands-palm.onnx"
 LANDMARK_MODEL = "hands-landmark.onnx"
 HAND_MODELS = (PALM_MODEL, LANDMARK_MODEL)  # bundled beside the letter models, not letter models
+HANDS_METADATA_KEY = "fingerspell.hands"  # where each says where it came from (hands_models)
 PALM_SIZE = 192
 LANDMARK_SIZE = 224
 # SsdAnchorsCalculator in palm_detection_cpu: strides of the four layers, two anchors per layer
@@ -175,12 +176,13 @@ class OnnxHands:
             sessions.append(ort.InferenceSession(str(path), options,
                                                  providers=["CPUExecutionProvider"]))
         self._palm, self._landmarks = sessions
+        self._inputs = {s: s.get_inputs()[0].name for s in sessions}
         self._anchors = anchors()
         self.min_confidence = min_confidence
         self.min_presence = min_presence
 
     def _run(self, session: Any, tensor: np.ndarray) -> list[np.ndarray]:
-        return session.run(None, {session.get_inputs()[0].name: tensor[None].astype(np.float32)})
+        return session.run(None, {self._inputs[session]: tensor[None].astype(np.float32)})
 
     def palm(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """The best palm's box (x0, y0, x1, y1) and 7 keypoints (x, y), as fractions of the photo;
