@@ -98,6 +98,8 @@ def main() -> None:
     ap.add_argument("--multi", type=Path, required=True)
     ap.add_argument("--boxes", type=Path, required=True, help="handcrop.json of the multi crops")
     ap.add_argument("--per-source", type=int, default=60)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="which photos the room patches come from (0: the set every figure used)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--pose", default="auto", help="auto, none or a pose head file")
     ap.add_argument("--crop", default="auto", help="auto, hand or none (none with --pose none: "
@@ -108,7 +110,7 @@ def main() -> None:
     print(f"crop: {rec.crop}, pose head: {'yes' if rec.pose_head else 'no'}")
     sets = {"kaggle nothing frames (trained on)": sorted((args.kaggle / "nothing").glob("*.jpg")),
             "room patches beside the hand (train/multi)": room_patches(
-                args.multi, args.boxes, args.per_source, seed=0),
+                args.multi, args.boxes, args.per_source, seed=args.seed),
             "synthetic: colour, gradient, noise": synthetic(60, seed=0)}
     rows = {name: summarise(rec, images) for name, images in sets.items()}
     print(f"model: {rec}")
