@@ -197,3 +197,78 @@ def test_mediapipe_finder_closes() -> None:
     cropper = HandCropper(engine="mediapipe")
     assert cropper.engine == "mediapipe" and cropper.look(Image.new("RGB", (64, 48))) is None
     cropper.close()
+
+
+MULTI = MASSEY.parents[1] / "train" / "multi"
+BACKLIT = MULTI / "A" / "cankaya-signlang2utt__data_A_0.jpg"  # a dark hand before a bright lamp
+
+
+def test_brightened_lifts_the_shadows_and_keeps_the_ends() -> None:
+    from fingerspell.handcrop import brightened
+
+    levels = np.arange(256, dtype=np.uint8)
+    lifted = brightened(levels).astype(int)
+    assert lifted[0] == 0 and lifted[255] == 255 and lifted[64] == 128  # gamma 0.5
+    assert np.all(np.diff(lifted) >= 0) and np.all(lifted >= levels)
+    assert brightened(np.zeros((4, 5, 3), np.uint8)).shape == (4, 5, 3)
+
+
+class _Finder:
+    """A finder that sees a hand only in brightened pixels (any above mid-grey), with the
+    presence given, and counts what it was shown."""
+
+    name = "onnx"
+
+    def __init__(self, presence: float | None, reports_presence: bool = True) -> None:
+        self.presence, self.reports_presence = presence, reports_presence
+        self.shown: list[int] = []
+
+    def find(self, pixels: np.ndarray) -> object:
+        from fingerspell.handmodels import Found
+
+        self.shown.append(int(pixels.max()))
+        if pixels.max() < 128:
+            return None
+        return Found([(0.4, 0.4), (0.6, 0.6)], [(0.0, 0.0, 0.0)] * 21, True, self.presence)
+
+
+def _cropper(finder: _Finder) -> object:
+    from fingerspell.handcrop import HandCropper
+
+    hands = HandCropper.__new__(HandCropper)
+    hands._finder, hands.margin, hands.retry_pad, hands.engine = finder, 1.0, 0.5, finder.name
+    return hands
+
+
+@pytest.mark.parametrize(("presence", "kept"), [(0.95, True), (0.9, True), (0.8, False), (None, False)])
+def test_a_hand_only_the_brightened_copy_shows_needs_the_landmark_models_presence(
+        presence: float | None, kept: bool) -> None:
+    dark = Image.fromarray(np.full((60, 80, 3), 64, np.uint8))  # 64 -> 128 brightened
+    finder = _Finder(presence)
+    hand = _cropper(finder).look(dark)
+    assert finder.shown == [64, 64, 128]  # as it is, padded, then brightened (found: no pad)
+    assert (hand is not None) == kept
+    if kept:
+        assert hand.bright and hand.box == (32, 22, 48, 38)  # the square about the points
+    assert _cropper(_Finder(presence)).look(dark, bright=False) is None  # the views of a lit photo
+
+
+def test_no_brightened_look_where_the_finder_does_not_report_presence() -> None:
+    finder = _Finder(0.99, reports_presence=False)  # MediaPipe's graph
+    assert _cropper(finder).look(Image.fromarray(np.full((60, 80, 3), 64, np.uint8))) is None
+    assert finder.shown == [64, 64]
+
+
+@needs_models
+@pytest.mark.skipif(not BACKLIT.is_file(), reason=f"no {BACKLIT} (../shared/data absent)")
+def test_a_backlit_hand_is_found_in_the_brightened_copy() -> None:
+    from fingerspell.handcrop import HandCropper
+
+    img = Image.open(BACKLIT).convert("RGB")
+    hands = HandCropper()
+    assert hands.look(img, bright=False) is None  # what the runtime missed before
+    hand = hands.look(img)
+    assert hand is not None and hand.bright
+    x0, _, x1, y1 = hand.box  # the raised fist, upper left of the 200 x 150 photo
+    assert x1 <= 110 and y1 <= 110 and x1 - x0 >= 30
+    assert hands.look(img, mirror=True, bright=True) is not None

@@ -313,7 +313,8 @@ class _Hands:
     def __init__(self, **_: object) -> None:  # HandCropper's options (engine=...)
         pass
 
-    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0) -> Hand | None:
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
+             bright: bool | None = None) -> Hand | None:
         # the same landmarks in the mirror image and turned views (the bundled head reads them
         # too): answers unchanged
         return Hand((0, 0, img.width // 2, img.height), WORLD.tolist(), False) if self.found else None
@@ -420,7 +421,7 @@ class _MirrorHands:
         self.seen: list[np.ndarray] = []
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             pad: float = 0.0) -> Hand | None:
+             pad: float = 0.0, bright: bool | None = None) -> Hand | None:
         # 0: the photo, 1: its mirror image, 2: the photo turned, 3: the photo padded
         k = 3 if pad else 2 if turn else int(mirror)
         self.calls += 1
@@ -477,3 +478,36 @@ def test_runtime_reads_the_views_the_head_asks_for(monkeypatch, tmp_path: Path, 
     net = rec.probabilities(Recognizer(crop="none", pose="none").pixels(img.crop(box))[None])[0]
     want = fuse(net, head.probabilities_of_views(np.stack(views)))
     assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)
+
+
+class _DarkHands(_MirrorHands):
+    """The photo's own hand found only in the brightened copy (a backlit photo), or no hand."""
+
+    def __init__(self, found_first: bool) -> None:
+        super().__init__((found_first, True, True))
+        self.bright: list[bool | None] = []
+
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
+             pad: float = 0.0, bright: bool | None = None) -> Hand | None:
+        self.bright.append(bright)
+        hand = super().look(img, mirror, turn, pad)
+        return hand._replace(bright=True) if hand is not None and not (mirror or turn) else hand
+
+
+@needs_shipped
+@pytest.mark.parametrize(("found_first", "views_bright"), [(True, True), (False, False)])
+def test_a_dark_photos_other_views_are_searched_brightened(monkeypatch, tmp_path: Path,
+                                                          found_first: bool,
+                                                          views_bright: bool) -> None:
+    """Where the photo's hand showed only brightened, its mirror and turned views are searched
+    brightened too; where the photo shows none, they look as they are (no brightened pass each)."""
+    from fingerspell.recognizer import Recognizer
+
+    head = PoseHead.load(BUNDLED)
+    head.mirror, head.turns, head.pads, head.views_below = True, [15.0], [], 1.0
+    head.save(tmp_path / "head.json")
+    fake = _DarkHands(found_first)
+    monkeypatch.setattr(handcrop, "HandCropper", lambda **_: fake)
+    Recognizer(pose=tmp_path / "head.json").predict(_photo())
+    assert fake.seen == [0, 1, 2]
+    assert fake.bright == [None, views_bright, views_bright]

@@ -43,6 +43,13 @@ RETRY_PAD = 0.5
 # image's short side (a close-up, what the retry is for): the room scenes' second-look "hands"
 # were 0.30-0.54, the pack's close-ups a median of 0.97.
 RETRY_MIN_SIDE = 0.6
+# A backlit or underexposed hand (a window behind the signer) is a dark shape the palm detector
+# misses: 5 % of train/multi's photos had no hand found, most of them so. Where neither look finds
+# one, the finder looks once more in a copy brightened by this gamma, and keeps a hand found there
+# only where the landmark model is this sure of it (the room patches' brightened "hands" scored
+# 0.55-0.80, the photos' a median of 0.99). README, "A brighter look for a dark hand".
+BRIGHT_GAMMA = 0.5
+BRIGHT_MIN_PRESENCE = 0.9
 ENGINES = ("auto", "onnx", "mediapipe")
 
 
@@ -76,6 +83,15 @@ class Hand(NamedTuple):
     box: tuple[int, int, int, int]  # the crop square in the image's pixels
     world: list[tuple[float, float, float]]  # 21 landmarks in metres (fingerspell.handpose)
     right: bool  # MediaPipe's handedness
+    bright: bool = False  # found in the brightened copy (BRIGHT_GAMMA): the photo is dark
+
+
+def brightened(pixels: Any) -> Any:
+    """uint8 RGB pixels with the shadows lifted (gamma BRIGHT_GAMMA on each channel)."""
+    import numpy as np
+
+    lut = np.round(255 * (np.arange(256) / 255) ** BRIGHT_GAMMA).astype(np.uint8)
+    return lut[pixels]
 
 
 def cropped(img: Image.Image, hand: Hand | None) -> Image.Image:
@@ -96,6 +112,7 @@ class MediaPipeHands:
     not thread-safe)."""
 
     name = "mediapipe"
+    reports_presence = False  # its graph keeps the landmark model's presence to itself
 
     def __init__(self, min_confidence: float) -> None:
         try:
@@ -171,7 +188,7 @@ class HandCropper:
         return hand.box if hand is not None else None
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             pad: float = 0.0) -> Hand | None:
+             pad: float = 0.0, bright: bool | None = None) -> Hand | None:
         """The most confident hand in an RGB image (its crop box and 3D landmarks), or None.
 
         `mirror`: look in the image's mirror image instead (the pose head reads both: MediaPipe
@@ -180,7 +197,10 @@ class HandCropper:
         turned by that many degrees (counter-clockwise, nothing cut off); the box and the
         landmarks are turned back, so they are the photo's as seen from another angle. `pad`: look
         in the image with this share of each side added around it, the edge pixels repeated (the
-        hand smaller in what MediaPipe searches; no second look then)."""
+        hand smaller in what MediaPipe searches; no second look then). `bright`: None looks in the
+        image as it is, then, where no hand is found, in a brightened copy (`Hand.bright` says
+        which found it); True in the brightened copy only (another view of a dark photo); False
+        as it is only."""
         import numpy as np
 
         pixels = np.asarray(detection_copy(img))
@@ -193,10 +213,27 @@ class HandCropper:
             pixels = np.asarray(PILImage.fromarray(pixels).rotate(
                 turn, resample=PILImage.Resampling.BILINEAR, expand=True))
         h, w = pixels.shape[:2]
-        dy = dx = 0  # the border added around what was searched, in pixels
-        if pad > 0:
+        if pad > 0:  # the border added around what is searched, in pixels
             dy, dx = round(h * pad), round(w * pad)
             pixels = np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge")
+        tries = [False, True] if bright is None else [bright]
+        if not getattr(self._finder, "reports_presence", False):  # kept by its presence
+            tries = [t for t in tries if not t]
+        for dark in tries:
+            searched = brightened(pixels) if dark else pixels
+            hand = self._hand(img, searched, (w0, h0, w, h), mirror, turn, pad)
+            if hand is not None and (not dark or (hand[1].presence or 0.0) >= BRIGHT_MIN_PRESENCE):
+                return Hand(hand[0], hand[1].world, hand[1].right, dark)
+        return None
+
+    def _hand(self, img: Image.Image, pixels: Any, sizes: tuple[int, int, int, int], mirror: bool,
+              turn: float, pad: float) -> tuple[tuple[int, int, int, int], Found] | None:
+        """look()'s search in the pixels prepared: the box in the image's pixels and what the
+        finder found, its landmarks turned and mirrored back; the padded second look included."""
+        import numpy as np
+
+        w0, h0, w, h = sizes
+        dy, dx = (round(h * pad), round(w * pad)) if pad > 0 else (0, 0)
         found = self._finder.find(pixels)
         if found is None and self.retry_pad > 0 and not pad:
             dy, dx = round(h * self.retry_pad), round(w * self.retry_pad)
@@ -216,7 +253,7 @@ class HandCropper:
         box = square_box(points, img.width, img.height, self.margin)
         if not pad and (dx or dy) and box[2] - box[0] < RETRY_MIN_SIDE * min(img.size):
             return None
-        return Hand(box, world, found.right)
+        return box, found._replace(world=world)
 
     def crop(self, img: Image.Image) -> Image.Image:
         """The square around the hand, or the image unchanged when no hand is found."""

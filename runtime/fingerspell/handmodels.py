@@ -42,6 +42,7 @@ class Found(NamedTuple):
     points: list[tuple[float, float]]  # 21 landmarks, fractions of the image's width and height
     world: list[tuple[float, float, float]]  # the same in metres, about the hand's centre
     right: bool  # MediaPipe's handedness (it takes the photo for a mirror image)
+    presence: float | None = None  # the landmark model's hand presence, where the finder says
 
 
 def anchors() -> np.ndarray:
@@ -158,6 +159,7 @@ class OnnxHands:
     call runs on one thread: `predict_many`'s decoding threads look for hands side by side)."""
 
     name = "onnx"
+    reports_presence = True
 
     def __init__(self, folder: Path, min_confidence: float, min_presence: float = 0.5,
                  threads: int = 1) -> None:
@@ -235,7 +237,7 @@ class OnnxHands:
         return Found([(float(a), float(b)) for a, b in points],
                      [(float(a), float(b), float(z)) for a, b, z in metres],
                      # the model scores MediaPipe's "Left"; like MediaPipe, as if in a mirror
-                     bool(handedness[0, 0] <= 0.5))
+                     bool(handedness[0, 0] <= 0.5), float(presence[0, 0]))
 
     def close(self) -> None:
         pass
