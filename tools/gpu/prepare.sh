@@ -19,7 +19,9 @@ step "MediaPipe venv (.hands)"
   || { python3 -m venv .hands && .hands/bin/pip install -q '.[hands]'; }  # a cut-off install retried
 step "hand crops"
 for s in train/kaggle train/multi dev/massey; do
-  .hands/bin/python tools/handcrop_dataset.py "$data/$s" "$H/$(basename "$s")"
+  # MediaPipe itself, as the shipped artifacts' crops were made (the tools' default is now the
+  # bundled finder, which also looks in a brightened copy: other crops, another pack)
+  .hands/bin/python tools/handcrop_dataset.py "$data/$s" "$H/$(basename "$s")" --hands mediapipe
 done
 step "hand masks"
 for s in kaggle multi; do .hands/bin/python tools/mask_dataset.py "$H/$s"; done
@@ -30,6 +32,6 @@ step "pack (.gpu)"
 .venv/bin/python tools/gpu/pack.py "$data/train/kaggle" "$data/train/multi" "$H/kaggle" "$H/multi" \
   --out .gpu --gap 4 --thin tuananh2804/sign_lang_dataset:2
 step "pose targets (.gpu/pose.npz, for finetune.py --pose-aux)"
-.hands/bin/python tools/gpu/pose.py .gpu  # kept if already made for this pack
+.hands/bin/python tools/gpu/pose.py .gpu --hands mediapipe  # kept if already made for this pack
 du -sh .gpu
 step "done"
