@@ -292,3 +292,30 @@ def test_fusion_fit_scores_held_out_answers_and_the_mirror(tmp_path: Path) -> No
     for before, after in zip(table, table2, strict=True):
         assert (after["pose alone, image and mirror"]["log_loss"]
                 > before["pose alone, image and mirror"]["log_loss"] + 0.1)
+
+
+def test_installed_holdout_reads_as_the_recognizer_does() -> None:
+    """benchmarks/installed_holdout.py's read(): the photo's own view alone where the head is
+    sure of it, every view found where it is not or where the photo shows no hand, the crop's
+    network answer where there is one, the whole photo's where there is none or no hand."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from installed_holdout import read
+
+    from fingerspell.handpose import fuse
+
+    head = PoseHead.load(ROOT / "artifacts" / "fingerspell-pose.json")
+    rng = np.random.default_rng(0)
+    hand = [tuple(p) for p in rng.normal(0, 0.03, (21, 3))]
+    other = [tuple(p) for p in rng.normal(0, 0.03, (21, 3))]
+    view, view2 = ((0, 0, 5, 5), hand, True, False), ((0, 0, 5, 5), other, False, False)
+    whole, crop = np.full(len(CLASSES), 1 / len(CLASSES)), rng.dirichlet(np.ones(len(CLASSES)))
+    probs, found = read(head, [None, None, None], whole, crop)
+    assert not found and np.array_equal(probs, whole)
+    both = np.stack([head.numbers(hand, True), head.numbers(other, False)])
+    for below, want_views in ((1e-9, both[:1]), (1.0, both)):  # sure of the photo; never sure
+        head.views_below = below
+        probs, found = read(head, [view, None, view2], whole, crop)
+        assert found and np.allclose(probs, fuse(crop, head.probabilities_of_views(want_views)))
+    head.views_below = 1e-9  # no hand in the photo's own view: the others, and the whole photo
+    probs, found = read(head, [None, view2, None], whole, None)
+    assert found and np.allclose(probs, fuse(whole, head.probabilities_of_views(both[1:])))
