@@ -140,7 +140,7 @@ def test_hands_card_refreshes_only_what_the_hands_reading_decides(exported, tiny
     from fingerspell.artifact import sha256_file
     from fingerspell.handpose import DEFAULT_POSE_HEAD, HEAD_FEATURES, PoseHead
     from fingerspell_export.hands_card import refresh
-    from fingerspell_export.ship import ship
+    from fingerspell_export.ship import ShipError, ship
     from fingerspell_train.dataset import discover
 
     dest = tmp_path / "artifacts"
@@ -182,3 +182,19 @@ def test_hands_card_refreshes_only_what_the_hands_reading_decides(exported, tiny
     for line in (dest / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split()
         assert sha256_file(dest / name) == digest
+
+    # the held-out people's section: added before the parity section, then replaced, never doubled
+    counts = {"src/a": {"photos": 4, "network alone": 1, "as installed": 3, "as installed: hand found": 4}}
+    counts["all"] = dict(counts["src/a"])
+    for installed in (3, 2):
+        counts["src/a"]["as installed"] = counts["all"]["as installed"] = installed
+        (tmp_path / "holdout.json").write_text(json.dumps(counts))
+        refresh(dest, tiny_dataset, tmp_path / "hands2.csv", tmp_path / "holdout.json")
+        card = (dest / "MODEL_CARD.md").read_text()
+        assert card.count("## People and rooms held out") == 1
+        assert card.index("## People and rooms held out") < card.index("## Parity with Keras")
+        assert f"| src/a | 4 | 25.0 % | {25 * installed:.1f} % | 100.0 % |" in card
+        assert f"| **all** | 4 | 25.0 % | {25 * installed:.1f} % | 100.0 % |" in card
+    (tmp_path / "holdout.json").write_text("not json")
+    with pytest.raises(ShipError, match="installed_holdout"):
+        refresh(dest, tiny_dataset, tmp_path / "hands2.csv", tmp_path / "holdout.json")
