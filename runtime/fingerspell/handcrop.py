@@ -220,16 +220,17 @@ class HandCropper:
         if not getattr(self._finder, "reports_presence", False):  # kept by its presence
             tries = [t for t in tries if not t]
         for dark in tries:
-            searched = brightened(pixels) if dark else pixels
-            hand = self._hand(img, searched, (w0, h0, w, h), mirror, turn, pad)
-            if hand is not None and (not dark or (hand[1].presence or 0.0) >= BRIGHT_MIN_PRESENCE):
-                return Hand(hand[0], hand[1].world, hand[1].right, dark)
+            hand = self._hand(img, brightened(pixels) if dark else pixels, (w0, h0, w, h), mirror,
+                              turn, pad, dark)
+            if hand is not None:
+                return hand
         return None
 
     def _hand(self, img: Image.Image, pixels: Any, sizes: tuple[int, int, int, int], mirror: bool,
-              turn: float, pad: float) -> tuple[tuple[int, int, int, int], Found] | None:
-        """look()'s search in the pixels prepared: the box in the image's pixels and what the
-        finder found, its landmarks turned and mirrored back; the padded second look included."""
+              turn: float, pad: float, bright: bool) -> Hand | None:
+        """look()'s search in the pixels prepared (`bright`: the brightened copy, whose hand must
+        be one the landmark model is sure of), its padded second look included; the box and
+        landmarks turned and mirrored back."""
         import numpy as np
 
         w0, h0, w, h = sizes
@@ -238,7 +239,7 @@ class HandCropper:
         if found is None and self.retry_pad > 0 and not pad:
             dy, dx = round(h * self.retry_pad), round(w * self.retry_pad)
             found = self._finder.find(np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge"))
-        if found is None:
+        if found is None or (bright and (found.presence or 0.0) < BRIGHT_MIN_PRESENCE):
             return None
         points = found.points
         if dx or dy:  # landmarks are fractions of what was searched: back to the image's
@@ -253,7 +254,7 @@ class HandCropper:
         box = square_box(points, img.width, img.height, self.margin)
         if not pad and (dx or dy) and box[2] - box[0] < RETRY_MIN_SIDE * min(img.size):
             return None
-        return box, found._replace(world=world)
+        return Hand(box, world, found.right, bright)
 
     def crop(self, img: Image.Image) -> Image.Image:
         """The square around the hand, or the image unchanged when no hand is found."""
