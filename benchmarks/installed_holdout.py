@@ -107,9 +107,12 @@ def main() -> int:
     mirror = extra_rows(hands, view_hands(a.mirror or a.pack / "pose-mirror.npz", pack), 0, 15.0)
     source, label, paths = pack["source"], pack["label"].astype(int), pack["paths"]
     where = {str(p): i for i, p in enumerate(paths)}
-    whole_prefix = f"{a.multi}/"
-    crop_prefix = next((str(p).rsplit("/", 2)[0] + "/" for p in paths
-                        if "handcrops/multi/" in str(p)), None)
+    # the pack names train/multi's photos and their crops by the paths it was made from
+    roots = {str(p).rsplit("/", 2)[0] + "/" for p in paths if "/multi/" in str(p)}
+    whole_prefix = next((r for r in roots if "handcrops" not in r), None)
+    crop_prefix = next((r for r in roots if "handcrops" in r), None)
+    if whole_prefix is None:
+        raise SystemExit(f"{a.pack}: the pack holds no train/multi photos")
     ways = {"as installed": False, **({"without the brighter look": True} if a.no_bright else {})}
     counts: dict[str, dict[str, int]] = {}
     for f in a.probs:
@@ -145,6 +148,8 @@ def main() -> int:
                 if way == "as installed":
                     c["hand found, no pack crop"] = c.get("hand found, no pack crop", 0) + int(
                         found and crop is None)
+    if not counts:
+        raise SystemExit("the --probs files hold none of the pack's train/multi photos")
     total = {k: sum(c.get(k, 0) for c in counts.values()) for k in next(iter(counts.values()))}
     counts["all"] = total
     cols = ["network alone", *ways, *(f"{w}: hand found" for w in ways)]
