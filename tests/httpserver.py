@@ -25,7 +25,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:
-        path = self.path
+        path = self.path.split("?", 1)[0]  # "/slow-headers?3": one route, distinct URLs
         if path == "/good.jpg":
             self._send(200, self.image)
         elif path == "/octet":
