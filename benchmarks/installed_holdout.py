@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from pose_head import extra_rows, features, fit_head, image_hands, shared_epochs, view_hands
+from pose_head import extra_rows, features, fit_without, image_hands, view_hands
 
 from fingerspell.handpose import PoseHead, fuse
 
@@ -119,13 +119,7 @@ def main() -> int:
         got = np.load(f)
         index, net = got["index"], got["probs"].astype(np.float64)
         row = {int(i): k for k, i in enumerate(index)}
-        held = np.unique(source[index])
-        x, y = [feat[ok & ~np.isin(source, held)]], [label[ok & ~np.isin(source, held)]]
-        for v_feat, v_ok in mirror:
-            keep = v_ok & ~np.isin(source, held)
-            x.append(v_feat[keep])
-            y.append(label[keep])
-        head = fit_head(np.concatenate(x), np.concatenate(y), epochs=shared_epochs(60, len(x)))
+        head = fit_without(feat, ok, label, source, np.unique(source[index]), mirror)
         for name in ("temperature", "uniform_mix", "mirror", "turns", "pads", "views_below"):
             setattr(head, name, getattr(shipped, name))  # the shipped calibration and views
         for i in index:

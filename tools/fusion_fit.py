@@ -37,9 +37,8 @@ from pose_head import (
     TEMPERATURES,
     extra_rows,
     features,
-    fit_head,
+    fit_without,
     image_hands,
-    shared_epochs,
     view_features,
     view_hands,
 )
@@ -76,13 +75,8 @@ def held_out_rows(pack: dict, feat: np.ndarray, ok: np.ndarray, probs_files: lis
         held = np.unique(source[index])
         train = ok & ~np.isin(source, held)
         # with views, as tools/pose_head.py --views: their rows train too, the epochs shared
-        x, y = [feat[train]], [labels[train]]
-        for v_feat, v_ok in train_views:
-            keep = v_ok & ~np.isin(source, held)
-            x.append(v_feat[keep])
-            y.append(labels[keep])
-        head = fit_head(np.concatenate(x), np.concatenate(y), hidden=hidden,
-                        epochs=shared_epochs(epochs, len(x)), seeds=seeds, features=kind)
+        head = fit_without(feat, ok, labels, source, held, train_views, epochs=epochs,
+                           hidden=hidden, seeds=seeds, features=kind)
         rows = ok[index]
         names = ", ".join(str(pack["sources"][s]) for s in held)
         print(f"{f.name}: {len(index)} held-out images ({names}), {int(rows.sum())} with a hand; "

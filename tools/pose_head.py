@@ -25,6 +25,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,19 @@ def fit_head(feat: np.ndarray, y: np.ndarray, seeds: int = 1, features: str = FE
               (np.concatenate([n[1][0] for n in nets]) / seeds, np.mean([n[1][1] for n in nets], axis=0))]
     return PoseHead(labels=list(CLASSES), mean=mean, scale=scale, layers=layers, features=features)
 
+
+
+def fit_without(feat: np.ndarray, ok: np.ndarray, labels: np.ndarray, source: np.ndarray,
+                held: np.ndarray, views: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+                epochs: int = 60, **kw: Any) -> PoseHead:
+    """A head fitted as the shipped one but without the `held` sources: on the images with a hand
+    and each view's rows (`extra_rows`), the epochs shared among the copies (a fold's head)."""
+    x, y = [], []
+    for v_feat, v_ok in [(feat, ok), *views]:
+        keep = v_ok & ~np.isin(source, held)
+        x.append(v_feat[keep])
+        y.append(labels[keep])
+    return fit_head(np.concatenate(x), np.concatenate(y), epochs=shared_epochs(epochs, len(x)), **kw)
 
 # one hand's landmarks in a set of images: (world [N, 21, 3], right [N], hand found [N])
 Hands = tuple[np.ndarray, np.ndarray, np.ndarray]
