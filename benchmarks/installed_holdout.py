@@ -47,7 +47,7 @@ def runtime_looks(multi: Path, head: PoseHead) -> dict[str, list[View]]:
     """Every view the head can ask for, of every photo, as the runtime looks at them."""
     from PIL import Image
 
-    from fingerspell.handcrop import HandCropper
+    from fingerspell.handcrop import HandCropper, other_looks
 
     hands = HandCropper()
     with open(multi / "MANIFEST.csv", newline="") as manifest:
@@ -57,12 +57,7 @@ def runtime_looks(multi: Path, head: PoseHead) -> dict[str, list[View]]:
         with Image.open(multi / rel) as im:
             img = im.convert("RGB")
         first = hands.look(img)
-        bright = first is not None and first.bright  # as Recognizer: a dark photo's views too
-        views = [first]
-        if head.mirror:
-            views.append(hands.look(img, mirror=True, bright=bright))
-        views += [hands.look(img, turn=t, bright=bright) for t in head.turns]
-        views += [hands.look(img, pad=p, bright=bright) for p in head.pads]
+        views = [first, *other_looks(hands, img, first, head)]  # as Recognizer looks
         return rel, [None if v is None else (v.box, v.world, v.right, v.bright) for v in views]
 
     with ThreadPoolExecutor(2) as pool:

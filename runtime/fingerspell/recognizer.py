@@ -148,7 +148,7 @@ class Recognizer:
         """The model's input and, with a pose head, the hand's pose numbers (None: no hand)."""
         if self.pose_head is None:
             return self.pixels(source), None
-        from fingerspell.handcrop import cropped
+        from fingerspell.handcrop import cropped, other_looks
 
         seen: list[Any] = []
 
@@ -157,13 +157,7 @@ class Recognizer:
             hands = [self._hands.look(img)]
             if head is not None and (hands[0] is None or head.wants_more_views(
                     head.numbers(hands[0].world, hands[0].right))):
-                # a dark photo's other views are searched brightened too; where the photo shows
-                # no hand even so, they look as it is (a brightened look each would double the cost)
-                bright = hands[0] is not None and hands[0].bright
-                if head.mirror:
-                    hands.append(self._hands.look(img, mirror=True, bright=bright))
-                hands.extend(self._hands.look(img, turn=t, bright=bright) for t in head.turns)
-                hands.extend(self._hands.look(img, pad=p, bright=bright) for p in head.pads)
+                hands.extend(other_looks(self._hands, img, hands[0], head))
             seen[:] = [h for h in hands if h is not None]
             # the crop around the photo's own hand, else where the mirror image (or another
             # view) found one
