@@ -319,3 +319,52 @@ def test_installed_holdout_reads_as_the_recognizer_does() -> None:
     head.views_below = 1e-9  # no hand in the photo's own view: the others, and the whole photo
     probs, found = read(head, [None, view2, None], whole, None)
     assert found and np.allclose(probs, fuse(whole, head.probabilities_of_views(both[1:])))
+
+
+def test_val_photos_links_the_validation_whole_photos_and_scores_predict_csvs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/val_photos.py: only the validation split's whole photos are linked (not its
+    training photos, not the pack's crops, not a photo gone from disk), under their labels, and
+    a predict CSV is scored by pack index, with the photos two CSVs read differently named."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import val_photos
+
+    for name in ("a/A/1.jpg", "a/B/2.jpg", "a/A/3.jpg", "handcrops/a/A/1.jpg", "b/B/4.jpg"):
+        (tmp_path / "data" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / "data" / name)
+    paths = ["data/a/A/1.jpg", "data/a/B/2.jpg", "data/a/A/3.jpg", "data/handcrops/a/A/1.jpg",
+             "data/b/B/4.jpg", "data/b/B/gone.jpg"]
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    np.savez(pack / "pack.npz", paths=np.array(paths), label=np.array([0, 1, 0, 0, 1, 1]),
+             source=np.array([0, 0, 0, 0, 1, 1]), sources=np.array(["a/x", "b/y"]),
+             is_val=np.array([True, True, False, True, True, True]))
+    out = tmp_path / "val"
+    assert val_photos.link(pack, out, tmp_path) == 0
+    linked = sorted(str(p.relative_to(out)) for p in out.rglob("*.jpg"))
+    assert linked == ["A/0-1.jpg", "B/1-2.jpg", "B/4-4.jpg"]
+    assert (out / "A" / "0-1.jpg").resolve() == (tmp_path / "data/a/A/1.jpg").resolve()
+    assert "1 not found" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="not empty"):
+        val_photos.link(pack, out, tmp_path)
+
+    def predict_csv(name: str, answers: list[str]) -> Path:
+        path = tmp_path / name
+        rows = [f"{out}/{p},{a},0.9," for p, a in zip(linked, answers, strict=True)]
+        path.write_text("source,label,confidence,error\n" + "\n".join(rows) + "\n")
+        return path
+
+    one, two = predict_csv("one.csv", ["A", "A", "B"]), predict_csv("two.csv", ["A", "B", "A"])
+    capsys.readouterr()
+    counts = val_photos.score(out, one, two)
+    assert counts == {"a/x": {"photos": 2, "as installed": 1, "network alone": 2},
+                      "b/y": {"photos": 1, "as installed": 1, "network alone": 0},
+                      "all": {"photos": 3, "as installed": 2, "network alone": 2}}
+    text = capsys.readouterr().out
+    assert "| a | 2 | 50.00 % (1) | 100.00 % (2) |" in text and "B→A 1" in text
+    assert "right only as installed: 1" in text and "right only network alone: 1" in text
+    assert f"{tmp_path / 'data/a/B/2.jpg'}: B, as installed A, network alone B" in text
+    # a photo the CSV lacks counts wrong, and is said to be missing
+    (tmp_path / "short.csv").write_text("".join(one.read_text().splitlines(True)[:2]))
+    assert val_photos.score(out, tmp_path / "short.csv")["all"] == {"photos": 3, "as installed": 1}
+    assert "2 photos not in its CSV" in capsys.readouterr().out
