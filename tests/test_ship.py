@@ -198,3 +198,18 @@ def test_hands_card_refreshes_only_what_the_hands_reading_decides(exported, tiny
     (tmp_path / "holdout.json").write_text("not json")
     with pytest.raises(ShipError, match="installed_holdout"):
         refresh(dest, tiny_dataset, tmp_path / "hands2.csv", tmp_path / "holdout.json")
+
+    # the validation photos' section: the same way, beside the held-out one, which stays
+    val = {"src/a": {"photos": 8, "network alone": 6, "as installed": 7}}
+    val["all"] = dict(val["src/a"])
+    for installed in (7, 8):
+        val["src/a"]["as installed"] = val["all"]["as installed"] = installed
+        (tmp_path / "val.json").write_text(json.dumps(val))
+        refresh(dest, tiny_dataset, tmp_path / "hands2.csv", val_photos=tmp_path / "val.json")
+        card = (dest / "MODEL_CARD.md").read_text()
+        assert card.count("## The training people's new frames") == 1
+        assert card.index("## The training people's new frames") < card.index("## Parity with Keras")
+        assert f"| **all** | 8 | 75.00 % | {12.5 * installed:.2f} % |" in card
+        assert card.count("## People and rooms held out") == 1
+    with pytest.raises(ShipError, match="val_photos"):
+        refresh(dest, tiny_dataset, tmp_path / "hands2.csv", val_photos=tmp_path / "holdout.json")

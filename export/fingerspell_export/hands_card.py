@@ -2,7 +2,8 @@
 when only the pose head or the runtime's hand path changed and the network's artifacts did not.
 
     python -m fingerspell_export.hands_card artifacts --dev ../shared/data/dev/massey \
-        --hands-csv massey-hands.csv [--holdout runs/installed-holdout.json]
+        --hands-csv massey-hands.csv [--holdout runs/installed-holdout.json] \
+        [--val-photos runs/val-photos.json]
 
 `ship` writes the whole card from an export and its training run; this rewrites only the parts
 that depend on that reading: the pose head section, the first known limitation and
@@ -10,7 +11,8 @@ that depend on that reading: the pose head section, the first known limitation a
 file. The network's figures are read back from
 `dev_scores.json`, which `ship` measured; the checksums are rewritten. `--holdout` (the `--json`
 of `benchmarks/installed_holdout.py`) writes or replaces the section on whole photos of people and
-rooms held out, read as installed. Everything else stays.
+rooms held out, read as installed; `--val-photos` (the `--json` of `benchmarks/val_photos.py`) the
+section on the training people's validation photos, read as installed. Everything else stays.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _replace_section(card: str, heading: str, lines: list[str]) -> str:
         raise ShipError(f"the model card has no {heading!r} section: ship it first")
     end = card.find("\n## ", start + len(heading))
     end = len(card) if end < 0 else end + 1
-    return card[:start] + "\n".join(lines) + "\n" + card[end:].lstrip("\n")
+    return card[:start] + "\n".join(lines).rstrip("\n") + "\n\n" + card[end:].lstrip("\n")
 
 
 HOLDOUT_HEADING = "## People and rooms held out, whole photos as installed"
@@ -70,6 +72,27 @@ def holdout_section(counts: dict[str, dict[str, int]]) -> list[str]:
     return lines
 
 
+VAL_HEADING = "## The training people's new frames, whole photos as installed"
+
+
+def val_section(counts: dict[str, dict[str, int]]) -> list[str]:
+    """The card's lines for `benchmarks/val_photos.py --json`'s per-source counts."""
+    lines = [VAL_HEADING, "",
+             "The block split's validation photos (frames of the training people and rooms, never "
+             "adjacent to a training frame), whole and at full size, as `fingerspell predict` reads "
+             "a user's photo: the hand found and cropped, the pose head fused; beside it the network "
+             "alone on the whole photo (`--crop none --pose none`). The Keras figure above reads the "
+             "pack's 150 px images, hand crops included "
+             f"(`benchmarks/val_photos.py`, regenerated {date.today().isoformat()}).", "",
+             "| source | whole photos | network alone | as installed |", "|---|---|---|---|"]
+    for source, c in counts.items():
+        n = c["photos"]
+        name = "**all**" if source == "all" else source
+        alone = f"{100 * c['network alone'] / n:.2f} %" if "network alone" in c else "–"
+        lines.append(f"| {name} | {n} | {alone} | {100 * c['as installed'] / n:.2f} % |")
+    return lines
+
+
 def _put_section(card: str, heading: str, lines: list[str], before: str) -> str:
     """The card with the section under `heading` replaced, or added before the `before` one."""
     if heading + "\n" in card:
@@ -80,7 +103,15 @@ def _put_section(card: str, heading: str, lines: list[str], before: str) -> str:
     return card[:at] + "\n".join(lines) + "\n\n" + card[at:]
 
 
-def refresh(dest: Path, dev: Path, hands_csv: Path, holdout: Path | None = None) -> dict[str, Any]:
+def _counts(path: Path, tool: str) -> dict[str, dict[str, int]]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ShipError(f"{path}: not {tool}'s --json ({exc})") from None
+
+
+def refresh(dest: Path, dev: Path, hands_csv: Path, holdout: Path | None = None,
+            val_photos: Path | None = None) -> dict[str, Any]:
     card_path, scores_path = dest / "MODEL_CARD.md", dest / "dev_scores.json"
     try:
         card, scores = card_path.read_text(), json.loads(scores_path.read_text())
@@ -103,11 +134,11 @@ def refresh(dest: Path, dev: Path, hands_csv: Path, holdout: Path | None = None)
         worst = min(v["accuracy"] for v in networks.values())
         card = card.replace(old, reads_line(worst, hands, dev.name), 1)
     if holdout is not None:
-        try:
-            counts = json.loads(holdout.read_text())
-        except (OSError, ValueError) as exc:
-            raise ShipError(f"{holdout}: not installed_holdout.py's --json ({exc})") from None
+        counts = _counts(holdout, "installed_holdout.py")
         card = _put_section(card, HOLDOUT_HEADING, holdout_section(counts), "## Parity with Keras")
+    if val_photos is not None:
+        counts = _counts(val_photos, "val_photos.py")
+        card = _put_section(card, VAL_HEADING, val_section(counts), "## Parity with Keras")
     scores["with_hands"] = {k: v for k, v in hands.items() if k not in ("confusion_matrix", "labels")}
     scores_path.write_text(json.dumps(scores, indent=1) + "\n")
     card_path.write_text(card)
@@ -124,9 +155,11 @@ def main() -> None:
                     help="`fingerspell predict DEV --csv` output")
     ap.add_argument("--holdout", type=Path,
                     help="benchmarks/installed_holdout.py --json: the held-out people's section")
+    ap.add_argument("--val-photos", type=Path,
+                    help="benchmarks/val_photos.py --json: the validation photos' section")
     args = ap.parse_args()
     try:
-        hands = refresh(args.dest, args.dev, args.hands_csv, args.holdout)
+        hands = refresh(args.dest, args.dev, args.hands_csv, args.holdout, args.val_photos)
     except (ShipError, FingerspellError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(getattr(exc, "exit_code", 1)) from None
