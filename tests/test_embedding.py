@@ -178,6 +178,20 @@ def test_litert_interpreters_are_pooled_not_one_per_thread() -> None:
     assert 1 <= r.backend._made <= default_threads()  # 70 MB each: bounded by CPUs, not threads
 
 
+def test_onnx_threads_sleep_between_runs(rec: Recognizer) -> None:
+    """The network's and the hand models' sessions do not spin between runs: predict_many finds
+    hands in its decoding threads while the network runs, and spinning threads take their CPU."""
+    from fingerspell.handmodels import OnnxHands
+
+    def spins(session: object) -> str:
+        return session.get_session_options().get_session_config_entry(  # type: ignore[attr-defined]
+            "session.intra_op.allow_spinning")
+
+    assert spins(rec.backend.session) == "0"
+    hands = OnnxHands(ARTIFACTS, min_confidence=0.5)
+    assert spins(hands._palm) == spins(hands._landmarks) == "0"
+
+
 _FORKED: dict[str, Recognizer] = {}
 
 

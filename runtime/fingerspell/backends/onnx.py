@@ -29,6 +29,9 @@ class OnnxBackend:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads_for(threads)
         opts.inter_op_num_threads = 1
+        # between runs the pool's threads sleep rather than spin: predict_many finds hands in other
+        # threads meanwhile, whose CPU a spinning pool takes (a folder 5 % faster on two cores)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
