@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,16 @@ def _replace_section(card: str, heading: str, lines: list[str]) -> str:
     return card[:start] + "\n".join(lines).rstrip("\n") + "\n\n" + card[end:].lstrip("\n")
 
 
+def _share(counts: dict[str, int], key: str, digits: int) -> str:
+    return f"{100 * counts[key] / counts['photos']:.{digits}f} %"
+
+
+def _rows(counts: dict[str, dict[str, int]], cells: Callable[[dict[str, int]], list[str]]) -> list[str]:
+    """A table row per source (the total last, in bold): its name, its photos, then `cells`."""
+    return ["| " + " | ".join(["**all**" if s == "all" else s, str(c["photos"]), *cells(c)]) + " |"
+            for s, c in counts.items()]
+
+
 HOLDOUT_HEADING = "## People and rooms held out, whole photos as installed"
 
 
@@ -63,13 +74,8 @@ def holdout_section(counts: dict[str, dict[str, int]]) -> list[str]:
              "photo or in one of the views the pose head reads.", "",
              "| held-out source | whole photos | network alone | as installed | a hand found |",
              "|---|---|---|---|---|"]
-    for source, c in counts.items():
-        n = c["photos"]
-        name = "**all**" if source == "all" else source
-        lines.append(f"| {name} | {n} | {100 * c['network alone'] / n:.1f} % | "
-                     f"{100 * c['as installed'] / n:.1f} % | "
-                     f"{100 * c['as installed: hand found'] / n:.1f} % |")
-    return lines
+    return lines + _rows(counts, lambda c: [_share(c, k, 1) for k in (
+        "network alone", "as installed", "as installed: hand found")])
 
 
 VAL_HEADING = "## The training people's new frames, whole photos as installed"
@@ -85,12 +91,8 @@ def val_section(counts: dict[str, dict[str, int]]) -> list[str]:
              "pack's 150 px images, hand crops included "
              f"(`benchmarks/val_photos.py`, regenerated {date.today().isoformat()}).", "",
              "| source | whole photos | network alone | as installed |", "|---|---|---|---|"]
-    for source, c in counts.items():
-        n = c["photos"]
-        name = "**all**" if source == "all" else source
-        alone = f"{100 * c['network alone'] / n:.2f} %" if "network alone" in c else "–"
-        lines.append(f"| {name} | {n} | {alone} | {100 * c['as installed'] / n:.2f} % |")
-    return lines
+    return lines + _rows(counts, lambda c: [
+        _share(c, "network alone", 2) if "network alone" in c else "–", _share(c, "as installed", 2)])
 
 
 def _put_section(card: str, heading: str, lines: list[str], before: str) -> str:
