@@ -30,11 +30,11 @@ LIST = "photos.csv"  # in OUT: each link's pack index, path, source and label
 
 def link(pack_dir: Path, out: Path, root: Path) -> int:
     """Link the validation split's whole photos into OUT/<label>/<pack index>-<name>."""
+    from fingerspell.schema import CLASSES  # the runtime's labels (on sys.path from __main__)
+
     pack = np.load(pack_dir / "pack.npz")
     paths, labels, source = pack["paths"], pack["label"].astype(int), pack["source"]
     names = [str(s) for s in pack["sources"]]
-    from fingerspell.schema import CLASSES
-
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out}: not empty (the links go into a folder of their own)")
     rows, missing = [], 0
