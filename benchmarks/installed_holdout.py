@@ -11,7 +11,8 @@ trained without three sources, `val_probs.npz`). For each held-out whole photo t
 looks included) on the photo, and on its other views where the pose head asks for them; a pose
 head fitted as the shipped one but without the fold's sources, with the shipped head's calibration
 and views; the network's answer for the hand crop (the pack's crop of that photo) fused with it;
-the network alone on the whole photo where no view finds a hand. Where the finder finds a hand in
+the network alone on the whole photo where no view finds a hand, and on the whole photo too where
+the head's `whole_below` asks for it. Where the finder finds a hand in
 a photo the pack holds no crop of (MediaPipe missed it when the pack was made), the network's
 whole-photo answer stands in for the crop's: an underestimate, counted in the output.
 
@@ -75,7 +76,10 @@ def read(head: PoseHead, views: list[View], whole: np.ndarray, crop: np.ndarray 
     if not seen:
         return whole, False
     numbers = np.stack([head.numbers(v[1], v[2]) for v in seen])
-    return fuse(crop if crop is not None else whole, head.probabilities_of_views(numbers)), True
+    fused = fuse(crop if crop is not None else whole, head.probabilities_of_views(numbers))
+    if crop is not None and head.reads_whole(fused):  # the network reads the whole photo too
+        fused = head.settled(fused, whole)
+    return fused, True
 
 
 def main() -> int:
@@ -87,9 +91,12 @@ def main() -> int:
                                                 "as the shipped head did (default: PACK/pose-mirror.npz)")
     ap.add_argument("--looks", type=Path, help="keep / reuse the finder's looks here")
     ap.add_argument("--no-bright", action="store_true", help="also score without the brighter look")
+    ap.add_argument("--head", type=Path, default=SHIPPED_HEAD,
+                    help="the pose head whose calibration, views and whole-photo reading the fold "
+                         "heads take (default: the shipped one)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
-    shipped = PoseHead.load(SHIPPED_HEAD)
+    shipped = PoseHead.load(a.head)
     if a.looks and a.looks.is_file():
         looks = pickle.loads(a.looks.read_bytes())
     else:
@@ -115,7 +122,8 @@ def main() -> int:
         index, net = got["index"], got["probs"].astype(np.float64)
         row = {int(i): k for k, i in enumerate(index)}
         head = fit_without(feat, ok, label, source, np.unique(source[index]), mirror)
-        for name in ("temperature", "uniform_mix", "mirror", "turns", "pads", "views_below"):
+        for name in ("temperature", "uniform_mix", "mirror", "turns", "pads", "views_below",
+                     "whole_below", "whole_sure"):
             setattr(head, name, getattr(shipped, name))  # the shipped calibration and views
         for i in index:
             path = str(paths[i])

@@ -511,3 +511,59 @@ def test_a_dark_photos_other_views_are_searched_brightened(monkeypatch, tmp_path
     Recognizer(pose=tmp_path / "head.json").predict(_photo())
     assert fake.seen == [0, 1, 2]
     assert fake.bright == [None, views_bright, views_bright]
+
+
+@needs_shipped
+@pytest.mark.parametrize(("below", "sure", "answer"), [
+    (None, 0.85, "fused"),  # heads without the option never read the whole photo
+    (1e-9, 1e-9, "fused"),  # the fused answer is sure enough: no second pass
+    (1.0, 1e-9, "whole"),  # unsure, and the whole photo's reading is sure enough: it stands
+    (1.0, 1.0, "fused")])  # unsure, but so is the whole photo's reading: the fused one stays
+def test_an_unsure_answer_reads_the_whole_photo_too(monkeypatch, tmp_path: Path, below: float | None,
+                                                    sure: float, answer: str) -> None:
+    """`whole_below`/`whole_sure`: predict and predict_many (the whole photos of a batch in one
+    pass, a failed input beside them) give the network's whole-photo answer exactly where the
+    head says, and the fused one elsewhere."""
+    from fingerspell.recognizer import Recognizer
+
+    head = PoseHead.load(BUNDLED)
+    head.mirror, head.turns, head.views_below = False, [], None
+    head.whole_below, head.whole_sure = below, sure
+    head.save(tmp_path / "head.json")
+    assert PoseHead.load(tmp_path / "head.json").whole_below == below
+    monkeypatch.setattr(handcrop, "HandCropper", lambda **_: _MirrorHands((True, False)))
+    rec = Recognizer(pose=tmp_path / "head.json", top_k=len(CLASSES))
+    img = _photo()
+    plain = Recognizer(crop="none", pose="none")
+    whole = plain.probabilities(plain.pixels(img)[None])[0]
+    crop = plain.probabilities(plain.pixels(img.crop((0, 0, 80, 120)))[None])[0]
+    fused = fuse(crop, head.probabilities_of_views(head.numbers(WORLD, True)[None]))
+    want = np.sort(whole if answer == "whole" else fused)[::-1]
+    runs = []
+    run = rec.backend.run
+    monkeypatch.setattr(rec.backend, "run", lambda x: runs.append(len(x)) or run(x))
+    got = rec.predict(img)
+    assert np.allclose([p for _, p in got.top_k], want, atol=1e-6)
+    assert runs == ([1, 1] if below == 1.0 else [1])
+    runs.clear()
+    many = list(rec.predict_many([img, b"not an image", img], batch_size=8))
+    assert many[1].kind == "InputError"
+    for p in (many[0], many[2]):
+        assert np.allclose([q for _, q in p.top_k], want, atol=1e-6)
+    assert sum(runs) == (4 if below == 1.0 else 2)  # batches may split as decodes finish
+
+
+@pytest.mark.parametrize("value", [0, 1.5, "0.6", True])
+def test_head_whole_photo_options_are_checked(value: object) -> None:
+    data = PoseHead.load(BUNDLED).to_dict() if BUNDLED.is_file() else None
+    if data is None:
+        pytest.skip("no bundled pose head")
+    for name in ("whole_below", "whole_sure"):
+        bad = {**data, name: value}
+        with pytest.raises(ModelError, match=f"{name} must be"):
+            PoseHead.from_dict(bad)
+    with pytest.raises(ModelError, match="whole_sure must be"):
+        PoseHead.from_dict({**data, "whole_sure": None})
+    old = {k: v for k, v in data.items() if k not in ("whole_below", "whole_sure")}
+    head = PoseHead.from_dict(old)  # heads written before the option: never the whole photo
+    assert head.whole_below is None and not head.reads_whole(np.full(len(CLASSES), 0.01))

@@ -297,7 +297,8 @@ def test_fusion_fit_scores_held_out_answers_and_the_mirror(tmp_path: Path) -> No
 def test_installed_holdout_reads_as_the_recognizer_does() -> None:
     """benchmarks/installed_holdout.py's read(): the photo's own view alone where the head is
     sure of it, every view found where it is not or where the photo shows no hand, the crop's
-    network answer where there is one, the whole photo's where there is none or no hand."""
+    network answer where there is one, the whole photo's where there is none or no hand, or
+    where the head asks for the whole photo (`whole_below`) and it is sure enough."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from installed_holdout import read
 
@@ -319,6 +320,14 @@ def test_installed_holdout_reads_as_the_recognizer_does() -> None:
     head.views_below = 1e-9  # no hand in the photo's own view: the others, and the whole photo
     probs, found = read(head, [None, view2, None], whole, None)
     assert found and np.allclose(probs, fuse(whole, head.probabilities_of_views(both[1:])))
+    # whole_below: an unsure fused answer gives way to a sure whole-photo one, never to an unsure
+    sure = np.eye(len(CLASSES))[3] * 0.9 + 0.1 / len(CLASSES)
+    fused = fuse(crop, head.probabilities_of_views(both[:1]))
+    for below, whole_probs, want in ((None, sure, fused), (1.0, sure, sure), (1.0, whole, fused),
+                                     (1e-9, sure, fused)):
+        head.whole_below = below
+        probs, found = read(head, [view, None, None], whole_probs, crop)
+        assert found and np.allclose(probs, want)
 
 
 def test_val_photos_links_the_validation_whole_photos_and_scores_predict_csvs(

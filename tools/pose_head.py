@@ -12,8 +12,9 @@ where given; the epochs are divided among the copies so that the steps stay as m
 calibration (a temperature and a share of a flat distribution mixed in) is chosen where it
 matters, on people never seen: leave one pack source out, fit on the rest, and keep the pair with
 the lowest log loss over all held-out images. Numpy only, about 25 s (40 s with 4 views).
-`--recalibrate HEAD` fits nothing: it writes HEAD with another temperature, flat mix and
-mirror setting, chosen elsewhere (`tools/fusion_fit.py`: with the network, on held-out folds).
+`--recalibrate HEAD` fits nothing: it writes HEAD with another temperature, flat mix,
+views and whole-photo reading (`--whole-below`), chosen elsewhere (`tools/fusion_fit.py`:
+with the network, on held-out folds).
 Options tried and not shipped (README, "Pose head"): `--thumb` (the numbers `handpose-62/2`, where
 the thumb lies on the palm), `--turns K --turn-degrees D` (K turned copies of every set of
 landmarks), `--seeds N` (N MLPs averaged, stored as one); `--seed` moves the first MLP's seed.
@@ -192,15 +193,20 @@ def recalibrate(a: argparse.Namespace) -> int:
     head = PoseHead.load(a.recalibrate)
     head.temperature, head.uniform_mix, head.mirror = a.temperature, a.mix, a.mirror
     head.turns, head.pads, head.views_below = list(a.read_turns), list(a.read_pads), a.views_below
+    head.whole_below, head.whole_sure = a.whole_below, a.whole_sure
     head.training["calibration"] = (
         f"temperature {a.temperature:g}, flat mix {a.mix:g}"
         + (f", read on {head.views()}; the views' scores averaged" if head.extra_looks else "")
-        + ": chosen with the network on held-out folds (tools/fusion_fit.py)")
+        + ": chosen with the network on held-out folds (tools/fusion_fit.py)"
+        + (f"; {head.whole_text()} (chosen on the validation whole photos and the folds' "
+           "held-out whole photos: benchmarks/val_photos.py, benchmarks/installed_holdout.py)"
+           if head.whole_below is not None else ""))
     head.training["calibration_command"] = "python tools/pose_head.py " + " ".join(sys.argv[1:])
     PoseHead.from_dict(head.to_dict())  # the runtime's own checks, before anything is written
     head.save(a.out)
     print(json.dumps({"temperature": a.temperature, "uniform_mix": a.mix, "mirror": a.mirror,
                       "turns": head.turns, "pads": head.pads, "views_below": head.views_below,
+                      "whole_below": head.whole_below, "whole_sure": head.whole_sure,
                       "out": str(a.out)}))
     return 0
 
@@ -236,6 +242,11 @@ def main() -> int:
     ap.add_argument("--views-below", type=float, metavar="P",
                     help="with --recalibrate: the other views only where the photo's own leaves "
                          "the head below probability P (default: always)")
+    ap.add_argument("--whole-below", type=float, metavar="P",
+                    help="with --recalibrate: where the fused answer stays below P, the network "
+                         "reads the whole photo too (default: never)")
+    ap.add_argument("--whole-sure", type=float, default=0.85, metavar="Q",
+                    help="with --whole-below: the whole photo's answer stands where at least Q sure")
     a = ap.parse_args()
     if a.recalibrate:
         return recalibrate(a)

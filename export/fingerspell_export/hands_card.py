@@ -67,7 +67,8 @@ def holdout_section(counts: dict[str, dict[str, int]]) -> list[str]:
              "nine people-and-rooms, each held out in turn from a twin of the network (27 epochs on a "
              "GPU without three of the sources) and from a pose head fitted as the shipped one without "
              "them; the bundled hand finder, its padded and brightened looks and the pose head's views "
-             "as installed; the network alone where no view shows a hand "
+             "as installed; the network alone where no view shows a hand, and on the whole photo too "
+             "where the pose head asks for it "
              f"(`benchmarks/installed_holdout.py`, regenerated {date.today().isoformat()}). The shipped "
              "network trained on all nine sources, so its own figure here cannot be had; the twins are "
              "not its recipe (55 GPU epochs, then five on the CPU with MixStyle). A hand found: in the "
@@ -86,7 +87,8 @@ def val_section(counts: dict[str, dict[str, int]]) -> list[str]:
     lines = [VAL_HEADING, "",
              "The block split's validation photos (frames of the training people and rooms, never "
              "adjacent to a training frame), whole and at full size, as `fingerspell predict` reads "
-             "a user's photo: the hand found and cropped, the pose head fused; beside it the network "
+             "a user's photo: the hand found and cropped, the pose head fused (and the whole photo "
+             "read too where the head asks for it); beside it the network "
              "alone on the whole photo (`--crop none --pose none`). The Keras figure above reads the "
              "pack's 150 px images, hand crops included "
              f"(`benchmarks/val_photos.py`, regenerated {date.today().isoformat()}).", "",

@@ -249,6 +249,8 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
                 if pose_head.turns or pose_head.pads or pose_head.views_below is not None
                 else "; read on the photo and on its mirror image, the two views' scores averaged, "
                 "which costs a second pass of the hand models" if pose_head.mirror else "")
+             + (f"; {pose_head.whole_text()}, a second pass of the network"
+                if pose_head.whole_below is not None else "")
              + "). "
              f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
              f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "

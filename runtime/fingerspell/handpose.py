@@ -128,6 +128,12 @@ class PoseHead:
     # probability (None: always): a sure first reading is rarely changed by them, and each view
     # is a MediaPipe pass
     views_below: float | None = None
+    # where the fused answer stays below whole_below, the network also reads the whole photo, and
+    # an answer at least whole_sure sure replaces it (None: never): the crop can cut off what the
+    # network knows a photo by (a hand bent down, a fingertip taken for the palm), and a network
+    # that unsure of strangers' whole photos is rarely this sure of them
+    whole_below: float | None = None
+    whole_sure: float = 0.85
     features: str = FEATURES_ID  # the numbers it was fitted on (FEATURE_WIDTHS)
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -166,6 +172,24 @@ class PoseHead:
         return bool(self.extra_looks) and (
             self.views_below is None or self.probabilities(photo[None])[0].max() < self.views_below)
 
+    def reads_whole(self, fused: np.ndarray) -> bool:
+        """Whether the network should read the whole photo too, given the fused answer
+        [classes] for the hand's crop."""
+        return self.whole_below is not None and float(np.max(fused)) < self.whole_below
+
+    def settled(self, fused: np.ndarray, whole: np.ndarray) -> np.ndarray:
+        """The answer once the network has read the whole photo too (`reads_whole`): its own
+        where it is at least `whole_sure` sure, else the fused one."""
+        return whole if float(np.max(whole)) >= self.whole_sure else fused
+
+    def whole_text(self) -> str:
+        """When the whole photo is read too, in words ('' for never)."""
+        if self.whole_below is None:
+            return ""
+        return (f"where the fused answer stays below {100 * self.whole_below:g} %, the network "
+                f"also reads the whole photo, and its answer stands where it is at least "
+                f"{100 * self.whole_sure:g} % sure")
+
     def views(self) -> str:
         """The views of a photo MediaPipe is run on for this head, in words."""
         views = ["the photo", *(["its mirror image"] if self.mirror else []),
@@ -184,6 +208,7 @@ class PoseHead:
             "layers": [{"weight": _rounded(w), "bias": _rounded(b)} for w, b in self.layers],
             "temperature": self.temperature, "uniform_mix": self.uniform_mix, "mirror": self.mirror,
             "turns": list(self.turns), "pads": list(self.pads), "views_below": self.views_below,
+            "whole_below": self.whole_below, "whole_sure": self.whole_sure,
             "fusion": "product of the network's and these probabilities, renormalised",
             "training": self.training, "metrics": self.metrics,
         }
@@ -215,6 +240,8 @@ class PoseHead:
                        mirror=_flag(data.get("mirror", False)), features=data["features"],
                        turns=_turns(data.get("turns", [])), pads=_pads(data.get("pads", [])),
                        views_below=_share_or_none(data.get("views_below")),
+                       whole_below=_share_or_none(data.get("whole_below"), "whole_below"),
+                       whole_sure=_share(data.get("whole_sure", 0.85), "whole_sure"),
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
         except (KeyError, TypeError, ValueError) as exc:
@@ -281,13 +308,22 @@ def _pads(value: Any) -> list[float]:
     return [float(p) for p in value]
 
 
-def _share_or_none(value: Any) -> float | None:
-    """A probability in (0, 1], or null (absent before the option: null, every view read)."""
+def _share_or_none(value: Any, name: str = "views_below") -> float | None:
+    """A probability in (0, 1], or null (absent before the option: null, every view read; no
+    whole-photo reading)."""
     if value is None:
         return None
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
-        raise ValueError(f"views_below must be a probability, 0 < p <= 1, or null, not {value!r}")
+        raise ValueError(f"{name} must be a probability, 0 < p <= 1, or null, not {value!r}")
     return float(value)
+
+
+def _share(value: Any, name: str) -> float:
+    """A probability in (0, 1]."""
+    share = _share_or_none(value, name)
+    if share is None:
+        raise ValueError(f"{name} must be a probability, 0 < p <= 1, not null")
+    return share
 
 
 def _rounded(a: np.ndarray) -> list:

@@ -30,8 +30,9 @@ from fingerspell.spell import spell as spell_predictions
 
 CROP_MODES = ("auto", "hand", "none")
 POSE_MODES = ("auto", "none")
-# the model's input, and the hand's pose numbers [views, features] (None: no hand found)
-Prepared = tuple[np.ndarray, "np.ndarray | None"]
+# the model's input, the hand's pose numbers [views, features] (None: no hand found), and the
+# whole photo at the input size where the pose head may want the network to read it too
+Prepared = tuple[np.ndarray, "np.ndarray | None", "np.ndarray | None"]
 
 
 def _is_mode(pose: str | Path) -> bool:
@@ -145,12 +146,15 @@ class Recognizer:
         return load_pixels(source, self.size, fetcher=self.fetcher, crop=self._crop)
 
     def _prepare(self, source: Source) -> Prepared:
-        """The model's input and, with a pose head, the hand's pose numbers (None: no hand)."""
+        """The model's input, with a pose head the hand's pose numbers (None: no hand), and the
+        whole photo at the input size where the head may want it read too (else None)."""
         if self.pose_head is None:
-            return self.pixels(source), None
+            return self.pixels(source), None, None
         from fingerspell.handcrop import cropped, other_looks
+        from fingerspell.imaging import resize_to_input
 
         seen: list[Any] = []
+        whole: list[np.ndarray] = []
 
         def look(img: Any) -> Any:
             head = self.pose_head
@@ -159,15 +163,19 @@ class Recognizer:
                     head.numbers(hands[0].world, hands[0].right))):
                 hands.extend(other_looks(self._hands, img, hands[0], head))
             seen[:] = [h for h in hands if h is not None]
+            if not seen or self.crop != "hand":
+                return img
+            if head is not None and head.whole_below is not None:
+                whole.append(np.asarray(resize_to_input(img, self.size), dtype=np.uint8))
             # the crop around the photo's own hand, else where the mirror image (or another
             # view) found one
-            hand = seen[0] if seen else None
-            return cropped(img, hand) if self.crop == "hand" else img
+            return cropped(img, seen[0])
 
         pixels = load_pixels(source, self.size, fetcher=self.fetcher, crop=look)
         if not seen:
-            return pixels, None
-        return pixels, np.stack([self.pose_head.numbers(h.world, h.right) for h in seen])
+            return pixels, None, None
+        numbers = np.stack([self.pose_head.numbers(h.world, h.right) for h in seen])
+        return pixels, numbers, whole[0] if whole else None
 
     def _fused(self, probs: np.ndarray, pose: np.ndarray | None) -> np.ndarray:
         """The network's probabilities times the pose head's for the hand's views [V, features]."""
@@ -196,8 +204,10 @@ class Recognizer:
     def predict(self, source: Source, top_k: int | None = None) -> Prediction:
         """Predict one image. Raises a FingerspellError subclass naming the input on bad input."""
         top_k = None if top_k is None else count("top_k", top_k)
-        pixels, pose = self._prepare(source)
+        pixels, pose, whole = self._prepare(source)
         probs = self._fused(self.probabilities(pixels[None])[0], pose)
+        if whole is not None and self.pose_head is not None and self.pose_head.reads_whole(probs):
+            probs = self.pose_head.settled(probs, self.probabilities(whole[None])[0])
         return self._result(describe(source), probs, top_k)
 
     def predict_many(self, sources: Iterable[Source], top_k: int | None = None, batch_size: int = 8,
@@ -257,12 +267,19 @@ class Recognizer:
     def _flush(self, pending: list[tuple[str, Prepared | Failure]], top_k: int | None
                ) -> Iterator[Prediction | Failure]:
         good = [x for _, x in pending if not isinstance(x, Failure)]
-        probs = iter(self.probabilities(np.stack([px for px, _ in good])) if good else [])
+        probs = list(self.probabilities(np.stack([px for px, _, _ in good]))) if good else []
+        answers = [self._fused(p, x[1]) for p, x in zip(probs, good, strict=True)]
+        head = self.pose_head
+        # the photos whose fused answer is unsure: the network reads them whole, in one batch
+        again = [i for i, x in enumerate(good)
+                 if x[2] is not None and head is not None and head.reads_whole(answers[i])]
+        if again:
+            wholes = self.probabilities(np.stack([good[i][2] for i in again]))
+            for i, w in zip(again, wholes, strict=True):
+                answers[i] = head.settled(answers[i], w)
+        it = iter(answers)
         for name, x in pending:
-            if isinstance(x, Failure):
-                yield x
-            else:
-                yield self._result(name, self._fused(next(probs), x[1]), top_k)
+            yield x if isinstance(x, Failure) else self._result(name, next(it), top_k)
 
     def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
         """The text spelled by an ordered sequence of images (see fingerspell.spell)."""

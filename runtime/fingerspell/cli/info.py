@@ -43,6 +43,8 @@ def info(
         "pose head  " + (f"{rec.pose_head.training.get('model', '?')}, fused where a hand is found"
                          + (f" (reads {rec.pose_head.views()})"
                             if rec.pose_head.extra_looks else "")
+                         + (f"; {rec.pose_head.whole_text()}"
+                            if rec.pose_head.whole_below is not None and rec.crop == "hand" else "")
                          if rec.pose_head else "none"),
         f"labels     {len(meta.labels)}: {' '.join(meta.labels)}",
         f"trained on {', '.join(f'{k} ({v})' for k, v in tr.get('source_counts', {}).items()) or '?'}",
