@@ -41,6 +41,7 @@ from fingerspell.handpose import (
     FEATURE_WIDTHS,
     FEATURES_ID,
     FEATURES_THUMB,
+    WHOLE_SURE,
     PoseHead,
     hand_features,
     tempered,
@@ -245,7 +246,7 @@ def main() -> int:
     ap.add_argument("--whole-below", type=float, metavar="P",
                     help="with --recalibrate: where the fused answer stays below P, the network "
                          "reads the whole photo too (default: never)")
-    ap.add_argument("--whole-sure", type=float, default=0.85, metavar="Q",
+    ap.add_argument("--whole-sure", type=float, default=WHOLE_SURE, metavar="Q",
                     help="with --whole-below: the whole photo's answer stands where at least Q sure")
     a = ap.parse_args()
     if a.recalibrate:

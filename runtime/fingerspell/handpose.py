@@ -31,6 +31,7 @@ POSE_SCHEMA_VERSION = 1
 FEATURES_ID = "handpose-45/1: mediapipe-hands-0.10.21 world landmarks, handedness"
 FEATURES_THUMB = "handpose-62/2: handpose-45/1 and the thumb in the palm's frame"
 DEFAULT_POSE_HEAD = "fingerspell-pose.json"
+WHOLE_SURE = 0.85  # how sure the whole photo's reading must be to stand, unless a head says
 
 FINGERS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16),
            (0, 17, 18, 19, 20))
@@ -133,7 +134,7 @@ class PoseHead:
     # network knows a photo by (a hand bent down, a fingertip taken for the palm), and a network
     # that unsure of strangers' whole photos is rarely this sure of them
     whole_below: float | None = None
-    whole_sure: float = 0.85
+    whole_sure: float = WHOLE_SURE
     features: str = FEATURES_ID  # the numbers it was fitted on (FEATURE_WIDTHS)
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -241,7 +242,7 @@ class PoseHead:
                        turns=_turns(data.get("turns", [])), pads=_pads(data.get("pads", [])),
                        views_below=_share_or_none(data.get("views_below")),
                        whole_below=_share_or_none(data.get("whole_below"), "whole_below"),
-                       whole_sure=_share(data.get("whole_sure", 0.85), "whole_sure"),
+                       whole_sure=_share(data.get("whole_sure", WHOLE_SURE), "whole_sure"),
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
         except (KeyError, TypeError, ValueError) as exc:
