@@ -544,12 +544,14 @@ def test_an_unsure_answer_reads_the_whole_photo_too(monkeypatch, tmp_path: Path,
     monkeypatch.setattr(rec.backend, "run", lambda x: runs.append(len(x)) or run(x))
     got = rec.predict(img)
     assert np.allclose([p for _, p in got.top_k], want, atol=1e-6)
+    read = "whole_photo" if answer == "whole" else "hand"
+    assert got.read == read and got.to_dict()["read"] == read
     assert runs == ([1, 1] if below == 1.0 else [1])
     runs.clear()
     many = list(rec.predict_many([img, b"not an image", img], batch_size=8))
     assert many[1].kind == "InputError"
     for p in (many[0], many[2]):
-        assert np.allclose([q for _, q in p.top_k], want, atol=1e-6)
+        assert np.allclose([q for _, q in p.top_k], want, atol=1e-6) and p.read == read
     assert sum(runs) == (4 if below == 1.0 else 2)  # batches may split as decodes finish
 
 
@@ -567,3 +569,32 @@ def test_head_whole_photo_options_are_checked(value: object) -> None:
     old = {k: v for k, v in data.items() if k not in ("whole_below", "whole_sure")}
     head = PoseHead.from_dict(old)  # heads written before the option: never the whole photo
     assert head.whole_below is None and not head.reads_whole(np.full(len(CLASSES), 0.01))
+
+
+@needs_shipped
+@pytest.mark.parametrize(("hands", "crop", "pose", "read"), [
+    (_Hands, "auto", "auto", "hand"), (_NoHands, "auto", "auto", "no_hand"),
+    (_Hands, "hand", "none", "hand"), (_NoHands, "hand", "none", "no_hand"),  # the crop alone
+    (_Hands, "none", "auto", "hand"), (_NoHands, "none", "auto", "no_hand"),  # the pose alone
+    (_Hands, "none", "none", "network")])
+def test_each_answer_says_what_it_read(monkeypatch, tmp_path: Path, hands: type, crop: str,
+                                       pose: str, read: str) -> None:
+    """Prediction.read (and --json's "read"): a hand found, none found, or none looked for; the
+    same from predict and predict_many, and the crop alone crops as before."""
+    from fingerspell.cli import app
+    from fingerspell.recognizer import Recognizer
+
+    monkeypatch.setattr(handcrop, "HandCropper", hands)
+    rec = Recognizer(crop=crop, pose=pose)
+    img = _photo()
+    assert rec.predict(img).read == read
+    assert [p.read for p in rec.predict_many([img, img])] == [read, read]
+    if crop == "hand" and pose == "none":  # the crop alone: the network on the hand's square
+        box = (0, 0, img.width // 2, img.height) if hands is _Hands else (0, 0, img.width, img.height)
+        plain = Recognizer(crop="none", pose="none")
+        want = plain.probabilities(plain.pixels(img.crop(box))[None])[0].max()
+        assert rec.predict(img).confidence == pytest.approx(float(want), abs=1e-6)
+    photo = tmp_path / "p.png"
+    img.save(photo)
+    res = CliRunner().invoke(app, ["predict", str(photo), "--crop", crop, "--pose", pose, "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout.splitlines()[-1])["read"] == read

@@ -178,10 +178,15 @@ class PoseHead:
         [classes] for the hand's crop."""
         return self.whole_below is not None and float(np.max(fused)) < self.whole_below
 
+    def whole_stands(self, whole: np.ndarray) -> bool:
+        """Whether the network's reading of the whole photo [classes] is sure enough to be the
+        answer (`reads_whole` asked for it)."""
+        return float(np.max(whole)) >= self.whole_sure
+
     def settled(self, fused: np.ndarray, whole: np.ndarray) -> np.ndarray:
         """The answer once the network has read the whole photo too (`reads_whole`): its own
-        where it is at least `whole_sure` sure, else the fused one."""
-        return whole if float(np.max(whole)) >= self.whole_sure else fused
+        where it stands (`whole_stands`), else the fused one."""
+        return whole if self.whole_stands(whole) else fused
 
     def whole_text(self) -> str:
         """When the whole photo is read too, in words ('' for never)."""

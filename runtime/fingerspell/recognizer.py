@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -23,16 +23,29 @@ from fingerspell.backends import Backend, open_backend
 from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
 from fingerspell.handcrop import ENGINES as HAND_ENGINES
 from fingerspell.handpose import DEFAULT_POSE_HEAD, PoseHead, fuse
-from fingerspell.results import Failure, Prediction
+from fingerspell.results import (
+    READ_HAND,
+    READ_NETWORK,
+    READ_NO_HAND,
+    READ_WHOLE_PHOTO,
+    Failure,
+    Prediction,
+)
 from fingerspell.schema import ModelMetadata
 from fingerspell.sources import Source, describe, load_pixels
 from fingerspell.spell import spell as spell_predictions
 
 CROP_MODES = ("auto", "hand", "none")
 POSE_MODES = ("auto", "none")
-# the model's input, the hand's pose numbers [views, features] (None: no hand found), and the
-# whole photo at the input size where the pose head may want the network to read it too
-Prepared = tuple[np.ndarray, "np.ndarray | None", "np.ndarray | None"]
+
+
+class Prepared(NamedTuple):
+    """One decoded input: the model's input and what the hand finder saw in it."""
+
+    pixels: np.ndarray
+    pose: np.ndarray | None = None  # the hand's pose numbers [views, features] (None: no hand)
+    whole: np.ndarray | None = None  # the whole photo at the input size, where the head may want it
+    hand: bool | None = None  # a hand found (None: none looked for)
 
 
 def _is_mode(pose: str | Path) -> bool:
@@ -146,18 +159,18 @@ class Recognizer:
         return load_pixels(source, self.size, fetcher=self.fetcher, crop=self._crop)
 
     def _prepare(self, source: Source) -> Prepared:
-        """The model's input, with a pose head the hand's pose numbers (None: no hand), and the
-        whole photo at the input size where the head may want it read too (else None)."""
-        if self.pose_head is None:
-            return self.pixels(source), None, None
+        """The model's input and, where a hand is looked for, whether one was found; with a pose
+        head, the hand's pose numbers and the whole photo where the head may want it read too."""
+        if self._hands is None:
+            return Prepared(self.pixels(source))
         from fingerspell.handcrop import cropped, other_looks
         from fingerspell.imaging import resize_to_input
 
+        head = self.pose_head
         seen: list[Any] = []
         whole: list[np.ndarray] = []
 
         def look(img: Any) -> Any:
-            head = self.pose_head
             hands = [self._hands.look(img)]
             if head is not None and (hands[0] is None or head.wants_more_views(
                     head.numbers(hands[0].world, hands[0].right))):
@@ -172,10 +185,10 @@ class Recognizer:
             return cropped(img, seen[0])
 
         pixels = load_pixels(source, self.size, fetcher=self.fetcher, crop=look)
-        if not seen:
-            return pixels, None, None
-        numbers = np.stack([self.pose_head.numbers(h.world, h.right) for h in seen])
-        return pixels, numbers, whole[0] if whole else None
+        if not seen or head is None:
+            return Prepared(pixels, hand=bool(seen))
+        numbers = np.stack([head.numbers(h.world, h.right) for h in seen])
+        return Prepared(pixels, numbers, whole[0] if whole else None, True)
 
     def _fused(self, probs: np.ndarray, pose: np.ndarray | None) -> np.ndarray:
         """The network's probabilities times the pose head's for the hand's views [V, features]."""
@@ -194,21 +207,35 @@ class Recognizer:
             raise ValueError(f"pixels must be [N, {self.size[1]}, {self.size[0]}, 3], got {pixels.shape}")
         return self.backend.run(np.ascontiguousarray(pixels, dtype=np.uint8))
 
-    def _result(self, name: str, probs: np.ndarray, top_k: int | None) -> Prediction:
+    def _answers(self, prepared: list[Prepared], probs: np.ndarray) -> list[tuple[np.ndarray, str]]:
+        """Each input's answer and what it read (Prediction.read), from the network's
+        probabilities for its input [N, classes]: fused with the pose head, and where that stays
+        unsure, the whole photos read in one more pass."""
+        head = self.pose_head
+        out = [(self._fused(p, x.pose), READ_NETWORK if x.hand is None else
+                READ_HAND if x.hand else READ_NO_HAND) for p, x in zip(probs, prepared, strict=True)]
+        again = [i for i, x in enumerate(prepared)
+                 if x.whole is not None and head is not None and head.reads_whole(out[i][0])]
+        if again:
+            wholes = self.probabilities(np.stack([prepared[i].whole for i in again]))
+            for i, w in zip(again, wholes, strict=True):
+                if head.whole_stands(w):
+                    out[i] = (w, READ_WHOLE_PHOTO)
+        return out
+
+    def _result(self, name: str, probs: np.ndarray, read: str, top_k: int | None) -> Prediction:
         k = self.top_k if top_k is None else top_k
         order = np.argsort(-probs)[:k]
         top = [(self.labels[i], float(probs[i])) for i in order]
-        return Prediction(name, top[0][0], top[0][1], top)
+        return Prediction(name, top[0][0], top[0][1], top, read)
 
     # -- public API ----------------------------------------------------------------------------
     def predict(self, source: Source, top_k: int | None = None) -> Prediction:
         """Predict one image. Raises a FingerspellError subclass naming the input on bad input."""
         top_k = None if top_k is None else count("top_k", top_k)
-        pixels, pose, whole = self._prepare(source)
-        probs = self._fused(self.probabilities(pixels[None])[0], pose)
-        if whole is not None and self.pose_head is not None and self.pose_head.reads_whole(probs):
-            probs = self.pose_head.settled(probs, self.probabilities(whole[None])[0])
-        return self._result(describe(source), probs, top_k)
+        prepared = self._prepare(source)
+        [(probs, read)] = self._answers([prepared], self.probabilities(prepared.pixels[None]))
+        return self._result(describe(source), probs, read, top_k)
 
     def predict_many(self, sources: Iterable[Source], top_k: int | None = None, batch_size: int = 8,
                      workers: int = 2) -> Iterator[Prediction | Failure]:
@@ -267,19 +294,10 @@ class Recognizer:
     def _flush(self, pending: list[tuple[str, Prepared | Failure]], top_k: int | None
                ) -> Iterator[Prediction | Failure]:
         good = [x for _, x in pending if not isinstance(x, Failure)]
-        probs = list(self.probabilities(np.stack([px for px, _, _ in good]))) if good else []
-        answers = [self._fused(p, x[1]) for p, x in zip(probs, good, strict=True)]
-        head = self.pose_head
-        # the photos whose fused answer is unsure: the network reads them whole, in one batch
-        again = [i for i, x in enumerate(good)
-                 if x[2] is not None and head is not None and head.reads_whole(answers[i])]
-        if again:
-            wholes = self.probabilities(np.stack([good[i][2] for i in again]))
-            for i, w in zip(again, wholes, strict=True):
-                answers[i] = head.settled(answers[i], w)
-        it = iter(answers)
+        answers = iter(self._answers(good, self.probabilities(np.stack([x.pixels for x in good])))
+                       if good else [])
         for name, x in pending:
-            yield x if isinstance(x, Failure) else self._result(name, next(it), top_k)
+            yield x if isinstance(x, Failure) else self._result(name, *next(answers), top_k)
 
     def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
         """The text spelled by an ordered sequence of images (see fingerspell.spell)."""

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# What an answer read (Prediction.read): a hand found (its crop, its pose, or both); the whole
+# photo, where the hand's reading was unsure and the network's of the whole photo sure; the whole
+# photo, where no hand was found; the network alone on the input, no hand looked for.
+READ_HAND, READ_WHOLE_PHOTO, READ_NO_HAND, READ_NETWORK = "hand", "whole_photo", "no_hand", "network"
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -12,12 +17,16 @@ class Prediction:
     label: str
     confidence: float
     top_k: list[tuple[str, float]] = field(default_factory=list)
+    read: str | None = None  # READ_HAND, READ_WHOLE_PHOTO, READ_NO_HAND or READ_NETWORK
 
     ok = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "label": self.label, "confidence": round(self.confidence, 6),
-                "top_k": [{"label": lab, "score": round(s, 6)} for lab, s in self.top_k]}
+        d = {"source": self.source, "label": self.label, "confidence": round(self.confidence, 6),
+             "top_k": [{"label": lab, "score": round(s, 6)} for lab, s in self.top_k]}
+        if self.read is not None:
+            d["read"] = self.read
+        return d
 
 
 @dataclass(frozen=True)
