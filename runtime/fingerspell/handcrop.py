@@ -172,7 +172,6 @@ def hand_finder(engine: str = "auto", min_confidence: float = MIN_CONFIDENCE) ->
     return OnnxHands(bundled_dir(), min_confidence)
 
 
-
 def other_looks(hands: Any, img: Image.Image, first: Hand | None, head: Any) -> list[Hand | None]:
     """The other views a pose head reads (`head.mirror`, `.turns`, `.pads`), in that order, as
     `hands.look` finds them. A dark photo's views (its own hand found only brightened) are searched
@@ -182,6 +181,7 @@ def other_looks(hands: Any, img: Image.Image, first: Hand | None, head: Any) -> 
     return ([hands.look(img, mirror=True, bright=bright)] if head.mirror else []) + [
         hands.look(img, turn=t, bright=bright) for t in head.turns] + [
         hands.look(img, pad=p, bright=bright) for p in head.pads]
+
 
 class HandCropper:
     """Finds the hand (`hand_finder`) and cuts the square around it. Thread-safe."""
