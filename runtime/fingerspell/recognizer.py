@@ -150,6 +150,11 @@ class Recognizer:
         """What finds the hand ("onnx" or "mediapipe"), or None where no hand is looked for."""
         return self._hands.engine if self._hands is not None else None
 
+    @property
+    def hand_finder(self) -> Any:
+        """The HandCropper the crop and the pose head share (None where no hand is looked for)."""
+        return self._hands
+
     def __repr__(self) -> str:
         return f"Recognizer({self.path.name!r}, backend={self.backend.name!r})"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from fingerspell import __version__
-from fingerspell.cli import benchmark, evaluate, export, info, predict, spell, train
+from fingerspell.cli import adapt, benchmark, evaluate, export, info, predict, spell, train
 
 app = typer.Typer(
     name="fingerspell",
@@ -35,6 +35,7 @@ def _root(
 
 app.command("predict")(predict.predict)
 app.command("spell")(spell.spell)
+app.command("adapt")(adapt.adapt)
 app.command("info")(info.info)
 app.command("benchmark")(benchmark.benchmark)
 app.command("train")(train.train)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import emit, load_recognizer, path_arg
+from fingerspell.cli.common import POSE_HELP, emit, load_recognizer, path_arg
 
 HAND_ENGINES_TEXT = {
     "onnx": "MediaPipe Hands' palm and landmark networks, bundled (hands-palm.onnx, "
@@ -19,12 +19,13 @@ def info(
     model: Path = typer.Option(None, parser=path_arg,
                                help="A .onnx or .tflite artifact (default: the bundled model)."),
     as_json: bool = typer.Option(False, "--json", help="The full metadata document as JSON."),
+    pose: str = typer.Option("auto", help=POSE_HELP),
 ) -> None:
     """Show the model's metadata: labels, input, training data, metrics.
 
     Example: fingerspell info --model artifacts/fingerspell-vgg16-int8.tflite
     """
-    rec = load_recognizer(model, None, 1)
+    rec = load_recognizer(model, None, 1, pose=pose)
     meta = rec.metadata
     if as_json:
         emit(meta.to_json(indent=1))
@@ -46,6 +47,8 @@ def info(
                          + (f"; {rec.pose_head.whole_text()}"
                             if rec.pose_head.whole_below is not None and rec.crop == "hand" else "")
                          if rec.pose_head else "none"),
+        *([f"adapted    {_adapted(rec.pose_head.training['adapted'])}"]
+          if rec.pose_head and rec.pose_head.training.get("adapted") else []),
         f"labels     {len(meta.labels)}: {' '.join(meta.labels)}",
         f"trained on {', '.join(f'{k} ({v})' for k, v in tr.get('source_counts', {}).items()) or '?'}",
         f"backbone   {tr.get('backbone_weights', '?')}",
@@ -59,3 +62,10 @@ def info(
     if card.is_file():
         lines.append(f"card       {card}")
     emit("\n".join(lines))
+
+
+def _adapted(how: dict) -> str:
+    """An adapted pose head (`fingerspell adapt`) in words: from what, to how many photos."""
+    photos = how.get("photos", {})
+    return (f"from {how.get('from', '?')} to {sum(photos.values())} photos of {len(photos)} "
+            f"letters ({how.get('date', '?')}): {how.get('command', '?')}")

@@ -1,0 +1,214 @@
+"""Adapt the pose head to one person's hand, from a few labelled photos of it (numpy only).
+
+    fingerspell adapt my-letters/ --out my-hand.json    # my-letters/A/*.jpg, my-letters/B/*.jpg …
+    fingerspell predict photo.jpg --pose my-hand.json
+
+The bundled head learned hand shapes from the people of its training sources; a person it never
+saw holds some letters otherwise. Fine-tuning it on that person's own photos (each photo's hand
+and its mirror image's, as the head was fitted) for a few hundred small steps, with its weights
+held near the bundled ones, reads that person's later photos far better (README, "Your own
+hand"). The network is not changed: the adapted head is a pose head file like the bundled one,
+with the same calibration and views, which `--pose` and `Recognizer(pose=…)` take.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fingerspell.errors import DatasetError, FingerspellError
+from fingerspell.handpose import PoseHead, fuse
+
+STEPS = 400  # Adam steps on the user's rows: chosen on held-out sources (README, "Your own hand")
+LEARNING_RATE = 1e-3
+ANCHOR = 1e-3  # L2 pull towards the bundled weights, so letters without photos keep some reading
+BATCH = 64
+CHECK_FOLDS = 5
+NETWORK_BATCH = 8  # photos per network pass, as predict's default
+# classes a user need not photograph: adapting to some letters only makes the others read far
+# worse (README, "Your own hand"), but these three are no letters, and many never sign them
+OPTIONAL = ("del", "nothing", "space")
+
+
+@dataclass
+class Enrolment:
+    """The usable photos: each one's pose numbers (its own look, then its mirror image's), its
+    class, and the network's probabilities for its hand crop."""
+
+    names: list[str] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    views: list[np.ndarray] = field(default_factory=list)  # per photo [views, features]
+    network: list[np.ndarray] = field(default_factory=list)  # per photo [classes]
+
+    def rows(self, photos: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The training rows of these photos: (numbers [rows, features], class [rows])."""
+        chosen = list(photos)
+        x = np.concatenate([self.views[i] for i in chosen])
+        y = np.concatenate([np.full(len(self.views[i]), self.labels[i]) for i in chosen])
+        return x, y
+
+
+@dataclass
+class Check:
+    """Each photo read by a head adapted without it (`CHECK_FOLDS` folds of the photos), against
+    the head adapted from, both fused with the network on the photo's hand crop."""
+
+    photos: int
+    before: int  # right with the head adapted from
+    after: int  # right with a head adapted without the photo
+
+
+def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, int]], list[str]]:
+    """(photo, class index) for each image in a folder per class, and a line for each subfolder
+    whose name is no class (case does not matter: `a/` is A, `Space/` is space)."""
+    from fingerspell.files import IMAGE_SUFFIXES, natural_key
+
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: not a folder (adapt takes a folder with a subfolder per "
+                           "letter: A/, B/, …)")
+    by_name = {label.lower(): i for i, label in enumerate(labels)}
+    photos, problems = [], []
+    try:
+        subfolders = sorted((d for d in folder.iterdir() if d.is_dir()), key=lambda d: natural_key(d.name))
+    except OSError as exc:
+        raise DatasetError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
+    for d in subfolders:
+        if d.name.lower() not in by_name:
+            problems.append(f"{d}: not a class ({', '.join(labels)}); its photos are not used")
+            continue
+        try:
+            files = sorted((p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
+                           key=lambda p: natural_key(p.name))
+        except OSError as exc:
+            problems.append(f"{d}: cannot list folder ({exc.strerror or exc})")
+            continue
+        photos.extend((p, by_name[d.name.lower()]) for p in files)
+    if not photos and not problems:
+        raise DatasetError(f"{folder}: no photos in a folder per letter (A/, B/, …; images "
+                           f"{', '.join(sorted(IMAGE_SUFFIXES))})")
+    return photos, problems
+
+
+def enrol(rec: Any, hands: Any, head: PoseHead, photos: list[tuple[Path, int]],
+          on_failure: Callable[[str], None] = lambda _: None) -> Enrolment:
+    """Find the hand in each photo and in its mirror image (`hands`: a HandCropper), and read its
+    crop with the network (`rec`: a Recognizer). A photo that cannot be read or shows no hand is
+    reported to `on_failure` (one line naming it) and left out."""
+    out = Enrolment()
+    pixels = []
+    for path, label in photos:
+        try:
+            px, seen = _looked(hands, path, rec.size)
+        except FingerspellError as exc:
+            on_failure(str(exc))
+            continue
+        if not seen:
+            on_failure(f"{path}: no hand found (a closer, brighter photo of the hand may be found)")
+            continue
+        out.names.append(str(path))
+        out.labels.append(label)
+        out.views.append(np.stack([head.numbers(h.world, h.right) for h in seen]))
+        pixels.append(px)
+    for start in range(0, len(pixels), NETWORK_BATCH):  # a batch's activations, not a folder's
+        out.network.extend(rec.probabilities(np.stack(pixels[start:start + NETWORK_BATCH])))
+    return out
+
+
+def _looked(hands: Any, path: Path, size: tuple[int, int]) -> tuple[np.ndarray, list[Any]]:
+    """The network's input (the crop around the hand) and the hands found in the photo and in
+    its mirror image (a dark photo's mirror searched brightened, as the runtime does)."""
+    from fingerspell.handcrop import cropped
+    from fingerspell.sources import load_pixels
+
+    seen: list[Any] = []
+
+    def look(img: Any) -> Any:
+        first = hands.look(img)
+        mirror = hands.look(img, mirror=True, bright=first.bright if first else None)
+        seen[:] = [h for h in (first, mirror) if h is not None]
+        return cropped(img, seen[0]) if seen else img
+
+    return load_pixels(path, size, crop=look), seen
+
+
+def adapt_head(base: PoseHead, x: np.ndarray, y: np.ndarray, steps: int = STEPS,
+               learning_rate: float = LEARNING_RATE, anchor: float = ANCHOR, seed: int = 0
+               ) -> PoseHead:
+    """`base` fine-tuned on the rows (pose numbers, class index): softmax cross-entropy, Adam,
+    batches of `BATCH`, and an L2 pull of `anchor` towards the base weights. Same standardisation,
+    calibration and views as `base`."""
+    if len(base.layers) != 2:
+        raise ValueError(f"adapt_head takes a one-hidden-layer head, not {len(base.layers) - 1} hidden")
+    rng = np.random.default_rng(seed)
+    xs = (np.asarray(x, np.float64) - base.mean) / base.scale
+    start = [np.asarray(a, np.float64) for layer in base.layers for a in layer]
+    params = [a.copy() for a in start]
+    m = [np.zeros_like(a) for a in params]
+    v = [np.zeros_like(a) for a in params]
+    onehot = np.eye(len(base.labels))[np.asarray(y)]
+    for step in range(1, steps + 1):
+        b = rng.choice(len(xs), min(BATCH, len(xs)), replace=False)
+        w1, b1, w2, b2 = params
+        h = np.maximum(xs[b] @ w1 + b1, 0)
+        z = h @ w2 + b2
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        g = (p - onehot[b]) / len(b)
+        gh = g @ w2.T * (h > 0)
+        grads = [xs[b].T @ gh, gh.sum(0), h.T @ g, g.sum(0)]
+        for i, grad in enumerate(grads):
+            grad = grad + anchor * (params[i] - start[i])
+            m[i] = 0.9 * m[i] + 0.1 * grad
+            v[i] = 0.999 * v[i] + 0.001 * grad * grad
+            params[i] -= learning_rate * (m[i] / (1 - 0.9 ** step)) / (
+                np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
+    return replace(copy.deepcopy(base), layers=[(params[0], params[1]), (params[2], params[3])])
+
+
+def check(base: PoseHead, enrolled: Enrolment, folds: int = CHECK_FOLDS, seed: int = 0) -> Check:
+    """Each photo read by a head adapted on the other folds' photos, fused with the network as
+    the runtime fuses them (the whole-photo reading left out), against `base` read the same way."""
+    n = len(enrolled.names)
+    fold = np.random.default_rng(seed).permutation(n) % min(folds, n)
+    before = after = 0
+    for k in np.unique(fold):
+        rest = np.flatnonzero(fold != k)
+        head = adapt_head(base, *enrolled.rows(rest), seed=seed) if len(rest) else base
+        for i in np.flatnonzero(fold == k):
+            net = enrolled.network[i]
+            want = enrolled.labels[i]
+            before += int(fuse(net, base.probabilities_of_views(enrolled.views[i][:1])).argmax() == want)
+            after += int(fuse(net, head.probabilities_of_views(enrolled.views[i][:1])).argmax() == want)
+    return Check(n, before, after)
+
+
+def adapted(base: PoseHead, base_path: Path, enrolled: Enrolment, command: str,
+            result: Check | None) -> PoseHead:
+    """The head fine-tuned on every enrolled photo, with where it came from in its document."""
+    head = adapt_head(base, *enrolled.rows(range(len(enrolled.names))))
+    counts = Counter(base.labels[i] for i in enrolled.labels)
+    head.training = {
+        **base.training,
+        "adapted": {
+            "from": base_path.name,
+            "from_sha256": hashlib.sha256(base_path.read_bytes()).hexdigest(),
+            "photos": {label: counts[label] for label in base.labels if counts[label]},
+            "rows": int(sum(len(v) for v in enrolled.views)),
+            "steps": STEPS, "learning_rate": LEARNING_RATE, "anchor": ANCHOR,
+            "date": date.today().isoformat(),
+            "command": command,
+        },
+    }
+    head.metrics = {**base.metrics, **({"adapted_check": {
+        "photos": result.photos, "right_before": result.before, "right_after": result.after,
+        "how": f"each photo read by a head adapted without it ({CHECK_FOLDS} folds), fused "
+               "with the network on its hand crop"}} if result else {})}
+    return head

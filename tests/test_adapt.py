@@ -1,0 +1,236 @@
+"""`fingerspell adapt`: the pose head fine-tuned on a person's own photos.
+
+The fine-tuning is checked on made-up heads and numbers; the verb with a faked hand finder whose
+landmarks follow the photo's colour (a red photo shows one hand shape, a blue one another, a grey
+one no hand), so what is tested is the plumbing: which photos are used, what is reported, what is
+written, and that `--pose` then reads with it. How much it helps real people is measured by
+`benchmarks/adapt_holdout.py` (README, "Your own hand").
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from fingerspell import handcrop
+from fingerspell.adapt import Enrolment, adapt_head, check, labelled_photos
+from fingerspell.artifact import bundled_dir
+from fingerspell.errors import DatasetError
+from fingerspell.handcrop import Hand
+from fingerspell.handpose import DEFAULT_POSE_HEAD, HEAD_FEATURES, PoseHead
+from fingerspell.schema import CLASSES
+
+BUNDLED = bundled_dir() / DEFAULT_POSE_HEAD
+SHIPPED = bundled_dir() / "fingerspell-vgg16-int8.onnx"
+SHAPES = {  # a hand's landmarks (metres) for each colour of photo
+    "red": np.random.default_rng(1).normal(scale=0.03, size=(21, 3)),
+    "blue": np.random.default_rng(2).normal(scale=0.03, size=(21, 3)),
+}
+COLOURS = {"red": (200, 30, 30), "blue": (30, 30, 200), "grey": (128, 128, 128)}
+
+
+def _head(seed: int = 0) -> PoseHead:
+    rng = np.random.default_rng(seed)
+    return PoseHead(labels=list(CLASSES), mean=rng.normal(size=HEAD_FEATURES),
+                    scale=rng.uniform(0.5, 2, HEAD_FEATURES),
+                    # weights of a fitted head's size (a fitted head's logits stay within tens)
+                    layers=[(rng.normal(scale=0.2, size=(HEAD_FEATURES, 16)), rng.normal(size=16)),
+                            (rng.normal(scale=0.3, size=(16, len(CLASSES))), rng.normal(size=len(CLASSES)))],
+                    temperature=1.5, uniform_mix=0.02, mirror=True, views_below=0.8)
+
+
+def test_adapting_reads_the_photos_letters_and_stays_near_the_head() -> None:
+    base = _head()
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(3, HEAD_FEATURES)) * 2 + base.mean
+    x = np.concatenate([c + rng.normal(scale=0.2, size=(6, HEAD_FEATURES)) for c in centres])
+    y = np.repeat([4, 11, 20], 6)
+    assert (base.logits(x).argmax(1) == y).mean() < 0.5  # the head misreads this "person"
+    head = adapt_head(base, x, y)
+    assert (head.logits(x).argmax(1) == y).all()
+    fresh = np.stack([c + rng.normal(scale=0.2, size=HEAD_FEATURES) for c in centres])
+    assert (head.logits(fresh).argmax(1) == [4, 11, 20]).all()  # and the same person's next photos
+    held = adapt_head(base, x, y, anchor=1.0)  # a stronger pull towards the head moves it less
+    for (w, _), (w0, _), (w1, _) in zip(head.layers, base.layers, held.layers, strict=True):
+        assert w.shape == w0.shape and 0 < np.abs(w1 - w0).mean() < np.abs(w - w0).mean()
+        assert np.abs(w - w0).mean() < 0.5 * np.abs(w0).mean()
+    # all else as the head adapted from, and the same fit each time
+    assert (head.temperature, head.uniform_mix, head.mirror, head.views_below) == (1.5, 0.02, True, 0.8)
+    assert np.array_equal(head.mean, base.mean)
+    again = adapt_head(base, x, y)
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(head.layers, again.layers, strict=True))
+    PoseHead.from_dict(head.to_dict())
+
+
+def test_the_check_reads_each_photo_with_a_head_adapted_without_it() -> None:
+    base = _head()
+    rng = np.random.default_rng(4)
+    centres = rng.normal(size=(2, HEAD_FEATURES)) * 2 + base.mean
+    flat = np.full(len(CLASSES), 1 / len(CLASSES))
+    enrolled = Enrolment()
+    for i in range(10):
+        enrolled.names.append(f"p{i}.jpg")
+        enrolled.labels.append([7, 9][i % 2])
+        enrolled.views.append(centres[i % 2] + rng.normal(scale=0.2, size=(2, HEAD_FEATURES)))
+        enrolled.network.append(flat)  # a network with no opinion: the head decides
+    got = check(base, enrolled)
+    before = sum(int(base.logits(v[:1]).argmax() == t)
+                 for v, t in zip(enrolled.views, enrolled.labels, strict=True))
+    assert (got.photos, got.before) == (10, before) and got.after == 10 > before
+    alone = Enrolment(["p.jpg"], [7], [enrolled.views[0]], [flat])
+    assert check(base, alone).photos == 1  # one photo: nothing to adapt on, the head as it was
+
+
+def test_the_folder_names_the_letters_and_reports_the_rest(tmp_path: Path) -> None:
+    for name in ("a", "Space", "B", "junk"):
+        (tmp_path / name).mkdir()
+    for rel in ("a/1.jpg", "a/10.jpg", "a/2.png", "a/notes.txt", "Space/s.jpg", "junk/x.jpg"):
+        (tmp_path / rel).write_bytes(b"")
+    photos, problems = labelled_photos(tmp_path, list(CLASSES))
+    assert [(p.name, CLASSES[c]) for p, c in photos] == [
+        ("1.jpg", "A"), ("2.png", "A"), ("10.jpg", "A"), ("s.jpg", "space")]
+    assert len(problems) == 1 and "junk" in problems[0] and "not a class" in problems[0]
+    with pytest.raises(DatasetError, match="not a folder"):
+        labelled_photos(tmp_path / "a" / "1.jpg", list(CLASSES))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DatasetError, match="no photos"):
+        labelled_photos(empty, list(CLASSES))
+
+
+class _ColourHands:
+    """A hand finder whose hand follows the photo's colour (grey: none); in the mirror image
+    the same hand, seen as the other hand."""
+
+    engine = "onnx"
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0, pad: float = 0.0,
+             bright: bool | None = None) -> Hand | None:
+        r, _, b = np.asarray(img, float).reshape(-1, 3).mean(0)
+        if abs(r - b) < 50:
+            return None
+        world = SHAPES["red" if r > b else "blue"].copy()
+        if mirror:
+            world[:, 0] = -world[:, 0]
+        return Hand((0, 0, img.width // 2, img.height), world.tolist(), not mirror)
+
+    def crop(self, img: Image.Image) -> Image.Image:
+        hand = self.look(img)
+        return img.crop(hand.box) if hand else img
+
+
+def _photos(root: Path, layout: dict[str, list[str]]) -> Path:
+    for letter, colours in layout.items():
+        (root / letter).mkdir(parents=True, exist_ok=True)
+        for i, colour in enumerate(colours):
+            Image.new("RGB", (96, 80), COLOURS[colour]).save(root / letter / f"{i}.png")
+    return root
+
+
+needs_shipped = pytest.mark.skipif(not (SHIPPED.is_file() and BUNDLED.is_file()),
+                                   reason="the shipped artifact and pose head are not in artifacts/")
+
+
+@needs_shipped
+def test_adapt_writes_a_head_that_predict_reads_with(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell.cli import app
+    from fingerspell.recognizer import Recognizer
+
+    monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
+    # which letters the bundled head reads these two made-up hands as; adapt them to two others
+    bundled = PoseHead.load(BUNDLED)
+    said = {c: CLASSES[int(bundled.logits(bundled.numbers(SHAPES[c], True)[None]).argmax())]
+            for c in SHAPES}
+    want = {"red": "W" if said["red"] != "W" else "K", "blue": "F" if said["blue"] != "F" else "G"}
+    folder = _photos(tmp_path / "mine", {want["red"]: ["red"] * 3, want["blue"]: ["blue"] * 3})
+    out = tmp_path / "my-hand.json"
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out)])
+    assert r.exit_code == 4 and not out.exists()  # two letters of 26: refused by default
+    assert "no usable photo of" in r.stderr and "--some-letters" in r.stderr
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out), "--some-letters"])
+    assert r.exit_code == 0, r.output
+    assert "6 photos with a hand, 2 letters" in r.stdout and f"wrote {out}" in r.stdout
+    assert "no photos of" in r.stderr  # the other 27 classes are named
+    doc = json.loads(out.read_text())
+    assert doc["training"]["adapted"]["photos"] == {want["red"]: 3, want["blue"]: 3}
+    assert doc["training"]["adapted"]["rows"] == 12  # each photo and its mirror image
+    assert doc["metrics"]["adapted_check"]["photos"] == 6
+    rec = Recognizer(pose=out)
+    assert rec.pose_head is not None
+    for colour in ("red", "blue"):
+        numbers = rec.pose_head.numbers(SHAPES[colour], True)[None]
+        assert CLASSES[int(rec.pose_head.logits(numbers).argmax())] == want[colour]
+    p = CliRunner().invoke(app, ["predict", str(folder / want["red"] / "0.png"), "--pose", str(out),
+                                 "-k", "29", "--json"])
+    assert p.exit_code == 0
+    fused = json.loads(p.stdout.splitlines()[-1])
+    before = json.loads(CliRunner().invoke(app, ["predict", str(folder / want["red"] / "0.png"),
+                                                 "-k", "29", "--json"]).stdout.splitlines()[-1])
+    def score(line: dict) -> float:
+        return {t["label"]: t["score"] for t in line["top_k"]}[want["red"]]
+
+    assert score(fused) > score(before)
+
+
+@needs_shipped
+def test_adapt_names_each_photo_it_cannot_use_and_still_writes(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell.cli import app
+
+    monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
+    folder = _photos(tmp_path / "mine", {"A": ["red", "grey"], "b": ["blue"]})
+    (folder / "A" / "broken.jpg").write_bytes(b"not an image")
+    (folder / "selfies").mkdir()
+    out = tmp_path / "h.json"
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out), "--some-letters"])
+    assert r.exit_code == 1 and out.is_file() and "Traceback" not in r.output
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 3
+    assert any("broken.jpg" in e for e in errors) and any("selfies" in e for e in errors)
+    assert any("1.png: no hand found" in e for e in errors)
+    assert "2 photos with a hand, 2 letters (A B)" in r.stdout
+
+
+@needs_shipped
+def test_adapt_refuses_what_it_cannot_do(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell.cli import app
+
+    monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
+    runner = CliRunner()
+    grey = _photos(tmp_path / "grey", {"A": ["grey", "grey"]})
+    out = tmp_path / "h.json"
+    r = runner.invoke(app, ["adapt", str(grey), "--out", str(out), "--some-letters"])
+    assert r.exit_code == 1 and not out.exists() and "nothing written" in r.stderr
+    mine = _photos(tmp_path / "mine", {"A": ["red"]})
+    assert runner.invoke(app, ["adapt", str(tmp_path / "nope"), "--out", str(out)]).exit_code == 4
+    assert runner.invoke(app, ["adapt", str(mine), "--out", str(out), "--pose", "none"]).exit_code == 2
+    assert runner.invoke(app, ["adapt", str(mine), "--out", str(tmp_path)]).exit_code == 2
+    own = runner.invoke(app, ["adapt", str(mine), "--out", str(BUNDLED)])
+    assert own.exit_code == 2 and "adapted from" in own.stderr
+    assert runner.invoke(app, ["adapt", str(mine), "--out", str(out),
+                               "--pose", str(tmp_path / "missing.json")]).exit_code == 3
+
+
+@needs_shipped
+def test_every_letter_is_needed_but_not_del_nothing_space(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell.cli import app
+
+    monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
+    letters = [c for c in CLASSES if len(c) == 1]
+    folder = _photos(tmp_path / "mine", {c: ["red" if i % 2 else "blue"] for i, c in enumerate(letters)})
+    Image.new("RGB", (96, 80), COLOURS["grey"]).save(folder / "Q" / "no-hand.png")
+    out = tmp_path / "h.json"
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out)])
+    assert r.exit_code == 1 and out.is_file()  # the grey photo is named; Q has another photo
+    assert "26 letters" in r.stdout and "no photos of del nothing space" in r.stderr
+    (folder / "Q" / "0.png").unlink()  # now Q has no photo with a hand
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(tmp_path / "h2.json")])
+    assert r.exit_code == 4 and "no usable photo of Q;" in r.stderr
+    assert not (tmp_path / "h2.json").exists()
