@@ -68,6 +68,7 @@ def main() -> int:
     names = np.array([str(p).rsplit("/", 1)[-1] for p in pack["paths"]])  # a crop shares its photo's
     order = {n: frame_number(n) for n in names}
     rows: dict[str, list[list[float]]] = {}  # way -> per source [pose alone, fused]
+    done: list[str] = []  # the sources, in the order of rows' lists
     for f in a.probs:
         got = np.load(f)
         index, net = got["index"], got["probs"].astype(np.float64)
@@ -107,6 +108,7 @@ def main() -> int:
                 score("some letters: without photos, before", base, ~in_half)
                 score("some letters: with photos, before", base, in_half)
                 for k in a.shots:
+                    shots = f"{k} photo{'s' if k > 1 else ''}"
                     for part in ("every letter", "some letters"):
                         x, t = [], []
                         for c, pool in pools.items():
@@ -122,21 +124,28 @@ def main() -> int:
                                         t.append(c)
                         p = adapt_head(head, np.array(x), np.array(t)).probabilities(feat[read_i])
                         if part == "every letter":
-                            score(f"adapted, {k} photos of every letter", p)
+                            score(f"adapted, {shots} of every letter", p)
                         else:
-                            score(f"some letters, {k} photos: without photos, after", p, ~in_half)
-                            score(f"some letters, {k} photos: with photos, after", p, in_half)
+                            score(f"some letters, {shots}: without photos, after", p, ~in_half)
+                            score(f"some letters, {shots}: with photos, after", p, in_half)
             for way, v in scores.items():
                 rows.setdefault(way, []).append(np.mean(v, axis=0).tolist())
-            print(f"{pack['sources'][s]}: {len(read_i)} images read", file=sys.stderr)
+            done.append(str(pack["sources"][s]))
+            print(f"{done[-1]}: {len(read_i)} images read", file=sys.stderr)
     print("| mean over held-out sources | pose head alone | fused with the network |")
     print("|---|---|---|")
     for way, v in rows.items():
         m = np.mean(v, axis=0)
         print(f"| {way} | {100 * m[0]:.1f} % | {100 * m[1]:.1f} % |")
+    every = [w for w in rows if not w.startswith("some letters")]
+    print("\n| held-out source, fused | " + " | ".join(every) + " |")
+    print("|---|" + "---|" * len(every))
+    for j, name in enumerate(done):
+        print(f"| {name.split('/')[0]} | " + " | ".join(f"{100 * rows[w][j][1]:.1f} %" for w in every)
+              + " |")
     if a.json:
-        a.json.write_text(json.dumps({w: np.mean(v, axis=0).tolist() for w, v in rows.items()},
-                                     indent=1) + "\n")
+        a.json.write_text(json.dumps({"sources": done, "per_source": rows, "mean": {
+            w: np.mean(v, axis=0).tolist() for w, v in rows.items()}}, indent=1) + "\n")
     return 0
 
 
