@@ -92,7 +92,7 @@ def test_the_folder_names_the_letters_and_reports_the_rest(tmp_path: Path) -> No
     for rel in ("a/1.jpg", "a/10.jpg", "a/2.png", "a/notes.txt", "Space/s.jpg", "junk/x.jpg"):
         (tmp_path / rel).write_bytes(b"")
     photos, problems = labelled_photos(tmp_path, list(CLASSES))
-    assert [(p.name, CLASSES[c]) for p, c in photos] == [
+    assert [(p.name, c) for p, c in photos] == [
         ("1.jpg", "A"), ("2.png", "A"), ("10.jpg", "A"), ("s.jpg", "space")]
     assert len(problems) == 1 and "junk" in problems[0] and "not a class" in problems[0]
     with pytest.raises(DatasetError, match="not a folder"):
@@ -207,9 +207,11 @@ def test_adapt_refuses_what_it_cannot_do(monkeypatch, tmp_path: Path) -> None:
     grey = _photos(tmp_path / "grey", {"A": ["grey", "grey"]})
     out = tmp_path / "h.json"
     r = runner.invoke(app, ["adapt", str(grey), "--out", str(out), "--some-letters"])
-    assert r.exit_code == 1 and not out.exists() and "nothing written" in r.stderr
+    assert r.exit_code == 4 and not out.exists() and "no photo with a hand found" in r.stderr
+    assert "nothing written" in r.stderr and r.stderr.count("no hand found") == 2
     mine = _photos(tmp_path / "mine", {"A": ["red"]})
-    assert runner.invoke(app, ["adapt", str(tmp_path / "nope"), "--out", str(out)]).exit_code == 4
+    gone = runner.invoke(app, ["adapt", str(tmp_path / "nope"), "--out", str(out)])
+    assert gone.exit_code == 4 and gone.stderr.count(str(tmp_path / "nope")) == 1  # named once
     assert runner.invoke(app, ["adapt", str(mine), "--out", str(out), "--pose", "none"]).exit_code == 2
     assert runner.invoke(app, ["adapt", str(mine), "--out", str(tmp_path)]).exit_code == 2
     own = runner.invoke(app, ["adapt", str(mine), "--out", str(BUNDLED)])
@@ -234,3 +236,37 @@ def test_every_letter_is_needed_but_not_del_nothing_space(monkeypatch, tmp_path:
     r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(tmp_path / "h2.json")])
     assert r.exit_code == 4 and "no usable photo of Q;" in r.stderr
     assert not (tmp_path / "h2.json").exists()
+
+
+@needs_shipped
+def test_adapt_in_a_program_takes_any_source_and_a_head_in_memory(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell.adapt import adapt
+    from fingerspell.errors import ModelError
+    from fingerspell.recognizer import Recognizer
+
+    monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
+    rec = Recognizer()
+    assert rec.pose_path == BUNDLED
+    red = Image.new("RGB", (96, 80), COLOURS["red"])
+    blue = tmp_path / "blue.png"
+    Image.new("RGB", (96, 80), COLOURS["blue"]).save(blue)
+    failed: list[str] = []
+    photos = [(red, "k"), (blue.read_bytes(), "F"), (str(blue), "F"), (tmp_path / "gone.jpg", "A"),
+              (red, "hello")]
+    with pytest.raises(DatasetError, match="no usable photo of A B C"):
+        adapt(rec, photos)
+    done = adapt(rec, photos, some_letters=True, on_failure=failed.append)
+    assert len(failed) == 2 and "gone.jpg" in failed[0] and "'hello' is not a class" in failed[1]
+    assert done.head.training["adapted"]["photos"] == {"F": 2, "K": 1}
+    assert done.head.training["adapted"]["from"] == DEFAULT_POSE_HEAD
+    assert len(done.missing) == 27 and done.check.photos == 3
+    mine = Recognizer(pose=done.head)  # a head in memory, as a web service keeps one per user
+    assert mine.pose_head is done.head and mine.pose_path is None
+    assert mine.predict(red).label  # reads with it
+    again = adapt(mine, [(red, "K")], some_letters=True)  # adapted once more, from memory
+    assert again.head.training["adapted"]["from"] == "a pose head in memory"
+    other = PoseHead.from_dict({**done.head.to_dict(), "labels": [f"c{i}" for i in range(29)]})
+    with pytest.raises(ModelError, match="labels differ"):
+        Recognizer(pose=other)
+    with pytest.raises(ModelError, match="no pose head"):
+        adapt(Recognizer(pose="none"), [(red, "K")])

@@ -3,6 +3,11 @@
     fingerspell adapt my-letters/ --out my-hand.json    # my-letters/A/*.jpg, my-letters/B/*.jpg …
     fingerspell predict photo.jpg --pose my-hand.json
 
+    from fingerspell import Recognizer
+    from fingerspell.adapt import adapt
+    mine = adapt(Recognizer(), [("a1.jpg", "A"), ("b1.jpg", "B"), …]).head  # any source, a label
+    Recognizer(pose=mine).predict("photo.jpg")            # or mine.save("my-hand.json")
+
 The bundled head learned hand shapes from the people of its training sources; a person it never
 saw holds some letters otherwise. Fine-tuning it on that person's own photos (each photo's hand
 and its mirror image's, as the head was fitted) for a few hundred small steps, with its weights
@@ -26,6 +31,7 @@ import numpy as np
 
 from fingerspell.errors import DatasetError, FingerspellError
 from fingerspell.handpose import PoseHead, fuse
+from fingerspell.sources import Source
 
 STEPS = 400  # Adam steps on the user's rows: chosen on held-out sources (README, "Your own hand")
 LEARNING_RATE = 1e-3
@@ -66,15 +72,15 @@ class Check:
     after: int  # right with a head adapted without the photo
 
 
-def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, int]], list[str]]:
-    """(photo, class index) for each image in a folder per class, and a line for each subfolder
-    whose name is no class (case does not matter: `a/` is A, `Space/` is space)."""
+def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, str]], list[str]]:
+    """(photo, class) for each image in a folder per class, and a line for each subfolder whose
+    name is no class (case does not matter: `a/` is A, `Space/` is space)."""
     from fingerspell.files import IMAGE_SUFFIXES, natural_key
 
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder (adapt takes a folder with a subfolder per "
                            "letter: A/, B/, …)")
-    by_name = {label.lower(): i for i, label in enumerate(labels)}
+    by_name = {label.lower(): label for label in labels}
     photos, problems = [], []
     try:
         subfolders = sorted((d for d in folder.iterdir() if d.is_dir()), key=lambda d: natural_key(d.name))
@@ -82,7 +88,7 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, i
         raise DatasetError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
     for d in subfolders:
         if d.name.lower() not in by_name:
-            problems.append(f"{d}: not a class ({', '.join(labels)}); its photos are not used")
+            problems.append(f"{d}: not a class ({_classes(labels)}); its photos are not used")
             continue
         try:
             files = sorted((p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
@@ -97,24 +103,32 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, i
     return photos, problems
 
 
-def enrol(rec: Any, hands: Any, head: PoseHead, photos: list[tuple[Path, int]],
+def enrol(rec: Any, photos: Iterable[tuple[Source, str]],
           on_failure: Callable[[str], None] = lambda _: None) -> Enrolment:
-    """Find the hand in each photo and in its mirror image (`hands`: a HandCropper), and read its
-    crop with the network (`rec`: a Recognizer). A photo that cannot be read or shows no hand is
-    reported to `on_failure` (one line naming it) and left out."""
+    """Find the hand in each photo and in its mirror image, as `rec` (a Recognizer with a pose
+    head) finds hands, and read its crop with `rec`'s network. A photo that cannot be read, shows
+    no hand or has a label that is no class of `rec` is reported to `on_failure` (one line naming
+    it) and left out."""
+    from fingerspell.sources import describe
+
+    head, index = rec.pose_head, {label.lower(): i for i, label in enumerate(rec.labels)}
     out = Enrolment()
     pixels = []
-    for path, label in photos:
+    for source, label in photos:
+        name = describe(source)
+        if not isinstance(label, str) or label.lower() not in index:
+            on_failure(f"{name}: label {label!r} is not a class ({_classes(rec.labels)})")
+            continue
         try:
-            px, seen = _looked(hands, path, rec.size)
+            px, seen = _looked(rec.hand_finder, source, rec.size, rec.fetcher)
         except FingerspellError as exc:
             on_failure(str(exc))
             continue
         if not seen:
-            on_failure(f"{path}: no hand found (a closer, brighter photo of the hand may be found)")
+            on_failure(f"{name}: no hand found (a closer, brighter photo of the hand may be found)")
             continue
-        out.names.append(str(path))
-        out.labels.append(label)
+        out.names.append(name)
+        out.labels.append(index[label.lower()])
         out.views.append(np.stack([head.numbers(h.world, h.right) for h in seen]))
         pixels.append(px)
     for start in range(0, len(pixels), NETWORK_BATCH):  # a batch's activations, not a folder's
@@ -122,7 +136,14 @@ def enrol(rec: Any, hands: Any, head: PoseHead, photos: list[tuple[Path, int]],
     return out
 
 
-def _looked(hands: Any, path: Path, size: tuple[int, int]) -> tuple[np.ndarray, list[Any]]:
+def _classes(labels: list[str]) -> str:
+    from fingerspell.schema import CLASSES
+
+    return "A–Z, del, nothing, space" if list(labels) == list(CLASSES) else ", ".join(labels)
+
+
+def _looked(hands: Any, source: Source, size: tuple[int, int], fetcher: Any
+            ) -> tuple[np.ndarray, list[Any]]:
     """The network's input (the crop around the hand) and the hands found in the photo and in
     its mirror image (a dark photo's mirror searched brightened, as the runtime does)."""
     from fingerspell.handcrop import cropped
@@ -136,7 +157,7 @@ def _looked(hands: Any, path: Path, size: tuple[int, int]) -> tuple[np.ndarray, 
         seen[:] = [h for h in (first, mirror) if h is not None]
         return cropped(img, seen[0]) if seen else img
 
-    return load_pixels(path, size, crop=look), seen
+    return load_pixels(source, size, fetcher=fetcher, crop=look), seen
 
 
 def adapt_head(base: PoseHead, x: np.ndarray, y: np.ndarray, steps: int = STEPS,
@@ -190,25 +211,65 @@ def check(base: PoseHead, enrolled: Enrolment, folds: int = CHECK_FOLDS, seed: i
     return Check(n, before, after)
 
 
-def adapted(base: PoseHead, base_path: Path, enrolled: Enrolment, command: str,
-            result: Check | None) -> PoseHead:
-    """The head fine-tuned on every enrolled photo, with where it came from in its document."""
+class MissingLetters(DatasetError):
+    """Some letters have no usable photo: adapted to the others only, they would read far worse."""
+
+    def __init__(self, letters: list[str], hint: str = "add photos of them, or some_letters=True"
+                 ) -> None:
+        self.letters = letters
+        super().__init__(f"no usable photo of {' '.join(letters)}; adapted to some letters only, "
+                         f"the others read far worse ({hint})")
+
+
+@dataclass
+class Adapted:
+    """What `adapt` made: the head, the photos it was fitted on, and how they read before/after."""
+
+    head: PoseHead
+    enrolled: Enrolment
+    check: Check
+    missing: list[str]  # classes without a usable photo
+
+
+def adapt(rec: Any, photos: Iterable[tuple[Source, str]], some_letters: bool = False,
+          on_failure: Callable[[str], None] = lambda _: None, command: str = "") -> Adapted:
+    """`rec`'s pose head fine-tuned on labelled photos of one person's hand: (source, class)
+    pairs, any source `Recognizer.predict` takes. Photos it cannot use go to `on_failure`.
+
+    Raises DatasetError where no photo is usable, or where a letter (any class but `OPTIONAL`)
+    has no usable photo, unless `some_letters`: adapted to some letters only, the others read far
+    worse (README, "Your own hand"). ModelError where `rec` reads no pose head."""
+    from fingerspell.errors import ModelError
+
+    base = rec.pose_head
+    if base is None or rec.hand_finder is None:
+        raise ModelError(f"{rec.path.name}: no pose head read with it; adapt starts from one")
+    enrolled = enrol(rec, photos, on_failure)
+    if not enrolled.names:
+        raise DatasetError("no photo with a hand found")
+    have = {rec.labels[i] for i in enrolled.labels}
+    missing = [label for label in rec.labels if label not in have]
+    needed = [label for label in missing if label not in OPTIONAL]
+    if needed and not some_letters:
+        raise MissingLetters(needed)
+    result = check(base, enrolled)
     head = adapt_head(base, *enrolled.rows(range(len(enrolled.names))))
     counts = Counter(base.labels[i] for i in enrolled.labels)
+    path = rec.pose_path
     head.training = {
         **base.training,
         "adapted": {
-            "from": base_path.name,
-            "from_sha256": hashlib.sha256(base_path.read_bytes()).hexdigest(),
+            "from": path.name if path else "a pose head in memory",
+            **({"from_sha256": hashlib.sha256(path.read_bytes()).hexdigest()} if path else {}),
             "photos": {label: counts[label] for label in base.labels if counts[label]},
             "rows": int(sum(len(v) for v in enrolled.views)),
             "steps": STEPS, "learning_rate": LEARNING_RATE, "anchor": ANCHOR,
             "date": date.today().isoformat(),
-            "command": command,
+            **({"command": command} if command else {}),
         },
     }
-    head.metrics = {**base.metrics, **({"adapted_check": {
+    head.metrics = {**base.metrics, "adapted_check": {
         "photos": result.photos, "right_before": result.before, "right_after": result.after,
         "how": f"each photo read by a head adapted without it ({CHECK_FOLDS} folds), fused "
-               "with the network on its hand crop"}} if result else {})}
-    return head
+               "with the network on its hand crop"}}
+    return Adapted(head, enrolled, result, missing)

@@ -48,7 +48,7 @@ class Prepared(NamedTuple):
     hand: bool | None = None  # a hand found (None: none looked for)
 
 
-def _is_mode(pose: str | Path) -> bool:
+def _is_mode(pose: str | Path | PoseHead) -> bool:
     return isinstance(pose, str) and pose in POSE_MODES
 
 
@@ -58,7 +58,7 @@ class Recognizer:
     def __init__(self, model: str | Path | None = None, backend: str | None = None,
                  threads: int | None = None, top_k: int = 3, fetcher: Any = None,
                  block_private_urls: bool = False, crop: str = "auto",
-                 pose: str | Path = "auto", hands: str = "auto") -> None:
+                 pose: str | Path | PoseHead = "auto", hands: str = "auto") -> None:
         """Load an artifact (default: the bundled int8 ONNX model).
 
         crop: "auto" crops around the hand when the model was trained on hand crops; "hand"
@@ -66,7 +66,8 @@ class Recognizer:
 
         pose: "auto" multiplies the network's probabilities by the bundled pose head's (a small
         classifier on MediaPipe's hand landmarks, fingerspell.handpose) wherever a hand is found;
-        a path uses that pose head file; "none" reads the network alone.
+        a path uses that pose head file, a PoseHead that head (`fingerspell.adapt`); "none"
+        reads the network alone.
 
         hands: what finds the hand for the crop and the pose head: "auto" or "onnx", MediaPipe
         Hands' networks bundled with the runtime (fingerspell.handmodels); "mediapipe", MediaPipe
@@ -90,6 +91,7 @@ class Recognizer:
                              "fetcher must check the addresses it connects to itself")
         self._hands: Any = None  # the hand finder (HandCropper), shared by the crop and the pose head
         self.pose_head: PoseHead | None = None
+        self.pose_path: Path | None = None  # the file the pose head was read from
         self._crop = self._use_hands(crop, pose, hands)
         if fetcher is None and block_private_urls:
             from functools import partial
@@ -99,7 +101,7 @@ class Recognizer:
             fetcher = partial(fetch, block_private=True)
         self.fetcher = fetcher
 
-    def _use_hands(self, crop: str, pose: str | Path, engine: str) -> Any:
+    def _use_hands(self, crop: str, pose: str | Path | PoseHead, engine: str) -> Any:
         """Set up the hand finder for the crop and the pose head as asked; the crop callable or
         None."""
         if crop not in CROP_MODES:
@@ -119,7 +121,9 @@ class Recognizer:
             if crop == "hand" or engine != "auto":
                 raise
             if not _is_mode(pose):
-                raise type(exc)(f"{pose}: a pose head reads the hand's landmarks: {exc}") from None
+                named = "the pose head given" if isinstance(pose, PoseHead) else pose
+                raise type(exc)(f"{named}: a pose head reads the hand's landmarks: {exc}") from None
+            self.pose_path = None  # the bundled head is not read after all
             if wanted:
                 warnings.warn(f"{self.path.name} was trained on hand crops, but {exc}; reading "
                               "whole images without the pose head, which is less accurate",
@@ -131,7 +135,11 @@ class Recognizer:
         self.crop = "hand"
         return self._hands.crop
 
-    def _pose_head(self, pose: str | Path) -> PoseHead | None:
+    def _pose_head(self, pose: str | Path | PoseHead) -> PoseHead | None:
+        if isinstance(pose, PoseHead):  # one in memory (fingerspell.adapt)
+            if pose.labels != self.labels:
+                raise ModelError(f"the pose head given: its labels differ from {self.path.name}'s")
+            return pose
         if _is_mode(pose):
             path = bundled_dir() / DEFAULT_POSE_HEAD
             if pose == "none" or not path.is_file():
@@ -143,6 +151,7 @@ class Recognizer:
             if _is_mode(pose):
                 return None  # the bundled head is for the bundled labels; another model reads alone
             raise ModelError(f"{path}: pose head labels differ from {self.path.name}'s")
+        self.pose_path = path
         return head
 
     @property

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import HANDS_HELP, fail, interrupted, load_recognizer, path_arg, report_error
+from fingerspell.cli.common import HANDS_HELP, fail, interrupted, load_recognizer, path_arg
 from fingerspell.errors import FingerspellError
 
 
@@ -35,8 +35,8 @@ def adapt(
     fingerspell predict photo.jpg --pose OUT.
 
     Exit code 0 when every photo was used, 1 when any could not be (each named on stderr; the
-    head is still written from the others, unless none was usable), 2 usage, 3 the model or
-    pose head cannot be loaded, 4 FOLDER is not a folder of letters or lacks some (nothing is
+    head is still written from the others), 2 usage, 3 the model or pose head cannot be loaded,
+    4 FOLDER is not a folder of letters, has no usable photo or lacks a letter (nothing is
     written).
 
     Example: fingerspell adapt my-letters/ --out my-hand.json
@@ -52,8 +52,6 @@ def adapt(
         fail(f"--out {out}: " + ("is a folder" if out.is_dir() else
                                  "is the pose head adapted from; write the adapted one elsewhere"), 2)
     rec = load_recognizer(model, None, None, "hand", pose, hands)
-    if rec.pose_head is None or rec.hand_finder is None:
-        fail(f"{rec.path.name}: no pose head for this model's labels ({base_path})", 3)
     failed = 0
 
     def failure(line: str) -> None:
@@ -63,33 +61,31 @@ def adapt(
 
     try:
         photos, problems = fit.labelled_photos(folder, rec.labels)
-        for line in problems:
-            failure(line)
-        enrolled = fit.enrol(rec, rec.hand_finder, rec.pose_head, photos, failure)
+    except FingerspellError as exc:  # names the folder
+        fail(str(exc), exc.exit_code)
+    for line in problems:
+        failure(line)
+    try:
+        done = fit.adapt(rec, photos, some_letters, failure, "fingerspell " + " ".join(sys.argv[1:]))
+    except fit.MissingLetters as exc:
+        fail(f"{folder}: {fit.MissingLetters(exc.letters, 'add photos of them, or --some-letters')}"
+             "; nothing written", exc.exit_code)
     except FingerspellError as exc:
-        report_error(exc)
+        fail(f"{folder}: {exc}; nothing written", exc.exit_code)
     except KeyboardInterrupt:
         interrupted()
-    if not enrolled.names:
-        fail(f"{folder}: no photo with a hand found; nothing written", 1)
-    letters = sorted({rec.labels[i] for i in enrolled.labels}, key=rec.labels.index)
-    missing = [label for label in rec.labels if label not in letters]
-    needed = [label for label in missing if label not in fit.OPTIONAL]
-    if needed and not some_letters:
-        fail(f"{folder}: no usable photo of {' '.join(needed)}; adapted to some letters only, "
-             "the others read far worse (add photos of them, or --some-letters); nothing written", 4)
-    result = fit.check(rec.pose_head, enrolled)
-    head = fit.adapted(rec.pose_head, base_path, enrolled, "fingerspell " + " ".join(sys.argv[1:]),
-                       result)
     try:
-        head.save(out)
+        done.head.save(out)
     except OSError as exc:
         fail(f"--out {out}: cannot write ({exc.strerror or exc})", 2)
-    typer.echo(f"{folder}: {len(enrolled.names)} photos with a hand, {len(letters)} letters "
+    letters = [label for label in rec.labels if label not in done.missing]
+    typer.echo(f"{folder}: {len(done.enrolled.names)} photos with a hand, {len(letters)} letters "
                f"({' '.join(letters)})")
-    typer.echo(f"each photo read by a head adapted without it: {result.before} of {result.photos} "
-               f"right with {base_path.name}, {result.after} adapted")
-    if missing:
-        typer.echo(f"note: no photos of {' '.join(missing)}: they can read worse adapted", err=True)
+    typer.echo(f"each photo read by a head adapted without it: {done.check.before} of "
+               f"{done.check.photos} right with {rec.pose_path.name if rec.pose_path else pose}, "
+               f"{done.check.after} adapted")
+    if done.missing:
+        typer.echo(f"note: no photos of {' '.join(done.missing)}: they can read worse adapted",
+                   err=True)
     typer.echo(f"wrote {out}: fingerspell predict PHOTO --pose {out}")
     raise typer.Exit(1 if failed else 0)
