@@ -11,10 +11,12 @@ letter, its photos in the order of their frame numbers: the first 30 % are the p
 would enrol, the last 50 % the ones read afterwards (the 20 % between keeps near-identical
 neighbouring frames apart). `k` photos per letter are drawn from the first part (a photo's hand
 crop and whole image both, as the pack holds them, with their mirror landmarks), the fold head
-is adapted with `fingerspell.adapt.adapt_head` as `fingerspell adapt` does, and every pack image
+is adapted with `fingerspell.adapt.fitted` as `fingerspell adapt` does, and every pack image
 of the last part with a hand is read by the pose head alone and fused with the fold network.
 `--reps` draws; the rows are the means over sources. "some letters": photos of a random half
-of the letters only, the other half read after adapting.
+of the letters only, so the head is adapted to those letters only (`PoseHead.adapted_classes`);
+"fine-tuned alone": the same photos through `adapt_head` alone, which reads every hand as one
+of the letters it was shown.
 Numpy and the runtime only, about a minute on two cores.
 """
 
@@ -31,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from pose_head import extra_rows, features, fit_without, image_hands, view_hands
 
-from fingerspell.adapt import adapt_head
+from fingerspell.adapt import adapt_head, fitted
 from fingerspell.handpose import PoseHead, fuse
 
 SHIPPED_HEAD = Path(__file__).resolve().parents[1] / "artifacts" / "fingerspell-pose.json"
@@ -122,12 +124,16 @@ def main() -> int:
                                     if mok[i]:
                                         x.append(mfeat[i])
                                         t.append(c)
-                        p = adapt_head(head, np.array(x), np.array(t)).probabilities(feat[read_i])
+                        p = fitted(head, np.array(x), np.array(t)).probabilities(feat[read_i])
                         if part == "every letter":
                             score(f"adapted, {shots} of every letter", p)
-                        else:
-                            score(f"some letters, {shots}: without photos, after", p, ~in_half)
-                            score(f"some letters, {shots}: with photos, after", p, in_half)
+                            continue
+                        score(f"some letters, {shots}: without photos, after", p, ~in_half)
+                        score(f"some letters, {shots}: with photos, after", p, in_half)
+                        alone = adapt_head(head, np.array(x), np.array(t)).probabilities(feat[read_i])
+                        score(f"some letters, {shots}, fine-tuned alone: without photos", alone,
+                              ~in_half)
+                        score(f"some letters, {shots}, fine-tuned alone: with photos", alone, in_half)
             for way, v in scores.items():
                 rows.setdefault(way, []).append(np.mean(v, axis=0).tolist())
             done.append(str(pack["sources"][s]))

@@ -70,18 +70,18 @@ def test_adapting_reads_the_photos_letters_and_stays_near_the_head() -> None:
 def test_the_check_reads_each_photo_with_a_head_adapted_without_it() -> None:
     base = _head()
     rng = np.random.default_rng(4)
-    centres = rng.normal(size=(2, HEAD_FEATURES)) * 2 + base.mean
+    centres = rng.normal(size=(len(CLASSES), HEAD_FEATURES)) * 2 + base.mean
     flat = np.full(len(CLASSES), 1 / len(CLASSES))
     enrolled = Enrolment()
-    for i in range(10):
+    for i in range(3 * len(CLASSES)):  # three photos of every class
         enrolled.names.append(f"p{i}.jpg")
-        enrolled.labels.append([7, 9][i % 2])
-        enrolled.views.append(centres[i % 2] + rng.normal(scale=0.2, size=(2, HEAD_FEATURES)))
+        enrolled.labels.append(i % len(CLASSES))
+        enrolled.views.append(centres[i % len(CLASSES)] + rng.normal(scale=0.2, size=(2, HEAD_FEATURES)))
         enrolled.network.append(flat)  # a network with no opinion: the head decides
     got = check(base, enrolled)
     before = sum(int(base.logits(v[:1]).argmax() == t)
                  for v, t in zip(enrolled.views, enrolled.labels, strict=True))
-    assert (got.photos, got.before) == (10, before) and got.after == 10 > before
+    assert (got.photos, got.before) == (87, before) and before < 20 and got.after > 80
     alone = Enrolment(["p.jpg"], [7], [enrolled.views[0]], [flat])
     assert check(base, alone).photos == 1  # one photo: nothing to adapt on, the head as it was
 
@@ -135,6 +135,10 @@ def _photos(root: Path, layout: dict[str, list[str]]) -> Path:
     return root
 
 
+def bundled_head() -> PoseHead:
+    return PoseHead.load(BUNDLED)
+
+
 needs_shipped = pytest.mark.skipif(not (SHIPPED.is_file() and BUNDLED.is_file()),
                                    reason="the shipped artifact and pose head are not in artifacts/")
 
@@ -153,13 +157,13 @@ def test_adapt_writes_a_head_that_predict_reads_with(monkeypatch, tmp_path: Path
     folder = _photos(tmp_path / "mine", {want["red"]: ["red"] * 3, want["blue"]: ["blue"] * 3})
     out = tmp_path / "my-hand.json"
     r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out)])
-    assert r.exit_code == 4 and not out.exists()  # two letters of 26: refused by default
-    assert "no usable photo of" in r.stderr and "--some-letters" in r.stderr
-    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out), "--some-letters"])
     assert r.exit_code == 0, r.output
     assert "6 photos with a hand, 2 letters" in r.stdout and f"wrote {out}" in r.stdout
-    assert "no photos of" in r.stderr  # the other 27 classes are named
+    assert "no photos of" in r.stderr and "the others keep fingerspell-pose.json's reading" in r.stderr
     doc = json.loads(out.read_text())
+    # two letters of 26: adapted to tell those apart only (and the classes that are no letters)
+    assert doc["schema_version"] == 2
+    assert doc["adapted_classes"] == [*sorted([want["red"], want["blue"]]), "del", "nothing", "space"]
     assert doc["training"]["adapted"]["photos"] == {want["red"]: 3, want["blue"]: 3}
     assert doc["training"]["adapted"]["rows"] == 12  # each photo and its mirror image
     assert doc["metrics"]["adapted_check"]["photos"] == 6
@@ -189,7 +193,7 @@ def test_adapt_names_each_photo_it_cannot_use_and_still_writes(monkeypatch, tmp_
     (folder / "A" / "broken.jpg").write_bytes(b"not an image")
     (folder / "selfies").mkdir()
     out = tmp_path / "h.json"
-    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out), "--some-letters"])
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out)])
     assert r.exit_code == 1 and out.is_file() and "Traceback" not in r.output
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 3
@@ -206,7 +210,7 @@ def test_adapt_refuses_what_it_cannot_do(monkeypatch, tmp_path: Path) -> None:
     runner = CliRunner()
     grey = _photos(tmp_path / "grey", {"A": ["grey", "grey"]})
     out = tmp_path / "h.json"
-    r = runner.invoke(app, ["adapt", str(grey), "--out", str(out), "--some-letters"])
+    r = runner.invoke(app, ["adapt", str(grey), "--out", str(out)])
     assert r.exit_code == 4 and not out.exists() and "no photo with a hand found" in r.stderr
     assert "nothing written" in r.stderr and r.stderr.count("no hand found") == 2
     mine = _photos(tmp_path / "mine", {"A": ["red"]})
@@ -221,7 +225,8 @@ def test_adapt_refuses_what_it_cannot_do(monkeypatch, tmp_path: Path) -> None:
 
 
 @needs_shipped
-def test_every_letter_is_needed_but_not_del_nothing_space(monkeypatch, tmp_path: Path) -> None:
+def test_every_letter_adapts_in_full_but_del_nothing_space_are_not_needed(monkeypatch,
+                                                                          tmp_path: Path) -> None:
     from fingerspell.cli import app
 
     monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
@@ -231,11 +236,13 @@ def test_every_letter_is_needed_but_not_del_nothing_space(monkeypatch, tmp_path:
     out = tmp_path / "h.json"
     r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out)])
     assert r.exit_code == 1 and out.is_file()  # the grey photo is named; Q has another photo
-    assert "26 letters" in r.stdout and "no photos of del nothing space" in r.stderr
+    assert "26 letters" in r.stdout and "no photos of del nothing space: they can read worse" in r.stderr
+    assert "adapted_classes" not in json.loads(out.read_text())  # adapted in full
     (folder / "Q" / "0.png").unlink()  # now Q has no photo with a hand
-    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(tmp_path / "h2.json")])
-    assert r.exit_code == 4 and "no usable photo of Q;" in r.stderr
-    assert not (tmp_path / "h2.json").exists()
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out)])
+    assert r.exit_code == 1 and "no photos of Q del nothing space: adapted to tell apart" in r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["adapted_classes"] == [c for c in CLASSES if c != "Q"]
 
 
 @needs_shipped
@@ -253,9 +260,7 @@ def test_adapt_in_a_program_takes_any_source_and_a_head_in_memory(monkeypatch, t
     failed: list[str] = []
     photos = [(red, "k"), (blue.read_bytes(), "F"), (str(blue), "F"), (tmp_path / "gone.jpg", "A"),
               (red, "hello")]
-    with pytest.raises(DatasetError, match="no usable photo of A B C"):
-        adapt(rec, photos)
-    done = adapt(rec, photos, some_letters=True, on_failure=failed.append)
+    done = adapt(rec, photos, on_failure=failed.append)
     assert len(failed) == 2 and "gone.jpg" in failed[0] and "'hello' is not a class" in failed[1]
     assert done.head.training["adapted"]["photos"] == {"F": 2, "K": 1}
     assert done.head.training["adapted"]["from"] == DEFAULT_POSE_HEAD
@@ -263,10 +268,56 @@ def test_adapt_in_a_program_takes_any_source_and_a_head_in_memory(monkeypatch, t
     mine = Recognizer(pose=done.head)  # a head in memory, as a web service keeps one per user
     assert mine.pose_head is done.head and mine.pose_path is None
     assert mine.predict(red).label  # reads with it
-    again = adapt(mine, [(red, "K")], some_letters=True)  # adapted once more, from memory
+    assert done.head.adapted_classes == ["F", "K", "del", "nothing", "space"]
+    with pytest.raises(ModelError, match="adapted to some letters only"):
+        adapt(mine, [(red, "K")])  # adapting that again would lose what it was adapted from
+    full = adapt(rec, [(red, c) for c in CLASSES if len(c) == 1])
+    assert full.head.adapted_classes is None
+    again = adapt(Recognizer(pose=full.head), [(red, "K")])  # adapted once more, from memory
     assert again.head.training["adapted"]["from"] == "a pose head in memory"
-    other = PoseHead.from_dict({**done.head.to_dict(), "labels": [f"c{i}" for i in range(29)]})
+    other = PoseHead.from_dict({**bundled_head().to_dict(), "labels": [f"c{i}" for i in range(29)]})
     with pytest.raises(ModelError, match="labels differ"):
         Recognizer(pose=other)
     with pytest.raises(ModelError, match="no pose head"):
         adapt(Recognizer(pose="none"), [(red, "K")])
+    with pytest.raises(DatasetError, match="no photo with a hand"):
+        adapt(rec, [(Image.new("RGB", (96, 80), COLOURS["grey"]), "A")])
+
+
+def test_a_head_adapted_to_some_classes_keeps_the_others_reading(tmp_path: Path) -> None:
+    from fingerspell.adapt import fitted
+    from fingerspell.errors import ModelError
+    from fingerspell.handpose import tempered
+
+    base = _head()
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(12, HEAD_FEATURES)) + base.mean
+    y = np.repeat([CLASSES.index("M"), CLASSES.index("N")], 6)
+    head = fitted(base, x, y)
+    assert head.adapted_classes == ["M", "N", "del", "nothing", "space"]
+    probe = rng.normal(size=(40, HEAD_FEATURES)) + base.mean
+    p, before = head.probabilities(probe), tempered(base.logits(probe), 1.5, 0.02)
+    inside = np.isin(CLASSES, head.adapted_classes)
+    assert np.allclose(p.sum(1), 1, atol=1e-5)
+    assert np.allclose(p[:, ~inside], before[:, ~inside], atol=1e-6)  # the others: as before
+    assert np.allclose(p[:, inside].sum(1), before[:, inside].sum(1), atol=1e-5)
+    own = tempered(head.logits(probe), 1.5, 0.02)[:, inside]  # shared out as the adapted layers say
+    share = before[:, inside].sum(1, keepdims=True)
+    assert np.allclose(p[:, inside], own / own.sum(1, keepdims=True) * share, atol=1e-5)
+    views = probe[:3]
+    one = head.probabilities_of_views(views)
+    assert np.isclose(one.sum(), 1, atol=1e-5) and one.argmax() in range(len(CLASSES))
+    # its document: version 2, read back the same; a version-1 runtime would refuse it
+    path = tmp_path / "mine.json"
+    head.save(path)
+    doc = json.loads(path.read_text())
+    assert doc["schema_version"] == 2 and doc["adapted_classes"] == head.adapted_classes
+    back = PoseHead.load(path)
+    assert np.allclose(back.probabilities(probe), p, atol=1e-4)
+    assert json.loads(json.dumps(base.to_dict()))["schema_version"] == 1  # others stay version 1
+    for bad in ({"adapted_classes": ["M", "Ñ"]}, {"adapted_classes": ["M", "M"]},
+                {"adapted_classes": []}, {"layers_before": doc["layers_before"][:1]}):
+        with pytest.raises(ModelError, match="adapted_classes"):
+            PoseHead.from_dict({**doc, **bad})
+    letters = np.arange(26)  # A–Z, without del, nothing, space: adapted in full
+    assert fitted(base, rng.normal(size=(26, HEAD_FEATURES)) + base.mean, letters).adapted_classes is None

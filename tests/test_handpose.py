@@ -59,7 +59,8 @@ def test_head_round_trips_through_its_document(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("change", "why"), [
     ({"schema": "other"}, "not a fingerspell pose head"),
-    ({"schema_version": 2}, "upgrade fingerspell"),
+    ({"schema_version": 3}, "upgrade fingerspell"),
+    ({"schema_version": 2}, "malformed"),  # an adapted head's version without what it adapted
     ({"features": "another-set/1"}, "other features"),
     ({"features": ["handpose-45/1"]}, "other features"),  # not a name: refused, not a crash
     ({"mean": [0.0] * 5}, "shapes"),

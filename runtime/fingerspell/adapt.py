@@ -39,8 +39,8 @@ ANCHOR = 1e-3  # L2 pull towards the bundled weights, so letters without photos 
 BATCH = 64
 CHECK_FOLDS = 5
 NETWORK_BATCH = 8  # photos per network pass, as predict's default
-# classes a user need not photograph: adapting to some letters only makes the others read far
-# worse (README, "Your own hand"), but these three are no letters, and many never sign them
+# classes a head is adapted to in full without photos of them (`fitted`): no letters, and many
+# users never sign them
 OPTIONAL = ("del", "nothing", "space")
 
 
@@ -194,6 +194,18 @@ def adapt_head(base: PoseHead, x: np.ndarray, y: np.ndarray, steps: int = STEPS,
     return replace(copy.deepcopy(base), layers=[(params[0], params[1]), (params[2], params[3])])
 
 
+def fitted(base: PoseHead, x: np.ndarray, y: np.ndarray) -> PoseHead:
+    """`adapt_head`; where some letters (classes but `OPTIONAL`) have no rows, a head adapted to
+    the others only (`PoseHead.adapted_classes`: the classes with rows and `OPTIONAL`), since
+    fine-tuned alone it would read those letters' hands as letters it was shown."""
+    head = adapt_head(base, x, y)
+    have = {base.labels[i] for i in np.unique(y)} | set(OPTIONAL)
+    if any(label not in have for label in base.labels):
+        head.adapted_classes = [label for label in base.labels if label in have]
+        head.layers_before = copy.deepcopy(base.layers)
+    return head
+
+
 def check(base: PoseHead, enrolled: Enrolment, folds: int = CHECK_FOLDS, seed: int = 0) -> Check:
     """Each photo read by a head adapted on the other folds' photos, fused with the network as
     the runtime fuses them (the whole-photo reading left out), against `base` read the same way."""
@@ -202,23 +214,13 @@ def check(base: PoseHead, enrolled: Enrolment, folds: int = CHECK_FOLDS, seed: i
     before = after = 0
     for k in np.unique(fold):
         rest = np.flatnonzero(fold != k)
-        head = adapt_head(base, *enrolled.rows(rest), seed=seed) if len(rest) else base
+        head = fitted(base, *enrolled.rows(rest)) if len(rest) else base
         for i in np.flatnonzero(fold == k):
             net = enrolled.network[i]
             want = enrolled.labels[i]
             before += int(fuse(net, base.probabilities_of_views(enrolled.views[i][:1])).argmax() == want)
             after += int(fuse(net, head.probabilities_of_views(enrolled.views[i][:1])).argmax() == want)
     return Check(n, before, after)
-
-
-class MissingLetters(DatasetError):
-    """Some letters have no usable photo: adapted to the others only, they would read far worse."""
-
-    def __init__(self, letters: list[str], hint: str = "add photos of them, or some_letters=True"
-                 ) -> None:
-        self.letters = letters
-        super().__init__(f"no usable photo of {' '.join(letters)}; adapted to some letters only, "
-                         f"the others read far worse ({hint})")
 
 
 @dataclass
@@ -228,32 +230,32 @@ class Adapted:
     head: PoseHead
     enrolled: Enrolment
     check: Check
-    missing: list[str]  # classes without a usable photo
+    missing: list[str]  # classes without a usable photo (those not OPTIONAL keep the old reading)
 
 
-def adapt(rec: Any, photos: Iterable[tuple[Source, str]], some_letters: bool = False,
+def adapt(rec: Any, photos: Iterable[tuple[Source, str]],
           on_failure: Callable[[str], None] = lambda _: None, command: str = "") -> Adapted:
     """`rec`'s pose head fine-tuned on labelled photos of one person's hand: (source, class)
     pairs, any source `Recognizer.predict` takes. Photos it cannot use go to `on_failure`.
+    Where some letters have no usable photo, the head is adapted to the others only (`fitted`).
 
-    Raises DatasetError where no photo is usable, or where a letter (any class but `OPTIONAL`)
-    has no usable photo, unless `some_letters`: adapted to some letters only, the others read far
-    worse (README, "Your own hand"). ModelError where `rec` reads no pose head."""
+    Raises DatasetError where no photo is usable; ModelError where `rec` reads no pose head or
+    one already adapted to some letters only (adapt from the head it came from instead)."""
     from fingerspell.errors import ModelError
 
     base = rec.pose_head
     if base is None or rec.hand_finder is None:
         raise ModelError(f"{rec.path.name}: no pose head read with it; adapt starts from one")
+    if base.adapted_classes is not None:
+        raise ModelError(f"{rec.pose_path or 'the pose head given'}: adapted to some letters "
+                         "only; adapt from the head it was adapted from, with all the photos")
     enrolled = enrol(rec, photos, on_failure)
     if not enrolled.names:
         raise DatasetError("no photo with a hand found")
     have = {rec.labels[i] for i in enrolled.labels}
     missing = [label for label in rec.labels if label not in have]
-    needed = [label for label in missing if label not in OPTIONAL]
-    if needed and not some_letters:
-        raise MissingLetters(needed)
     result = check(base, enrolled)
-    head = adapt_head(base, *enrolled.rows(range(len(enrolled.names))))
+    head = fitted(base, *enrolled.rows(range(len(enrolled.names))))
     counts = Counter(base.labels[i] for i in enrolled.labels)
     path = rec.pose_path
     head.training = {

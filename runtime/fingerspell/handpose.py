@@ -26,6 +26,7 @@ from fingerspell.errors import ModelError
 
 POSE_SCHEMA = "fingerspell.pose"
 POSE_SCHEMA_VERSION = 1
+ADAPTED_SCHEMA_VERSION = 2  # a head adapted to some classes only (adapted_classes, layers_before)
 # What a head's numbers are: a head is fed only the numbers it was fitted on. FEATURES_ID is
 # the default (the shipped head's); FEATURES_THUMB adds where the thumb lies on the palm.
 FEATURES_ID = "handpose-45/1: mediapipe-hands-0.10.21 world landmarks, handedness"
@@ -136,6 +137,12 @@ class PoseHead:
     whole_below: float | None = None
     whole_sure: float = WHOLE_SURE
     features: str = FEATURES_ID  # the numbers it was fitted on (FEATURE_WIDTHS)
+    # a head adapted to photos of some classes only (fingerspell.adapt): `layers` decide only
+    # among `adapted_classes`, and the layers it was adapted from (`layers_before`) still share
+    # each hand's probability between those classes together and the others. Fine-tuned alone on
+    # some letters, a head reads every hand as one of them (README, "Your own hand").
+    adapted_classes: list[str] | None = None
+    layers_before: list[tuple[np.ndarray, np.ndarray]] | None = None
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -143,24 +150,45 @@ class PoseHead:
         """The numbers this head reads for one hand's 21 world landmarks and handedness."""
         return hand_features(points, right, self.features)
 
-    def logits(self, features: np.ndarray) -> np.ndarray:
-        """[N, width] numbers (`numbers`) → [N, classes] scores before the softmax."""
+    def logits(self, features: np.ndarray, layers: list | None = None) -> np.ndarray:
+        """[N, width] numbers (`numbers`) → [N, classes] scores before the softmax (of `layers`,
+        default the head's own)."""
+        layers = self.layers if layers is None else layers
         x = (np.asarray(features, np.float64) - self.mean) / self.scale
-        for i, (w, b) in enumerate(self.layers):
+        for i, (w, b) in enumerate(layers):
             x = x @ w + b
-            if i < len(self.layers) - 1:
+            if i < len(layers) - 1:
                 x = np.maximum(x, 0.0)
         return x
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """[N, width] numbers (`numbers`) → [N, classes] tempered probabilities."""
-        return tempered(self.logits(features), self.temperature, self.uniform_mix).astype(np.float32)
+        before = None if self.layers_before is None else self.logits(features, self.layers_before)
+        return self._calibrated(self.logits(features), before).astype(np.float32)
 
     def probabilities_of_views(self, features: np.ndarray) -> np.ndarray:
         """[V, width] numbers of one hand seen V ways (the photo, its mirror image, turned) →
         [classes]: the views' scores averaged before the softmax, then tempered."""
         z = self.logits(features).mean(axis=0, keepdims=True)
-        return tempered(z, self.temperature, self.uniform_mix)[0].astype(np.float32)
+        before = (None if self.layers_before is None else
+                  self.logits(features, self.layers_before).mean(axis=0, keepdims=True))
+        return self._calibrated(z, before)[0].astype(np.float32)
+
+    def _calibrated(self, z: np.ndarray, before: np.ndarray | None) -> np.ndarray:
+        """Tempered probabilities of scores [N, classes]; for a head adapted to some classes,
+        those classes' share taken from the scores `before` it was adapted, and shared out
+        among them by `z`."""
+        p = tempered(z, self.temperature, self.uniform_mix)
+        if self.adapted_classes is None or before is None:
+            return p
+        inside = np.isin(self.labels, self.adapted_classes)
+        out = tempered(before, self.temperature, self.uniform_mix)
+        share = out[:, inside].sum(axis=1, keepdims=True)
+        mine = p[:, inside]
+        total = mine.sum(axis=1, keepdims=True)  # 0 only where no flat mix and all underflow
+        out[:, inside] = share * np.where(total > 0, mine / np.where(total > 0, total, 1),
+                                          1 / inside.sum())
+        return out
 
     @property
     def extra_looks(self) -> int:
@@ -217,7 +245,11 @@ class PoseHead:
             "whole_below": self.whole_below, "whole_sure": self.whole_sure,
             "fusion": "product of the network's and these probabilities, renormalised",
             "training": self.training, "metrics": self.metrics,
-        }
+        } | ({} if self.adapted_classes is None else {
+            # a runtime that would read the adapted layers alone refuses version 2
+            "schema_version": ADAPTED_SCHEMA_VERSION, "adapted_classes": list(self.adapted_classes),
+            "layers_before": [{"weight": _rounded(w), "bias": _rounded(b)}
+                              for w, b in self.layers_before or []]})
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True, default=float) + "\n")
@@ -229,7 +261,7 @@ class PoseHead:
 
         if not isinstance(data, dict) or data.get("schema") != POSE_SCHEMA:
             raise bad("not a fingerspell pose head")
-        if data.get("schema_version") != POSE_SCHEMA_VERSION:
+        if data.get("schema_version") not in (POSE_SCHEMA_VERSION, ADAPTED_SCHEMA_VERSION):
             raise bad(f"pose head schema_version {data.get('schema_version')!r} is not "
                       f"{POSE_SCHEMA_VERSION}; upgrade fingerspell")
         if not isinstance(data.get("features"), str) or data["features"] not in FEATURE_WIDTHS:
@@ -250,8 +282,20 @@ class PoseHead:
                        whole_sure=_share(data.get("whole_sure", WHOLE_SURE), "whole_sure"),
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
+            if data["schema_version"] == ADAPTED_SCHEMA_VERSION:
+                head.adapted_classes = [str(x) for x in data["adapted_classes"]]
+                head.layers_before = [(np.asarray(d["weight"], np.float64),
+                                       np.asarray(d["bias"], np.float64))
+                                      for d in data["layers_before"]]
         except (KeyError, TypeError, ValueError) as exc:
             raise bad(f"malformed pose head: {exc}") from None
+        if head.adapted_classes is not None and not (
+                head.adapted_classes and set(head.adapted_classes) <= set(head.labels)
+                and len(set(head.adapted_classes)) == len(head.adapted_classes)
+                and [w.shape for w, _ in head.layers_before or []] == [w.shape for w, _ in layers]
+                and [b.shape for _, b in head.layers_before or []] == [b.shape for _, b in layers]):
+            raise bad("adapted_classes must be some of its labels, and layers_before shaped as "
+                      "its layers")
         width = FEATURE_WIDTHS[head.features]
         shapes_ok = head.mean.shape == head.scale.shape == (width,) and bool(layers)
         for w, b in layers:

@@ -21,23 +21,19 @@ def adapt(
     model: Path = typer.Option(None, parser=path_arg,
                                help="A .onnx or .tflite artifact (default: the bundled model)."),
     hands: str = typer.Option("auto", help=HANDS_HELP),
-    some_letters: bool = typer.Option(False, "--some-letters",
-                                      help="Adapt even where some letters have no usable photo "
-                                      "(those letters then read far worse)."),
 ) -> None:
     """Fit the pose head to your hand from a few photos of each letter, in seconds.
 
     Each photo's hand is found (and its mirror image's); the head is fine-tuned on them, staying
-    near the one it starts from. It needs a photo with a hand found of every letter A–Z (del,
-    nothing and space are optional): adapted to some letters only, the others read far worse
-    (--some-letters to do it anyway). It prints how many of your photos read right before and
-    after, each read by a head adapted without it. Then read with it:
-    fingerspell predict photo.jpg --pose OUT.
+    near the one it starts from. Photos of every letter A–Z adapt it most; with photos of some
+    letters only (the ones it misreads, and those it takes them for), it is adapted to tell
+    those apart, and the other letters keep the reading of the head it starts from. It prints
+    how many of your photos read right before and after, each read by a head adapted without
+    it. Then read with it: fingerspell predict photo.jpg --pose OUT.
 
     Exit code 0 when every photo was used, 1 when any could not be (each named on stderr; the
     head is still written from the others), 2 usage, 3 the model or pose head cannot be loaded,
-    4 FOLDER is not a folder of letters, has no usable photo or lacks a letter (nothing is
-    written).
+    4 FOLDER is not a folder of letters or has no usable photo (nothing is written).
 
     Example: fingerspell adapt my-letters/ --out my-hand.json
     """
@@ -66,10 +62,7 @@ def adapt(
     for line in problems:
         failure(line)
     try:
-        done = fit.adapt(rec, photos, some_letters, failure, "fingerspell " + " ".join(sys.argv[1:]))
-    except fit.MissingLetters as exc:
-        fail(f"{folder}: {fit.MissingLetters(exc.letters, 'add photos of them, or --some-letters')}"
-             "; nothing written", exc.exit_code)
+        done = fit.adapt(rec, photos, failure, "fingerspell " + " ".join(sys.argv[1:]))
     except FingerspellError as exc:
         fail(f"{folder}: {exc}; nothing written", exc.exit_code)
     except KeyboardInterrupt:
@@ -79,12 +72,15 @@ def adapt(
     except OSError as exc:
         fail(f"--out {out}: cannot write ({exc.strerror or exc})", 2)
     letters = [label for label in rec.labels if label not in done.missing]
+    start = rec.pose_path.name if rec.pose_path else pose
     typer.echo(f"{folder}: {len(done.enrolled.names)} photos with a hand, {len(letters)} letters "
                f"({' '.join(letters)})")
     typer.echo(f"each photo read by a head adapted without it: {done.check.before} of "
-               f"{done.check.photos} right with {rec.pose_path.name if rec.pose_path else pose}, "
-               f"{done.check.after} adapted")
-    if done.missing:
+               f"{done.check.photos} right with {start}, {done.check.after} adapted")
+    if done.head.adapted_classes is not None:
+        typer.echo(f"note: no photos of {' '.join(done.missing)}: adapted to tell apart the "
+                   f"letters with photos only; the others keep {start}'s reading", err=True)
+    elif done.missing:
         typer.echo(f"note: no photos of {' '.join(done.missing)}: they can read worse adapted",
                    err=True)
     typer.echo(f"wrote {out}: fingerspell predict PHOTO --pose {out}")
