@@ -167,6 +167,9 @@ def test_adapt_writes_a_head_that_predict_reads_with(monkeypatch, tmp_path: Path
     assert doc["training"]["adapted"]["photos"] == {want["red"]: 3, want["blue"]: 3}
     assert doc["training"]["adapted"]["rows"] == 12  # each photo and its mirror image
     assert doc["metrics"]["adapted_check"]["photos"] == 6
+    info = CliRunner().invoke(app, ["info", "--pose", str(out)])
+    assert info.exit_code == 0 and "decides among" in info.stdout
+    assert "adapted    from fingerspell-pose.json to 6 photos of 2 letters" in info.stdout
     rec = Recognizer(pose=out)
     assert rec.pose_head is not None
     for colour in ("red", "blue"):

@@ -47,7 +47,7 @@ def info(
                          + (f"; {rec.pose_head.whole_text()}"
                             if rec.pose_head.whole_below is not None and rec.crop == "hand" else "")
                          if rec.pose_head else "none"),
-        *([f"adapted    {_adapted(rec.pose_head.training['adapted'])}"]
+        *([f"adapted    {_adapted(rec.pose_head.training['adapted'], rec.pose_head.adapted_classes)}"]
           if rec.pose_head and rec.pose_head.training.get("adapted") else []),
         f"labels     {len(meta.labels)}: {' '.join(meta.labels)}",
         f"trained on {', '.join(f'{k} ({v})' for k, v in tr.get('source_counts', {}).items()) or '?'}",
@@ -64,8 +64,12 @@ def info(
     emit("\n".join(lines))
 
 
-def _adapted(how: dict) -> str:
-    """An adapted pose head (`fingerspell adapt`) in words: from what, to how many photos."""
+def _adapted(how: dict, classes: list[str] | None) -> str:
+    """An adapted pose head (`fingerspell adapt`) in words: from what, to how many photos, and
+    whether to tell some letters apart only."""
     photos = how.get("photos", {})
     return (f"from {how.get('from', '?')} to {sum(photos.values())} photos of {len(photos)} "
-            f"letters ({how.get('date', '?')}): {how.get('command', '?')}")
+            f"letters ({how.get('date', '?')})"
+            + (f"; decides among {' '.join(classes)} only, the others read as before"
+               if classes is not None else "")
+            + (f": {how['command']}" if how.get("command") else ""))
