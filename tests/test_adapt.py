@@ -89,11 +89,15 @@ def test_the_check_reads_each_photo_with_a_head_adapted_without_it() -> None:
 def test_the_folder_names_the_letters_and_reports_the_rest(tmp_path: Path) -> None:
     for name in ("a", "Space", "B", "junk"):
         (tmp_path / name).mkdir()
-    for rel in ("a/1.jpg", "a/10.jpg", "a/2.png", "a/notes.txt", "Space/s.jpg", "junk/x.jpg"):
+    (tmp_path / "a" / "day2").mkdir()
+    for rel in ("a/1.jpg", "a/10.jpg", "a/2.png", "a/notes.txt", "a/day2/3.HEIC", "Space/s.jpg",
+                "junk/x.jpg"):
         (tmp_path / rel).write_bytes(b"")
     photos, problems = labelled_photos(tmp_path, list(CLASSES))
-    assert [(p.name, c) for p, c in photos] == [
-        ("1.jpg", "A"), ("2.png", "A"), ("10.jpg", "A"), ("s.jpg", "space")]
+    # a letter's subfolders are read too; a phone format is listed, to be named if unreadable
+    assert [(str(p.relative_to(tmp_path)), c) for p, c in photos] == [
+        ("a/1.jpg", "A"), ("a/2.png", "A"), ("a/10.jpg", "A"), ("a/day2/3.HEIC", "A"),
+        ("Space/s.jpg", "space")]
     assert len(problems) == 1 and "junk" in problems[0] and "not a class" in problems[0]
     with pytest.raises(DatasetError, match="not a folder"):
         labelled_photos(tmp_path / "a" / "1.jpg", list(CLASSES))

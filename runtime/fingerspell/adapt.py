@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -73,9 +74,11 @@ class Check:
 
 
 def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, str]], list[str]]:
-    """(photo, class) for each image in a folder per class, and a line for each subfolder whose
-    name is no class (case does not matter: `a/` is A, `Space/` is space)."""
-    from fingerspell.files import IMAGE_SUFFIXES, natural_key
+    """(photo, class) for each image in a folder per class (its subfolders too, such as A/day1/),
+    and a line for each subfolder whose name is no class (case does not matter: `a/` is A,
+    `Space/` is space) or that cannot be listed. Phone formats Pillow may not read are listed,
+    so that they are reported, not skipped."""
+    from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES, natural_key
 
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a folder (adapt takes a folder with a subfolder per "
@@ -86,16 +89,19 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
         subfolders = sorted((d for d in folder.iterdir() if d.is_dir()), key=lambda d: natural_key(d.name))
     except OSError as exc:
         raise DatasetError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
+
+    def unlisted(exc: OSError) -> None:  # os.walk's errors name the folder
+        problems.append(f"{exc.filename}: cannot list folder ({exc.strerror or exc})")
+
     for d in subfolders:
         if d.name.lower() not in by_name:
             problems.append(f"{d}: not a class ({_classes(labels)}); its photos are not used")
             continue
-        try:
-            files = sorted((p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()),
-                           key=lambda p: natural_key(p.name))
-        except OSError as exc:
-            problems.append(f"{d}: cannot list folder ({exc.strerror or exc})")
-            continue
+        files: list[Path] = []
+        for root, _, names in os.walk(d, onerror=unlisted):  # symlinked folders not followed
+            files.extend(Path(root) / n for n in names
+                         if Path(n).suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES)
+        files.sort(key=lambda p: natural_key(str(p.relative_to(d))))
         photos.extend((p, by_name[d.name.lower()]) for p in files)
     if not photos and not problems:
         raise DatasetError(f"{folder}: no photos in a folder per letter (A/, B/, …; images "
@@ -104,36 +110,45 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
 
 
 def enrol(rec: Any, photos: Iterable[tuple[Source, str]],
-          on_failure: Callable[[str], None] = lambda _: None) -> Enrolment:
+          on_failure: Callable[[str], None] = lambda _: None,
+          on_photo: Callable[[], None] = lambda: None) -> Enrolment:
     """Find the hand in each photo and in its mirror image, as `rec` (a Recognizer with a pose
     head) finds hands, and read its crop with `rec`'s network. A photo that cannot be read, shows
     no hand or has a label that is no class of `rec` is reported to `on_failure` (one line naming
     it) and left out."""
-    from fingerspell.sources import describe
-
-    head, index = rec.pose_head, {label.lower(): i for i, label in enumerate(rec.labels)}
+    index = {label.lower(): i for i, label in enumerate(rec.labels)}
     out = Enrolment()
     pixels = []
     for source, label in photos:
-        name = describe(source)
-        if not isinstance(label, str) or label.lower() not in index:
-            on_failure(f"{name}: label {label!r} is not a class ({_classes(rec.labels)})")
-            continue
-        try:
-            px, seen = _looked(rec.hand_finder, source, rec.size, rec.fetcher)
-        except FingerspellError as exc:
-            on_failure(str(exc))
-            continue
-        if not seen:
-            on_failure(f"{name}: no hand found (a closer, brighter photo of the hand may be found)")
-            continue
-        out.names.append(name)
-        out.labels.append(index[label.lower()])
-        out.views.append(np.stack([head.numbers(h.world, h.right) for h in seen]))
-        pixels.append(px)
+        _enrol_one(rec, source, label, index, out, pixels, on_failure)
+        on_photo()
     for start in range(0, len(pixels), NETWORK_BATCH):  # a batch's activations, not a folder's
         out.network.extend(rec.probabilities(np.stack(pixels[start:start + NETWORK_BATCH])))
     return out
+
+
+def _enrol_one(rec: Any, source: Source, label: Any, index: dict[str, int], out: Enrolment,
+               pixels: list[np.ndarray], on_failure: Callable[[str], None]) -> None:
+    """One photo of `enrol`: its views and labels into `out`, its crop into `pixels`, or one
+    line to `on_failure`."""
+    from fingerspell.sources import describe
+
+    name = describe(source)
+    if not isinstance(label, str) or label.lower() not in index:
+        on_failure(f"{name}: label {label!r} is not a class ({_classes(rec.labels)})")
+        return
+    try:
+        px, seen = _looked(rec.hand_finder, source, rec.size, rec.fetcher)
+    except FingerspellError as exc:
+        on_failure(str(exc))
+        return
+    if not seen:
+        on_failure(f"{name}: no hand found (a closer, brighter photo of the hand may be found)")
+        return
+    out.names.append(name)
+    out.labels.append(index[label.lower()])
+    out.views.append(np.stack([rec.pose_head.numbers(h.world, h.right) for h in seen]))
+    pixels.append(px)
 
 
 def _classes(labels: list[str]) -> str:
@@ -234,7 +249,8 @@ class Adapted:
 
 
 def adapt(rec: Any, photos: Iterable[tuple[Source, str]],
-          on_failure: Callable[[str], None] = lambda _: None, command: str = "") -> Adapted:
+          on_failure: Callable[[str], None] = lambda _: None, command: str = "",
+          on_photo: Callable[[], None] = lambda: None) -> Adapted:
     """`rec`'s pose head fine-tuned on labelled photos of one person's hand: (source, class)
     pairs, any source `Recognizer.predict` takes. Photos it cannot use go to `on_failure`.
     Where some letters have no usable photo, the head is adapted to the others only (`fitted`).
@@ -249,7 +265,7 @@ def adapt(rec: Any, photos: Iterable[tuple[Source, str]],
     if base.adapted_classes is not None:
         raise ModelError(f"{rec.pose_path or 'the pose head given'}: adapted to some letters "
                          "only; adapt from the head it was adapted from, with all the photos")
-    enrolled = enrol(rec, photos, on_failure)
+    enrolled = enrol(rec, photos, on_failure, on_photo)
     if not enrolled.names:
         raise DatasetError("no photo with a hand found")
     have = {rec.labels[i] for i in enrolled.labels}

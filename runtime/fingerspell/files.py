@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
+# Phone formats Pillow may not decode: listed from folders so they are reported, not skipped.
+PHONE_SUFFIXES = frozenset({".heic", ".heif", ".avif"})
 
 
 def natural_key(text: str) -> tuple:

@@ -61,12 +61,18 @@ def adapt(
         fail(str(exc), exc.exit_code)
     for line in problems:
         failure(line)
+    from fingerspell.cli.predict import PROGRESS_MIN, Progress
+
+    bar = Progress(len(photos)) if len(photos) >= PROGRESS_MIN and sys.stderr.isatty() else None
     try:
-        done = fit.adapt(rec, photos, failure, "fingerspell " + " ".join(sys.argv[1:]))
+        done = fit.adapt(rec, photos, failure, "fingerspell " + " ".join(sys.argv[1:]),
+                         bar.step if bar else lambda: None)
     except FingerspellError as exc:
         fail(f"{folder}: {exc}; nothing written", exc.exit_code)
     except KeyboardInterrupt:
         interrupted()
+    if bar:
+        bar.close()
     try:
         done.head.save(out)
     except OSError as exc:

@@ -8,12 +8,10 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from fingerspell.files import IMAGE_SUFFIXES, natural_key
+from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES, natural_key
 from fingerspell.sources import MAX_STREAM_BYTES, BadSource, is_url
 
 MAX_GLOB_MATCHES = 100_000
-# Phone formats Pillow may not decode: listed from folders so they are reported, not skipped.
-PHONE_SUFFIXES = frozenset({".heic", ".heif", ".avif"})
 
 
 class Stdin(bytes):
