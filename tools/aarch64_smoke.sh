@@ -8,7 +8,8 @@
 #   sudo nice -n 19 tools/aarch64_smoke.sh [WORKDIR [IMAGE...]]
 #
 # WORKDIR (default /var/tmp/fingerspell-arm64) holds the clone, the wheel, the arm64 root and
-# evidence.txt; the root is reused when present. IMAGE defaults to four Massey dev photos.
+# evidence.txt; the root is reused when present. IMAGE defaults to four Massey dev photos; `adapt`
+# is run on four train/multi photos (ADAPT_IMAGES), then predict again with the adapted head.
 # Env: PYTHON (builds the wheel, default python3), MIRROR (Debian mirror), SKIP_LITERT=1.
 # Exit status: 0 only if every install and prediction inside the arm64 root succeeded.
 set -euo pipefail
@@ -21,11 +22,16 @@ if [ $# -gt 0 ]; then IMAGES=("$@"); else
     IMAGES=("$M/L/hand2_l_bot_seg_1_cropped.jpg" "$M/A/hand2_a_bot_seg_1_cropped.jpg"
             "$M/Y/hand2_y_bot_seg_1_cropped.jpg" "$M/B/hand2_b_bot_seg_1_cropped.jpg")
 fi
+# `fingerspell adapt` is tried on photos of training people (never dev/massey: adapting to it
+# would be training on it), one per letter, in a folder per letter
+T="$REPO/../shared/data/train/multi"
+ADAPT_IMAGES=("$T/A/t32rahman-aslml__data_A_0.jpg" "$T/B/t32rahman-aslml__data_B_0.jpg"
+              "$T/L/t32rahman-aslml__data_L_0.jpg" "$T/Y/t32rahman-aslml__data_Y_0.jpg")
 ROOT="$WORK/rootfs"
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 EVIDENCE="$WORK/evidence.txt"
 [ "$(id -u)" = 0 ] || { echo "run as root (debootstrap, mount, chroot)" >&2; exit 2; }
-for f in "${IMAGES[@]}"; do [ -f "$f" ] || { echo "no such image: $f" >&2; exit 2; }; done
+for f in "${IMAGES[@]}" "${ADAPT_IMAGES[@]}"; do [ -f "$f" ] || { echo "no such image: $f" >&2; exit 2; }; done
 : > "$EVIDENCE"
 ev() { echo "$*" | tee -a "$EVIDENCE"; }
 step() { echo; echo "=== $* ($(date +%T))"; }
@@ -102,6 +108,9 @@ rm -rf "$ROOT/opt/smoke"
 mkdir -p "$ROOT/opt/smoke/img"
 cp "$WHEEL" "$ROOT/opt/smoke/"
 cp "${IMAGES[@]}" "$ROOT/opt/smoke/img/"
+for f in "${ADAPT_IMAGES[@]}"; do  # the letter is the folder the photo is in
+    L=$(basename "$(dirname "$f")"); mkdir -p "$ROOT/opt/smoke/letters/$L"; cp "$f" "$ROOT/opt/smoke/letters/$L/"
+done
 ev "uname -m in root: $(inroot uname -m)"
 inroot python3 -m venv /opt/smoke/venv
 run "pip install $(basename "$WHEEL")" pip install -q --only-binary=:all: "/opt/smoke/$(basename "$WHEEL")"
@@ -116,6 +125,11 @@ IMGS=(); for f in "${IMAGES[@]}"; do IMGS+=("/opt/smoke/img/$(basename "$f")"); 
 run "fingerspell info" fingerspell info
 run "fingerspell predict (1 image, incl. start-up and model load)" fingerspell predict "${IMGS[0]}"
 run "fingerspell predict -k 3 (${#IMGS[@]} images)" fingerspell predict -k 3 "${IMGS[@]}"
+
+step "adapt (the pose head to ${#ADAPT_IMAGES[@]} photos of training people) and predict with it"
+run "fingerspell adapt (${#ADAPT_IMAGES[@]} photos)" fingerspell adapt /opt/smoke/letters --out /opt/smoke/mine.json
+run "fingerspell predict --pose mine.json -k 3 (${#IMGS[@]} images)" \
+    fingerspell predict --pose /opt/smoke/mine.json -k 3 "${IMGS[@]}"
 
 if [ "${SKIP_LITERT:-0}" != 1 ]; then
     step "LiteRT (optional extra) with the bundled .tflite"
