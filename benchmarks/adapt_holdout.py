@@ -10,7 +10,8 @@ image's and the mirror image's landmarks, the shipped calibration). For each hel
 letter, its photos in the order of their frame numbers: the first 30 % are the photos a user
 would enrol, the last 50 % the ones read afterwards (the 20 % between keeps near-identical
 neighbouring frames apart). `k` photos per letter are drawn from the first part (a photo's hand
-crop and whole image both, as the pack holds them, with their mirror landmarks), the fold head
+crop and whole image both, as the pack holds them, with the landmarks of the other views the
+shipped head reads: pose-mirror.npz, pose-turn+15.npz), the fold head
 is adapted with `fingerspell.adapt.fitted` as `fingerspell adapt` does, and every pack image
 of the last part with a hand is read by the pose head alone and fused with the fold network.
 `--reps` draws; the rows are the means over sources. "some letters": photos of a random half
@@ -65,7 +66,10 @@ def main() -> int:
     pack = dict(np.load(a.pack / "pack.npz"))
     hands = image_hands(a.pack, pack)
     feat, ok = features(*hands), hands[2]
-    [(mfeat, mok)] = extra_rows(hands, view_hands(a.pack / "pose-mirror.npz", pack), 0, 15.0)
+    # the other views the shipped head reads, as `adapt` enrols them (tools/gpu/pose.py --mirror,
+    # --turn DEG)
+    files = ["pose-mirror.npz"] * shipped.mirror + [f"pose-turn{t:+g}.npz" for t in shipped.turns]
+    views = [v for f in files for v in extra_rows(hands, view_hands(a.pack / f, pack), 0, 15.0)]
     source, label = pack["source"], pack["label"].astype(int)
     names = np.array([str(p).rsplit("/", 1)[-1] for p in pack["paths"]])  # a crop shares its photo's
     order = {n: frame_number(n) for n in names}
@@ -76,7 +80,8 @@ def main() -> int:
         index, net = got["index"], got["probs"].astype(np.float64)
         at = {int(i): k for k, i in enumerate(index)}
         held = np.unique(source[index])
-        head = fit_without(feat, ok, label, source, held, [(mfeat, mok)])
+        # fitted as the shipped head: on the images and their mirror images' landmarks
+        head = fit_without(feat, ok, label, source, held, views[:1] if shipped.mirror else [])
         for name in ("temperature", "uniform_mix"):
             setattr(head, name, getattr(shipped, name))
         for s in held:
@@ -121,9 +126,10 @@ def main() -> int:
                                 if names[i] in pick:
                                     x.append(feat[i])
                                     t.append(c)
-                                    if mok[i]:
-                                        x.append(mfeat[i])
-                                        t.append(c)
+                                    for v_feat, v_ok in views:
+                                        if v_ok[i]:
+                                            x.append(v_feat[i])
+                                            t.append(c)
                         p = fitted(head, np.array(x), np.array(t)).probabilities(feat[read_i])
                         if part == "every letter":
                             score(f"adapted, {shots} of every letter", p)

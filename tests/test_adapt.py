@@ -169,7 +169,7 @@ def test_adapt_writes_a_head_that_predict_reads_with(monkeypatch, tmp_path: Path
     assert doc["schema_version"] == 2
     assert doc["adapted_classes"] == [*sorted([want["red"], want["blue"]]), "del", "nothing", "space"]
     assert doc["training"]["adapted"]["photos"] == {want["red"]: 3, want["blue"]: 3}
-    assert doc["training"]["adapted"]["rows"] == 12  # each photo and its mirror image
+    assert doc["training"]["adapted"]["rows"] == 18  # each photo, its mirror image, turned 15°
     assert doc["metrics"]["adapted_check"]["photos"] == 6
     info = CliRunner().invoke(app, ["info", "--pose", str(out)])
     assert info.exit_code == 0 and "decides among" in info.stdout

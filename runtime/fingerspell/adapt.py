@@ -10,7 +10,7 @@
 
 The bundled head learned hand shapes from the people of its training sources; a person it never
 saw holds some letters otherwise. Fine-tuning it on that person's own photos (each photo's hand
-and its mirror image's, as the head was fitted) for a few hundred small steps, with its weights
+as the head reads it: the photo, its mirror image, turned) for a few hundred small steps, with its weights
 held near the bundled ones, reads that person's later photos far better (README, "Your own
 hand"). The network is not changed: the adapted head is a pose head file like the bundled one,
 with the same calibration and views, which `--pose` and `Recognizer(pose=…)` take.
@@ -47,8 +47,8 @@ OPTIONAL = ("del", "nothing", "space")
 
 @dataclass
 class Enrolment:
-    """The usable photos: each one's pose numbers (its own look, then its mirror image's), its
-    class, and the network's probabilities for its hand crop."""
+    """The usable photos: each one's pose numbers (its own look, then each other view's where a
+    hand is found), its class, and the network's probabilities for its hand crop."""
 
     names: list[str] = field(default_factory=list)
     labels: list[int] = field(default_factory=list)
@@ -112,8 +112,9 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
 def enrol(rec: Any, photos: Iterable[tuple[Source, str]],
           on_failure: Callable[[str], None] = lambda _: None,
           on_photo: Callable[[], None] = lambda: None) -> Enrolment:
-    """Find the hand in each photo and in its mirror image, as `rec` (a Recognizer with a pose
-    head) finds hands, and read its crop with `rec`'s network. A photo that cannot be read, shows
+    """Find the hand in each photo and in the other views its pose head reads (the mirror image,
+    the photo turned), as `rec` (a Recognizer with a pose head) finds hands, and read its crop
+    with `rec`'s network. A photo that cannot be read, shows
     no hand or has a label that is no class of `rec` is reported to `on_failure` (one line naming
     it) and left out."""
     index = {label.lower(): i for i, label in enumerate(rec.labels)}
@@ -138,7 +139,7 @@ def _enrol_one(rec: Any, source: Source, label: Any, index: dict[str, int], out:
         on_failure(f"{name}: label {label!r} is not a class ({_classes(rec.labels)})")
         return
     try:
-        px, seen = _looked(rec.hand_finder, source, rec.size, rec.fetcher)
+        px, seen = _looked(rec.hand_finder, rec.pose_head, source, rec.size, rec.fetcher)
     except FingerspellError as exc:
         on_failure(str(exc))
         return
@@ -157,19 +158,19 @@ def _classes(labels: list[str]) -> str:
     return "A–Z, del, nothing, space" if list(labels) == list(CLASSES) else ", ".join(labels)
 
 
-def _looked(hands: Any, source: Source, size: tuple[int, int], fetcher: Any
+def _looked(hands: Any, head: PoseHead, source: Source, size: tuple[int, int], fetcher: Any
             ) -> tuple[np.ndarray, list[Any]]:
     """The network's input (the crop around the hand) and the hands found in the photo and in
-    its mirror image (a dark photo's mirror searched brightened, as the runtime does)."""
-    from fingerspell.handcrop import cropped
+    each other view the head reads (its mirror image, turned: `other_looks`), all of them, as
+    the runtime looks where the photo's own reading is unsure."""
+    from fingerspell.handcrop import cropped, other_looks
     from fingerspell.sources import load_pixels
 
     seen: list[Any] = []
 
     def look(img: Any) -> Any:
         first = hands.look(img)
-        mirror = hands.look(img, mirror=True, bright=first.bright if first else None)
-        seen[:] = [h for h in (first, mirror) if h is not None]
+        seen[:] = [h for h in (first, *other_looks(hands, img, first, head)) if h is not None]
         return cropped(img, seen[0]) if seen else img
 
     return load_pixels(source, size, fetcher=fetcher, crop=look), seen
