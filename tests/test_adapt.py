@@ -225,6 +225,8 @@ def test_adapt_refuses_what_it_cannot_do(monkeypatch, tmp_path: Path) -> None:
     assert gone.exit_code == 4 and gone.stderr.count(str(tmp_path / "nope")) == 1  # named once
     assert runner.invoke(app, ["adapt", str(mine), "--out", str(out), "--pose", "none"]).exit_code == 2
     assert runner.invoke(app, ["adapt", str(mine), "--out", str(tmp_path)]).exit_code == 2
+    nowhere = runner.invoke(app, ["adapt", str(mine), "--out", str(tmp_path / "no" / "h.json")])
+    assert nowhere.exit_code == 2 and "no such folder" in nowhere.stderr
     own = runner.invoke(app, ["adapt", str(mine), "--out", str(BUNDLED)])
     assert own.exit_code == 2 and "adapted from" in own.stderr
     assert runner.invoke(app, ["adapt", str(mine), "--out", str(out),

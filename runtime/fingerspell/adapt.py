@@ -10,10 +10,10 @@
 
 The bundled head learned hand shapes from the people of its training sources; a person it never
 saw holds some letters otherwise. Fine-tuning it on that person's own photos (each photo's hand
-as the head reads it: the photo, its mirror image, turned) for a few hundred small steps, with its weights
-held near the bundled ones, reads that person's later photos far better (README, "Your own
-hand"). The network is not changed: the adapted head is a pose head file like the bundled one,
-with the same calibration and views, which `--pose` and `Recognizer(pose=…)` take.
+as the head reads it: the photo, its mirror image, turned) for a few hundred small steps, its
+weights held near the bundled ones, reads that person's later photos far better (README, "Your
+own hand"). The network is not changed: the adapted head is a pose head file like the bundled
+one, with the same calibration and views, which `--pose` and `Recognizer(pose=…)` take.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from fingerspell.sources import Source
 
 STEPS = 400  # Adam steps on the user's rows: chosen on held-out sources (README, "Your own hand")
 LEARNING_RATE = 1e-3
-ANCHOR = 1e-3  # L2 pull towards the bundled weights, so letters without photos keep some reading
+ANCHOR = 1e-3  # L2 pull towards the weights adapted from: a few photos must not undo them
 BATCH = 64
 CHECK_FOLDS = 5
 NETWORK_BATCH = 8  # photos per network pass, as predict's default
@@ -114,9 +114,9 @@ def enrol(rec: Any, photos: Iterable[tuple[Source, str]],
           on_photo: Callable[[], None] = lambda: None) -> Enrolment:
     """Find the hand in each photo and in the other views its pose head reads (the mirror image,
     the photo turned), as `rec` (a Recognizer with a pose head) finds hands, and read its crop
-    with `rec`'s network. A photo that cannot be read, shows
-    no hand or has a label that is no class of `rec` is reported to `on_failure` (one line naming
-    it) and left out."""
+    with `rec`'s network. A photo that cannot be read, shows no hand or has a label that is no
+    class of `rec` is reported to `on_failure` (one line naming it) and left out; `on_photo` is
+    called after each photo (a progress bar)."""
     index = {label.lower(): i for i, label in enumerate(rec.labels)}
     out = Enrolment()
     pixels = []
@@ -223,8 +223,8 @@ def fitted(base: PoseHead, x: np.ndarray, y: np.ndarray) -> PoseHead:
 
 
 def check(base: PoseHead, enrolled: Enrolment, folds: int = CHECK_FOLDS, seed: int = 0) -> Check:
-    """Each photo read by a head adapted on the other folds' photos, fused with the network as
-    the runtime fuses them (the whole-photo reading left out), against `base` read the same way."""
+    """Each photo read by a head adapted on the other folds' photos, fused with the network (the
+    photo's own view only, no whole-photo reading), against `base` read the same way."""
     n = len(enrolled.names)
     fold = np.random.default_rng(seed).permutation(n) % min(folds, n)
     before = after = 0

@@ -24,8 +24,8 @@ def adapt(
 ) -> None:
     """Fit the pose head to your hand from a few photos of each letter, in seconds.
 
-    Each photo's hand is found (and its mirror image's); the head is fine-tuned on them, staying
-    near the one it starts from. Photos of every letter A–Z adapt it most; with photos of some
+    Each photo's hand is found (and in the other views the head reads: its mirror image, the
+    photo turned); the head is fine-tuned on them, staying near the one it starts from. Photos of every letter A–Z adapt it most; with photos of some
     letters only (the ones it misreads, and those it takes them for), it is adapted to tell
     those apart, and the other letters keep the reading of the head it starts from. It prints
     how many of your photos read right before and after, each read by a head adapted without
@@ -39,6 +39,7 @@ def adapt(
     """
     from fingerspell import adapt as fit
     from fingerspell.artifact import bundled_dir
+    from fingerspell.cli.predict import PROGRESS_MIN, Progress
     from fingerspell.handpose import DEFAULT_POSE_HEAD
 
     if pose == "none":
@@ -47,7 +48,11 @@ def adapt(
     if out.exists() and (out.is_dir() or out.resolve() == base_path.resolve()):
         fail(f"--out {out}: " + ("is a folder" if out.is_dir() else
                                  "is the pose head adapted from; write the adapted one elsewhere"), 2)
+    if not out.parent.is_dir():  # found now, not after every photo was read
+        fail(f"--out {out}: no such folder {out.parent}", 2)
     rec = load_recognizer(model, None, None, "hand", pose, hands)
+    if rec.pose_head is None:
+        fail(f"{rec.path.name}: no pose head for its labels; --pose a head fitted for them", 3)
     failed = 0
 
     def failure(line: str) -> None:
@@ -61,8 +66,6 @@ def adapt(
         fail(str(exc), exc.exit_code)
     for line in problems:
         failure(line)
-    from fingerspell.cli.predict import PROGRESS_MIN, Progress
-
     bar = Progress(len(photos)) if len(photos) >= PROGRESS_MIN and sys.stderr.isatty() else None
     try:
         done = fit.adapt(rec, photos, failure, "fingerspell " + " ".join(sys.argv[1:]),
