@@ -25,11 +25,12 @@ def adapt(
     """Fit the pose head to your hand from a few photos of each letter, in seconds.
 
     Each photo's hand is found (and in the other views the head reads: its mirror image, the
-    photo turned); the head is fine-tuned on them, staying near the one it starts from. Photos of every letter A–Z adapt it most; with photos of some
-    letters only (the ones it misreads, and those it takes them for), it is adapted to tell
-    those apart, and the other letters keep the reading of the head it starts from. It prints
-    how many of your photos read right before and after, each read by a head adapted without
-    it. Then read with it: fingerspell predict photo.jpg --pose OUT.
+    photo turned); the head is fine-tuned on them, staying near the one it starts from. Photos
+    of every letter A–Z adapt it most; with photos of some letters only (the ones it misreads,
+    and those it takes them for), it is adapted to tell those apart, and the other letters keep
+    the reading of the head it starts from. It prints how many of your photos read right before
+    and after, each read by a head adapted without it. Then read with it:
+    fingerspell predict photo.jpg --pose OUT.
 
     Exit code 0 when every photo was used, 1 when any could not be (each named on stderr; the
     head is still written from the others), 2 usage, 3 the model or pose head cannot be loaded,
