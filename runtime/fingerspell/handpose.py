@@ -163,26 +163,26 @@ class PoseHead:
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """[N, width] numbers (`numbers`) → [N, classes] tempered probabilities."""
-        before = None if self.layers_before is None else self.logits(features, self.layers_before)
-        return self._calibrated(self.logits(features), before).astype(np.float32)
+        return self._calibrated(features, views=False).astype(np.float32)
 
     def probabilities_of_views(self, features: np.ndarray) -> np.ndarray:
         """[V, width] numbers of one hand seen V ways (the photo, its mirror image, turned) →
         [classes]: the views' scores averaged before the softmax, then tempered."""
-        z = self.logits(features).mean(axis=0, keepdims=True)
-        before = (None if self.layers_before is None else
-                  self.logits(features, self.layers_before).mean(axis=0, keepdims=True))
-        return self._calibrated(z, before)[0].astype(np.float32)
+        return self._calibrated(features, views=True)[0].astype(np.float32)
 
-    def _calibrated(self, z: np.ndarray, before: np.ndarray | None) -> np.ndarray:
-        """Tempered probabilities of scores [N, classes]; for a head adapted to some classes,
-        those classes' share taken from the scores `before` it was adapted, and shared out
-        among them by `z`."""
-        p = tempered(z, self.temperature, self.uniform_mix)
-        if self.adapted_classes is None or before is None:
+    def _calibrated(self, features: np.ndarray, views: bool) -> np.ndarray:
+        """Tempered probabilities [N, classes] (views: [1, classes], the scores averaged over the
+        rows first); for a head adapted to some classes, those classes' share taken from the
+        layers it was adapted from, and shared out among them by its own."""
+        def scores(layers: list | None) -> np.ndarray:
+            z = self.logits(features, layers)
+            return z.mean(axis=0, keepdims=True) if views else z
+
+        p = tempered(scores(None), self.temperature, self.uniform_mix)
+        if self.adapted_classes is None or self.layers_before is None:
             return p
         inside = np.isin(self.labels, self.adapted_classes)
-        out = tempered(before, self.temperature, self.uniform_mix)
+        out = tempered(scores(self.layers_before), self.temperature, self.uniform_mix)
         share = out[:, inside].sum(axis=1, keepdims=True)
         mine = p[:, inside]
         total = mine.sum(axis=1, keepdims=True)  # 0 only where no flat mix and all underflow
@@ -263,7 +263,7 @@ class PoseHead:
             raise bad("not a fingerspell pose head")
         if data.get("schema_version") not in (POSE_SCHEMA_VERSION, ADAPTED_SCHEMA_VERSION):
             raise bad(f"pose head schema_version {data.get('schema_version')!r} is not "
-                      f"{POSE_SCHEMA_VERSION}; upgrade fingerspell")
+                      f"{POSE_SCHEMA_VERSION} or {ADAPTED_SCHEMA_VERSION}; upgrade fingerspell")
         if not isinstance(data.get("features"), str) or data["features"] not in FEATURE_WIDTHS:
             raise bad(f"fitted on other features ({data.get('features')!r}, this fingerspell "
                       f"computes {' or '.join(map(repr, FEATURE_WIDTHS))}); upgrade fingerspell")
