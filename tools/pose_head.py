@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "gpu"))
 from pose import pack_key, stored_key
 
+from fingerspell.adapt import adam_step, mlp_gradients
 from fingerspell.handpose import (
     FEATURE_WIDTHS,
     FEATURES_ID,
@@ -68,20 +69,11 @@ def fit_mlp(x: np.ndarray, y: np.ndarray, classes: int, hidden: int = 128, epoch
         order = rng.permutation(len(x))
         for s in range(0, len(x), batch):
             b = order[s:s + batch]
-            w1, b1, w2, b2 = params
-            h = np.maximum(x[b] @ w1 + b1, 0)
-            z = h @ w2 + b2
-            z -= z.max(1, keepdims=True)
-            p = np.exp(z)
-            p /= p.sum(1, keepdims=True)
-            g = (p - onehot[b]) / len(b)
-            gh = g @ w2.T * (h > 0)
-            grads = [x[b].T @ gh + weight_decay * w1, gh.sum(0), h.T @ g + weight_decay * w2, g.sum(0)]
+            grads = mlp_gradients(params, x[b], onehot[b])
+            grads[0] = grads[0] + weight_decay * params[0]  # L2 on the weights, not the biases
+            grads[2] = grads[2] + weight_decay * params[2]
             step += 1
-            for i, gr in enumerate(grads):
-                m[i] = 0.9 * m[i] + 0.1 * gr
-                v[i] = 0.999 * v[i] + 0.001 * gr * gr
-                params[i] -= lr * (m[i] / (1 - 0.9 ** step)) / (np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
+            adam_step(params, grads, m, v, step, lr)
     return [(params[0], params[1]), (params[2], params[3])]
 
 

@@ -176,6 +176,30 @@ def _looked(hands: Any, head: PoseHead, source: Source, size: tuple[int, int], f
     return load_pixels(source, size, fetcher=fetcher, crop=look), seen
 
 
+def mlp_gradients(params: list[np.ndarray], x: np.ndarray, onehot: np.ndarray) -> list[np.ndarray]:
+    """Softmax cross-entropy gradients of a one-hidden-layer ReLU MLP [w1, b1, w2, b2] on a
+    batch (standardised numbers [N, width], one-hot classes [N, classes]), mean over the batch.
+    Shared with tools/pose_head.py, which fits the bundled head."""
+    w1, b1, w2, b2 = params
+    h = np.maximum(x @ w1 + b1, 0)
+    z = h @ w2 + b2
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    g = (p - onehot) / len(x)
+    gh = g @ w2.T * (h > 0)
+    return [x.T @ gh, gh.sum(0), h.T @ g, g.sum(0)]
+
+
+def adam_step(params: list[np.ndarray], grads: list[np.ndarray], m: list[np.ndarray],
+              v: list[np.ndarray], step: int, learning_rate: float) -> None:
+    """One Adam update (0.9, 0.999, 1e-8) of `params` in place; `m`, `v` its moments, `step` from 1."""
+    for i, grad in enumerate(grads):
+        m[i] = 0.9 * m[i] + 0.1 * grad
+        v[i] = 0.999 * v[i] + 0.001 * grad * grad
+        params[i] -= learning_rate * (m[i] / (1 - 0.9 ** step)) / (
+            np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
+
+
 def adapt_head(base: PoseHead, x: np.ndarray, y: np.ndarray, steps: int = STEPS,
                learning_rate: float = LEARNING_RATE, anchor: float = ANCHOR, seed: int = 0
                ) -> PoseHead:
@@ -193,20 +217,9 @@ def adapt_head(base: PoseHead, x: np.ndarray, y: np.ndarray, steps: int = STEPS,
     onehot = np.eye(len(base.labels))[np.asarray(y)]
     for step in range(1, steps + 1):
         b = rng.choice(len(xs), min(BATCH, len(xs)), replace=False)
-        w1, b1, w2, b2 = params
-        h = np.maximum(xs[b] @ w1 + b1, 0)
-        z = h @ w2 + b2
-        p = np.exp(z - z.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
-        g = (p - onehot[b]) / len(b)
-        gh = g @ w2.T * (h > 0)
-        grads = [xs[b].T @ gh, gh.sum(0), h.T @ g, g.sum(0)]
-        for i, grad in enumerate(grads):
-            grad = grad + anchor * (params[i] - start[i])
-            m[i] = 0.9 * m[i] + 0.1 * grad
-            v[i] = 0.999 * v[i] + 0.001 * grad * grad
-            params[i] -= learning_rate * (m[i] / (1 - 0.9 ** step)) / (
-                np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
+        grads = mlp_gradients(params, xs[b], onehot[b])
+        adam_step(params, [g + anchor * (p - p0) for g, p, p0 in zip(grads, params, start, strict=True)],
+                  m, v, step, learning_rate)
     return replace(copy.deepcopy(base), layers=[(params[0], params[1]), (params[2], params[3])])
 
 
