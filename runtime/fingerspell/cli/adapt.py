@@ -39,21 +39,19 @@ def adapt(
     Example: fingerspell adapt my-letters/ --out my-hand.json
     """
     from fingerspell import adapt as fit
-    from fingerspell.artifact import bundled_dir
     from fingerspell.cli.predict import PROGRESS_MIN, Progress
-    from fingerspell.handpose import DEFAULT_POSE_HEAD
 
     if pose == "none":
         fail("--pose none: adapt needs a pose head to start from (auto or a .json file)", 2)
-    base_path = bundled_dir() / DEFAULT_POSE_HEAD if pose == "auto" else Path(pose)
-    if out.exists() and (out.is_dir() or out.resolve() == base_path.resolve()):
-        fail(f"--out {out}: " + ("is a folder" if out.is_dir() else
-                                 "is the pose head adapted from; write the adapted one elsewhere"), 2)
+    if out.is_dir():
+        fail(f"--out {out}: is a folder", 2)
     if not out.parent.is_dir():  # found now, not after every photo was read
         fail(f"--out {out}: no such folder {out.parent}", 2)
     rec = load_recognizer(model, None, None, "hand", pose, hands)
-    if rec.pose_head is None:
+    if rec.pose_head is None or rec.pose_path is None:
         fail(f"{rec.path.name}: no pose head for its labels; --pose a head fitted for them", 3)
+    if out.exists() and out.resolve() == rec.pose_path.resolve():
+        fail(f"--out {out}: is the pose head adapted from; write the adapted one elsewhere", 2)
     failed = 0
 
     def failure(line: str) -> None:
@@ -82,7 +80,7 @@ def adapt(
     except OSError as exc:
         fail(f"--out {out}: cannot write ({exc.strerror or exc})", 2)
     letters = [label for label in rec.labels if label not in done.missing]
-    start = rec.pose_path.name if rec.pose_path else pose
+    start = rec.pose_path.name
     typer.echo(f"{folder}: {len(done.enrolled.names)} photos with a hand, {len(letters)} letters "
                f"({' '.join(letters)})")
     typer.echo(f"each photo read by a head adapted without it: {done.check.before} of "
