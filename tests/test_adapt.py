@@ -4,7 +4,7 @@ The fine-tuning is checked on made-up heads and numbers; the verb with a faked h
 landmarks follow the photo's colour (a red photo shows one hand shape, a blue one another, a grey
 one no hand), so what is tested is the plumbing: which photos are used, what is reported, what is
 written, and that `--pose` then reads with it. How much it helps real people is measured by
-`benchmarks/adapt_holdout.py` (README, "Your own hand").
+`benchmarks/adapt_holdout.py` (docs/adapt.md).
 """
 
 from __future__ import annotations

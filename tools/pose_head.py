@@ -15,7 +15,7 @@ the lowest log loss over all held-out images. Numpy only, about 25 s (40 s with 
 `--recalibrate HEAD` fits nothing: it writes HEAD with another temperature, flat mix,
 views and whole-photo reading (`--whole-below`), chosen elsewhere (`tools/fusion_fit.py`:
 with the network, on held-out folds).
-Options tried and not shipped (README, "Pose head"): `--thumb` (the numbers `handpose-62/2`, where
+Options tried and not shipped (docs/pose-head.md): `--thumb` (the numbers `handpose-62/2`, where
 the thumb lies on the palm), `--turns K --turn-degrees D` (K turned copies of every set of
 landmarks), `--seeds N` (N MLPs averaged, stored as one); `--seed` moves the first MLP's seed.
 """

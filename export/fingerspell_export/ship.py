@@ -258,7 +258,7 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
              "images."]
     if hands is None:
         lines[-1] += (" What it adds to the network on people never seen is measured through "
-                      "the runtime (README, \"Pose head\").")
+                      "the runtime (docs/pose-head.md).")
         return [*lines, ""]
     alone = f" (the network alone, whole images: {_pct(network['accuracy'])})" if network else ""
     lines[-1] += (f" Through the runtime as installed (the hand crop, the second look, this "
@@ -427,7 +427,7 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
               "- `del`, `nothing` and `space` come from one signer in one room (Kaggle); expect them to "
               "be less reliable for other people. `nothing` has only 79 training frames, all of one "
               "wall: a scene without a hand is often read as some sign, if rarely with confidence "
-              "(the README's \"With no hand in the picture\"); use `--threshold`.",
+              "(docs/hands.md, \"With no hand in the picture\"); use `--threshold`.",
               ("- Where no hand is found the whole photo is read: the hand should then fill "
                "most of the frame, as in the crops it was trained on." if hand else
                "- The hand should fill a good part of the frame; no hand detector crops it first."),

@@ -11,9 +11,10 @@
 The bundled head learned hand shapes from the people of its training sources; a person it never
 saw holds some letters otherwise. Fine-tuning it on that person's own photos (each photo's hand
 as the head reads it: the photo, its mirror image, turned) for a few hundred small steps, its
-weights held near the bundled ones, reads that person's later photos far better (README, "Your
-own hand"). The network is not changed: the adapted head is a pose head file like the bundled
-one, with the same calibration and views, which `--pose` and `Recognizer(pose=…)` take.
+weights held near the bundled ones, reads that person's later photos far better (docs/adapt.md;
+README, "Your own hand"). The network is not changed: the adapted head is a pose head file like
+the bundled one, with the same calibration and views, which `--pose` and `Recognizer(pose=…)`
+take.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from fingerspell.errors import DatasetError, FingerspellError
 from fingerspell.handpose import PoseHead, fuse
 from fingerspell.sources import Source
 
-STEPS = 400  # Adam steps on the user's rows: chosen on held-out sources (README, "Your own hand")
+STEPS = 400  # Adam steps on the user's rows: chosen on held-out sources (docs/adapt.md)
 LEARNING_RATE = 1e-3
 ANCHOR = 1e-3  # L2 pull towards the weights adapted from: a few photos must not undo them
 BATCH = 64

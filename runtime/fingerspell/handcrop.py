@@ -37,7 +37,7 @@ DETECT_MAX_SIDE = 2048
 # MediaPipe's palm detector misses a hand that fills the frame (a close-up, a tight crop): it wants
 # some context around the palm. Where it finds none, it looks again in a copy with this share of
 # each side added around it, the edge pixels repeated (74 % of the pack's images without a hand
-# then had one; black borders 67 %, mirrored 50 %). README, "A second look for the hand".
+# then had one; black borders 67 %, mirrored 50 %). docs/pose-head.md, "A second look for the hand".
 RETRY_PAD = 0.5
 # A hand found only in the padded copy is kept where its square is at least this share of the
 # image's short side (a close-up, what the retry is for): the room scenes' second-look "hands"
@@ -47,7 +47,7 @@ RETRY_MIN_SIDE = 0.6
 # misses: 5 % of train/multi's photos had no hand found, most of them so. Where neither look finds
 # one, the finder looks once more in a copy brightened by this gamma, and keeps a hand found there
 # only where the landmark model is this sure of it (the room patches' brightened "hands" scored
-# 0.55-0.80, the photos' a median of 0.99). README, "A brighter look for a dark hand".
+# 0.55-0.80, the photos' a median of 0.99). docs/pose-head.md, "A brighter look for a dark hand".
 BRIGHT_GAMMA = 0.5
 BRIGHT_MIN_PRESENCE = 0.9
 ENGINES = ("auto", "onnx", "mediapipe")

@@ -8,8 +8,8 @@ around the palm, turned so that the hand points up. The two networks ship with t
 (palm_detection_cpu, hand_landmark_cpu): SSD anchors, weighted non-maximum suppression, the
 rotated hand square (2.6 x the palm box, shifted half a box towards the fingers), bilinear sampling
 with the edge pixels repeated, in numpy and Pillow. On the pack's photos it finds the same hands as
-MediaPipe with landmarks a millimetre or two apart (README, "MediaPipe's hand models without
-MediaPipe").
+MediaPipe with landmarks a millimetre or two apart (docs/hands.md, "MediaPipe's hand models
+without MediaPipe").
 """
 
 from __future__ import annotations

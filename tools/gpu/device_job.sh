@@ -11,7 +11,7 @@
 # candidates) sends its weights back; every run sends its log.
 # Side by side costs: on the H200 two runs took 13.6 s an epoch each, one alone 4.9 s (5.1-5.9 s on
 # an H100). With a short lease (15 minutes, starts included) one run per call, finetune.py --out
-# $OUT directly, got more done (lease 3, README "The model we ship").
+# $OUT directly, got more done (lease 3, docs/results.md, "The model we ship").
 # Usage (on the GPU machine, from the repository root):
 #   tools/gpu/device_job.sh PACK_DIR OUT [BUDGET_S [MAX_EPOCHS]]
 # Files back in OUT: weights_a.npz, weights_b.npz, chosen.txt, log_<run>.json, probs_<run>.npz

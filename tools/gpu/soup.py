@@ -3,7 +3,7 @@
 Runs fine-tuned from the same start (the HED trunk and the same seeded head) may land in one
 basin; then their mean is itself a model, often more robust off-distribution than any of them, at
 no cost at inference (Wortsman et al. 2022). Whether they did shows on validation: for our runs
-they did not (README, "Model soups"). The result has finetune.py's file format, so
+they did not (docs/results.md, "Model soups"). The result has finetune.py's file format, so
 `tools/gpu/unpack.py` turns it into a Keras run folder like any GPU run.
 
     python tools/gpu/soup.py runs/gpu-a1 runs/gpu-a2 --out runs/soup-a12 [--score .gpu]

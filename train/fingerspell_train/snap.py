@@ -3,7 +3,7 @@
 Every int8 artifact rounds each conv and dense kernel per output channel to 255 levels
 (symmetric, scale = channel max / 127: onnxruntime's per-channel QInt8, the exporter's weight-only
 layers and the TFLite converter alike). On strangers' photos, with many near-ties, that rounding
-alone moved 1 % of the answers away from the float model (README, "Export"). Snapped first, the
+alone moved 1 % of the answers away from the float model (docs/export.md). Snapped first, the
 Keras model is scored, reported and compared in parity as it will run: the artifacts re-round
 nothing, and only the int8 activations can still move an answer.
 """
