@@ -7,8 +7,8 @@
 The shipped network trained on all nine `train/multi` sources, so it cannot say how it reads a
 stranger's photo of a hand in a room; the folds can (`tools/fusion_fit.py`: three networks each
 trained without three sources, `val_probs.npz`). For each held-out whole photo this does what
-`Recognizer.predict` does: the runtime's hand finder (`HandCropper.look`, its second and brighter
-looks included) on the photo, and on its other views where the pose head asks for them; a pose
+`Recognizer.predict` does: the runtime's hand finder (`HandCropper.look`, its second, brighter
+and blurred looks included) on the photo, and on its other views where the pose head asks for them; a pose
 head fitted as the shipped one but without the fold's sources, with the shipped head's calibration
 and views; the network's answer for the hand crop (the pack's crop of that photo) fused with it;
 the network alone on the whole photo where no view finds a hand, and on the whole photo too where

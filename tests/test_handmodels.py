@@ -246,11 +246,58 @@ def test_a_hand_only_the_brightened_copy_shows_needs_the_landmark_models_presenc
     dark = Image.fromarray(np.full((60, 80, 3), 64, np.uint8))  # 64 -> 128 brightened
     finder = _Finder(presence)
     hand = _cropper(finder).look(dark)
-    assert finder.shown == [64, 64, 128]  # as it is, padded, then brightened (found: no pad)
+    # as it is, padded, then brightened (found: no pad); a brightened hand not kept, then blurred
+    assert finder.shown == [64, 64, 128] + ([] if kept else [64, 64])
     assert (hand is not None) == kept
     if kept:
         assert hand.bright and hand.box == (32, 22, 48, 38)  # the square about the points
     assert _cropper(_Finder(presence)).look(dark, bright=False) is None  # the views of a lit photo
+
+
+class _SmoothFinder(_Finder):
+    """A finder that sees a hand only where neighbouring pixels differ little (noise blurred away)."""
+
+    def find(self, pixels: np.ndarray) -> object:
+        from fingerspell.handmodels import Found
+
+        self.shown.append(int(np.abs(np.diff(pixels[..., 0].astype(int), axis=1)).mean()))
+        if self.shown[-1] > 10:
+            return None
+        return Found([(0.4, 0.4), (0.6, 0.6)], [(0.0, 0.0, 0.0)] * 21, True, self.presence)
+
+
+def _noisy() -> Image.Image:
+    return Image.fromarray(np.where(np.indices((60, 80)).sum(0)[..., None] % 2, 60, 100)
+                           .repeat(3, 2).astype(np.uint8))  # a fine checkerboard: sensor noise
+
+
+@pytest.mark.parametrize(("presence", "kept"), [(0.95, True), (0.9, True), (0.8, False), (None, False)])
+def test_a_hand_only_the_blurred_copy_shows_needs_the_landmark_models_presence(
+        presence: float | None, kept: bool) -> None:
+    finder = _SmoothFinder(presence)
+    hand = _cropper(finder).look(_noisy())
+    # as it is, padded, brightened, padded: still noisy; then blurred, found (no pad)
+    assert len(finder.shown) == 5 and min(finder.shown[:4]) > 10 and finder.shown[4] <= 10
+    assert (hand is not None) == kept
+    if kept:
+        assert hand.smooth and not hand.bright and hand.box == (32, 22, 48, 38)
+    assert _cropper(_SmoothFinder(presence)).look(_noisy(), bright=False) is None  # a clean photo's views
+
+
+def test_the_views_of_a_noisy_photo_are_searched_blurred() -> None:
+    from fingerspell.handcrop import other_looks
+
+    class Head:
+        mirror, turns, pads = True, [15.0], []
+
+    finder = _SmoothFinder(0.99)
+    hands = _cropper(finder)
+    first = hands.look(_noisy())
+    assert first is not None and first.smooth
+    finder.shown.clear()
+    views = other_looks(hands, _noisy(), first, Head())
+    assert len(views) == 2 and all(v is not None and v.smooth for v in views)
+    assert all(s <= 10 for s in finder.shown)  # each view searched in its blurred copy only
 
 
 def test_no_brightened_look_where_the_finder_does_not_report_presence() -> None:

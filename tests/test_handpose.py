@@ -315,7 +315,7 @@ class _Hands:
         pass
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             bright: bool | None = None) -> Hand | None:
+             bright: bool | None = None, smooth: bool = False) -> Hand | None:
         # the same landmarks in the mirror image and turned views (the bundled head reads them
         # too): answers unchanged
         return Hand((0, 0, img.width // 2, img.height), WORLD.tolist(), False) if self.found else None
@@ -422,7 +422,7 @@ class _MirrorHands:
         self.seen: list[np.ndarray] = []
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             pad: float = 0.0, bright: bool | None = None) -> Hand | None:
+             pad: float = 0.0, bright: bool | None = None, smooth: bool = False) -> Hand | None:
         # 0: the photo, 1: its mirror image, 2: the photo turned, 3: the photo padded
         k = 3 if pad else 2 if turn else int(mirror)
         self.calls += 1
@@ -489,7 +489,7 @@ class _DarkHands(_MirrorHands):
         self.bright: list[bool | None] = []
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             pad: float = 0.0, bright: bool | None = None) -> Hand | None:
+             pad: float = 0.0, bright: bool | None = None, smooth: bool = False) -> Hand | None:
         self.bright.append(bright)
         hand = super().look(img, mirror, turn, pad)
         return hand._replace(bright=True) if hand is not None and not (mirror or turn) else hand

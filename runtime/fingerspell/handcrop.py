@@ -50,6 +50,14 @@ RETRY_MIN_SIDE = 0.6
 # 0.55-0.80, the photos' a median of 0.99). docs/pose-head.md, "A brighter look for a dark hand".
 BRIGHT_GAMMA = 0.5
 BRIGHT_MIN_PRESENCE = 0.9
+# Sensor noise and heavy JPEG blocks (a webcam in a dim room, a photo sent through a chat) hide
+# the hand from the palm detector, which reads the photo at 192 px: where no look above finds one,
+# the finder looks once more in a copy blurred at that scale (a Gaussian of this share of the
+# longest side) and keeps a hand found there only where the landmark model is this sure of it
+# (noisy photos of people held out: a hand found in 86.6 % instead of 73.8 %; docs/hands.md,
+# "A blurred look for a noisy photo").
+SMOOTH_RADIUS = 1 / 200
+SMOOTH_MIN_PRESENCE = 0.9
 ENGINES = ("auto", "onnx", "mediapipe")
 
 
@@ -84,6 +92,7 @@ class Hand(NamedTuple):
     world: list[tuple[float, float, float]]  # 21 landmarks in metres (fingerspell.handpose)
     right: bool  # MediaPipe's handedness
     bright: bool = False  # found in the brightened copy (BRIGHT_GAMMA): the photo is dark
+    smooth: bool = False  # found in the blurred copy (SMOOTH_RADIUS): the photo is noisy
 
 
 def brightened(pixels: Any) -> Any:
@@ -92,6 +101,16 @@ def brightened(pixels: Any) -> Any:
 
     lut = np.round(255 * (np.arange(256) / 255) ** BRIGHT_GAMMA).astype(np.uint8)
     return lut[pixels]
+
+
+def smoothed(pixels: Any) -> Any:
+    """uint8 RGB pixels blurred at the palm detector's scale (SMOOTH_RADIUS)."""
+    import numpy as np
+    from PIL import Image as PILImage
+    from PIL import ImageFilter
+
+    radius = max(1.0, SMOOTH_RADIUS * max(pixels.shape[:2]))
+    return np.asarray(PILImage.fromarray(pixels).filter(ImageFilter.GaussianBlur(radius)))
 
 
 def cropped(img: Image.Image, hand: Hand | None) -> Image.Image:
@@ -175,12 +194,14 @@ def hand_finder(engine: str = "auto", min_confidence: float = MIN_CONFIDENCE) ->
 def other_looks(hands: Any, img: Image.Image, first: Hand | None, head: Any) -> list[Hand | None]:
     """The other views a pose head reads (`head.mirror`, `.turns`, `.pads`), in that order, as
     `hands.look` finds them. A dark photo's views (its own hand found only brightened) are searched
-    brightened too; where the photo shows no hand even so, they are searched as they are (a
-    brightened look each would double the cost of every photo without a hand)."""
+    brightened too, and a noisy photo's blurred; where the photo shows no hand even so, they are
+    searched as they are (another look each would multiply the cost of every photo without a
+    hand)."""
     bright = first is not None and first.bright
-    return ([hands.look(img, mirror=True, bright=bright)] if head.mirror else []) + [
-        hands.look(img, turn=t, bright=bright) for t in head.turns] + [
-        hands.look(img, pad=p, bright=bright) for p in head.pads]
+    smooth = first is not None and first.smooth
+    return ([hands.look(img, mirror=True, bright=bright, smooth=smooth)] if head.mirror else []) + [
+        hands.look(img, turn=t, bright=bright, smooth=smooth) for t in head.turns] + [
+        hands.look(img, pad=p, bright=bright, smooth=smooth) for p in head.pads]
 
 
 class HandCropper:
@@ -199,7 +220,7 @@ class HandCropper:
         return hand.box if hand is not None else None
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             pad: float = 0.0, bright: bool | None = None) -> Hand | None:
+             pad: float = 0.0, bright: bool | None = None, smooth: bool = False) -> Hand | None:
         """The most confident hand in an RGB image (its crop box and 3D landmarks), or None.
 
         `mirror`: look in the image's mirror image instead (the pose head reads both: MediaPipe
@@ -209,9 +230,10 @@ class HandCropper:
         landmarks are turned back, so they are the photo's as seen from another angle. `pad`: look
         in the image with this share of each side added around it, the edge pixels repeated (the
         hand smaller in what MediaPipe searches; no second look then). `bright`: None looks in the
-        image as it is, then, where no hand is found, in a brightened copy (`Hand.bright` says
-        which found it); True in the brightened copy only (another view of a dark photo); False
-        as it is only."""
+        image as it is, then, where no hand is found, in a brightened copy, then in a blurred one
+        (`Hand.bright`, `Hand.smooth` say which found it); True in the brightened copy only
+        (another view of a dark photo); False as it is only. `smooth`: True looks in the blurred
+        copy only (another view of a noisy photo), whatever `bright` says."""
         import numpy as np
 
         pixels = np.asarray(detection_copy(img))
@@ -227,21 +249,23 @@ class HandCropper:
         if pad > 0:  # the border added around what is searched, in pixels
             dy, dx = round(h * pad), round(w * pad)
             pixels = np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge")
-        tries = [False, True] if bright is None else [bright]
+        tries = (["smooth"] if smooth else ["plain", "bright", "smooth"] if bright is None
+                 else ["bright" if bright else "plain"])
         if not getattr(self._finder, "reports_presence", False):  # kept by its presence
-            tries = [t for t in tries if not t]
-        for dark in tries:
-            hand = self._hand(img, brightened(pixels) if dark else pixels, (w0, h0, w, h), mirror,
-                              turn, pad, dark)
+            tries = [t for t in tries if t == "plain"]
+        for kind in tries:
+            copy = brightened(pixels) if kind == "bright" else smoothed(pixels) if kind == "smooth" \
+                else pixels
+            hand = self._hand(img, copy, (w0, h0, w, h), mirror, turn, pad, kind)
             if hand is not None:
                 return hand
         return None
 
     def _hand(self, img: Image.Image, pixels: Any, sizes: tuple[int, int, int, int], mirror: bool,
-              turn: float, pad: float, bright: bool) -> Hand | None:
-        """look()'s search in the pixels prepared (`bright`: the brightened copy, whose hand must
-        be one the landmark model is sure of), its padded second look included; the box and
-        landmarks turned and mirrored back."""
+              turn: float, pad: float, kind: str) -> Hand | None:
+        """look()'s search in the pixels prepared (`kind` "bright" or "smooth": the brightened or
+        blurred copy, whose hand must be one the landmark model is sure of), its padded second
+        look included; the box and landmarks turned and mirrored back."""
         import numpy as np
 
         w0, h0, w, h = sizes
@@ -250,7 +274,8 @@ class HandCropper:
         if found is None and self.retry_pad > 0 and not pad:
             dy, dx = round(h * self.retry_pad), round(w * self.retry_pad)
             found = self._finder.find(np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge"))
-        if found is None or (bright and (found.presence or 0.0) < BRIGHT_MIN_PRESENCE):
+        least = {"bright": BRIGHT_MIN_PRESENCE, "smooth": SMOOTH_MIN_PRESENCE}.get(kind, 0.0)
+        if found is None or (found.presence or 0.0) < least:
             return None
         points = found.points
         if dx or dy:  # landmarks are fractions of what was searched: back to the image's
@@ -265,7 +290,7 @@ class HandCropper:
         box = square_box(points, img.width, img.height, self.margin)
         if not pad and (dx or dy) and box[2] - box[0] < RETRY_MIN_SIDE * min(img.size):
             return None
-        return Hand(box, world, found.right, bright)
+        return Hand(box, world, found.right, kind == "bright", kind == "smooth")
 
     def crop(self, img: Image.Image) -> Image.Image:
         """The square around the hand, or the image unchanged when no hand is found."""
