@@ -82,8 +82,22 @@ def test_the_check_reads_each_photo_with_a_head_adapted_without_it() -> None:
     before = sum(int(base.logits(v[:1]).argmax() == t)
                  for v, t in zip(enrolled.views, enrolled.labels, strict=True))
     assert (got.photos, got.before) == (87, before) and before < 20 and got.after > 80
+    # what is still read wrong is named, photo by photo and letter by letter
+    assert len(got.misread) == got.photos - got.after
+    for name, want, read in got.misread:
+        i = enrolled.names.index(name)
+        assert want == CLASSES[enrolled.labels[i]] != read
+    assert sum(n for _, n, _ in got.letters_misread()) == len(got.misread)
     alone = Enrolment(["p.jpg"], [7], [enrolled.views[0]], [flat])
     assert check(base, alone).photos == 1  # one photo: nothing to adapt on, the head as it was
+
+
+def test_the_letters_misread_most_come_first() -> None:
+    from fingerspell.adapt import Check
+
+    got = Check(5, 1, 2, [("a.jpg", "M", "N"), ("b.jpg", "S", "E"), ("c.jpg", "M", "S")])
+    assert got.letters_misread() == [("M", 2, ["N", "S"]), ("S", 1, ["E"])]
+    assert Check(5, 5, 5).letters_misread() == []
 
 
 def test_the_folder_names_the_letters_and_reports_the_rest(tmp_path: Path) -> None:
@@ -171,6 +185,9 @@ def test_adapt_writes_a_head_that_predict_reads_with(monkeypatch, tmp_path: Path
     assert doc["training"]["adapted"]["photos"] == {want["red"]: 3, want["blue"]: 3}
     assert doc["training"]["adapted"]["rows"] == 18  # each photo, its mirror image, turned 15°
     assert doc["metrics"]["adapted_check"]["photos"] == 6
+    misread = doc["metrics"]["adapted_check"]["misread_after"]
+    assert sum(misread.values()) == 6 - doc["metrics"]["adapted_check"]["right_after"]
+    assert ("still read wrong" in r.stdout) == bool(misread)
     info = CliRunner().invoke(app, ["info", "--pose", str(out)])
     assert info.exit_code == 0 and "decides among" in info.stdout
     assert "adapted    from fingerspell-pose.json to 6 photos of 2 letters" in info.stdout
@@ -192,6 +209,22 @@ def test_adapt_writes_a_head_that_predict_reads_with(monkeypatch, tmp_path: Path
 
 
 @needs_shipped
+@needs_shipped
+def test_adapt_names_the_letters_still_read_wrong(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell import adapt as fit
+    from fingerspell.cli import app
+
+    monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
+    monkeypatch.setattr(fit, "check", lambda base, enrolled: fit.Check(
+        6, 2, 3, [("a", "M", "N"), ("b", "M", "S"), ("c", "S", "E")]))
+    folder = _photos(tmp_path / "mine", {"M": ["red"] * 3, "S": ["blue"] * 3})
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(tmp_path / "h.json")])
+    assert r.exit_code == 0, r.output
+    assert "still read wrong by a head adapted without them: M 2 (as N/S), S 1 (as E)" in r.stdout
+    doc = json.loads((tmp_path / "h.json").read_text())
+    assert doc["metrics"]["adapted_check"]["misread_after"] == {"M": 2, "S": 1}
+
+
 def test_adapt_names_each_photo_it_cannot_use_and_still_writes(monkeypatch, tmp_path: Path) -> None:
     from fingerspell.cli import app
 

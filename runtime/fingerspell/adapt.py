@@ -72,6 +72,16 @@ class Check:
     photos: int
     before: int  # right with the head adapted from
     after: int  # right with a head adapted without the photo
+    # the photos still read wrong after: (photo, its class, what it was read as), in photo order
+    misread: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def letters_misread(self) -> list[tuple[str, int, list[str]]]:
+        """(class, photos of it read wrong, what they were read as), the most misread first: where
+        more photos help most."""
+        by: dict[str, list[str]] = {}
+        for _, want, got in self.misread:
+            by.setdefault(want, []).append(got)
+        return sorted(((k, len(v), sorted(set(v))) for k, v in by.items()), key=lambda r: (-r[1], r[0]))
 
 
 def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, str]], list[str]]:
@@ -242,6 +252,7 @@ def check(base: PoseHead, enrolled: Enrolment, folds: int = CHECK_FOLDS, seed: i
     n = len(enrolled.names)
     fold = np.random.default_rng(seed).permutation(n) % min(folds, n)
     before = after = 0
+    misread: dict[int, tuple[str, str, str]] = {}
     for k in np.unique(fold):
         rest = np.flatnonzero(fold != k)
         head = fitted(base, *enrolled.rows(rest)) if len(rest) else base
@@ -249,8 +260,11 @@ def check(base: PoseHead, enrolled: Enrolment, folds: int = CHECK_FOLDS, seed: i
             net = enrolled.network[i]
             want = enrolled.labels[i]
             before += int(fuse(net, base.probabilities_of_views(enrolled.views[i][:1])).argmax() == want)
-            after += int(fuse(net, head.probabilities_of_views(enrolled.views[i][:1])).argmax() == want)
-    return Check(n, before, after)
+            got = int(fuse(net, head.probabilities_of_views(enrolled.views[i][:1])).argmax())
+            after += int(got == want)
+            if got != want:
+                misread[i] = (enrolled.names[i], base.labels[want], base.labels[got])
+    return Check(n, before, after, [misread[i] for i in sorted(misread)])
 
 
 @dataclass
@@ -303,6 +317,7 @@ def adapt(rec: Any, photos: Iterable[tuple[Source, str]],
     }
     head.metrics = {**base.metrics, "adapted_check": {
         "photos": result.photos, "right_before": result.before, "right_after": result.after,
+        "misread_after": {want: n for want, n, _ in result.letters_misread()},
         "how": f"each photo read by a head adapted without it ({CHECK_FOLDS} folds), fused "
                "with the network on its hand crop"}}
     return Adapted(head, enrolled, result, missing)

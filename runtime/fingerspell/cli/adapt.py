@@ -85,6 +85,12 @@ def adapt(
                f"({' '.join(letters)})")
     typer.echo(f"each photo read by a head adapted without it: {done.check.before} of "
                f"{done.check.photos} right with {start}, {done.check.after} adapted")
+    worst = done.check.letters_misread()
+    if worst:  # where more photos (of the letter, and of what it is taken for) help most
+        typer.echo("still read wrong by a head adapted without them: " + ", ".join(
+            f"{want} {n} (as {'/'.join(got)})" for want, n, got in worst[:8])
+            + (f", and {len(worst) - 8} more letters" if len(worst) > 8 else "")
+            + "; more photos of these help most")
     if done.head.adapted_classes is not None:
         typer.echo(f"note: no photos of {' '.join(done.missing)}: adapted to tell apart the "
                    f"letters with photos only; the others keep {start}'s reading", err=True)
