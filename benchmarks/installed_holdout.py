@@ -65,6 +65,25 @@ def runtime_looks(multi: Path, head: PoseHead) -> dict[str, list[View]]:
         return dict(pool.map(one, [r["path"] for r in rows]))
 
 
+def fold_head(feat: np.ndarray, ok: np.ndarray, label: np.ndarray, source: np.ndarray,
+              held: np.ndarray, mirror: list, shipped: PoseHead) -> PoseHead:
+    """A pose head fitted as the shipped one without the `held` sources (images and mirror
+    images), given the shipped head's calibration, views and whole-photo reading."""
+    head = fit_without(feat, ok, label, source, held, mirror)
+    for name in ("temperature", "uniform_mix", "mirror", "turns", "pads", "views_below",
+                 "whole_below", "whole_sure"):
+        setattr(head, name, getattr(shipped, name))
+    return head
+
+
+def multi_roots(paths: np.ndarray) -> tuple[str | None, str | None]:
+    """The prefixes under which the pack names train/multi's whole photos and their hand crops
+    (the paths it was made from)."""
+    roots = {str(p).rsplit("/", 2)[0] + "/" for p in paths if "/multi/" in str(p)}
+    return (next((r for r in roots if "handcrops" not in r), None),
+            next((r for r in roots if "handcrops" in r), None))
+
+
 def read(head: PoseHead, views: list[View], whole: np.ndarray, crop: np.ndarray | None
          ) -> tuple[np.ndarray, bool]:
     """Recognizer's answer: (probabilities, a hand found)."""
@@ -109,10 +128,7 @@ def main() -> int:
     mirror = extra_rows(hands, view_hands(a.mirror or a.pack / "pose-mirror.npz", pack), 0, 15.0)
     source, label, paths = pack["source"], pack["label"].astype(int), pack["paths"]
     where = {str(p): i for i, p in enumerate(paths)}
-    # the pack names train/multi's photos and their crops by the paths it was made from
-    roots = {str(p).rsplit("/", 2)[0] + "/" for p in paths if "/multi/" in str(p)}
-    whole_prefix = next((r for r in roots if "handcrops" not in r), None)
-    crop_prefix = next((r for r in roots if "handcrops" in r), None)
+    whole_prefix, crop_prefix = multi_roots(paths)
     if whole_prefix is None:
         raise SystemExit(f"{a.pack}: the pack holds no train/multi photos")
     ways = {"as installed": False, **({"without the brighter look": True} if a.no_bright else {})}
@@ -121,10 +137,7 @@ def main() -> int:
         got = np.load(f)
         index, net = got["index"], got["probs"].astype(np.float64)
         row = {int(i): k for k, i in enumerate(index)}
-        head = fit_without(feat, ok, label, source, np.unique(source[index]), mirror)
-        for name in ("temperature", "uniform_mix", "mirror", "turns", "pads", "views_below",
-                     "whole_below", "whole_sure"):
-            setattr(head, name, getattr(shipped, name))  # the shipped calibration and views
+        head = fold_head(feat, ok, label, source, np.unique(source[index]), mirror, shipped)
         for i in index:
             path = str(paths[i])
             if not path.startswith(whole_prefix):

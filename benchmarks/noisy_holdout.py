@@ -29,12 +29,11 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from pose_head import extra_rows, features, fit_without, image_hands, view_hands
+from installed_holdout import SHIPPED_HEAD, fold_head, multi_roots
+from pose_head import extra_rows, features, image_hands, view_hands
 
 from fingerspell.handcrop import HandCropper, other_looks
 from fingerspell.handpose import PoseHead
-
-SHIPPED_HEAD = Path(__file__).resolve().parents[1] / "artifacts" / "fingerspell-pose.json"
 
 
 def noisy(img: Image.Image, sigma: float) -> Image.Image:
@@ -76,15 +75,13 @@ def main() -> int:
     feat, ok = features(*hands_), hands_[2]
     mirror = extra_rows(hands_, view_hands(a.pack / "pose-mirror.npz", pack), 0, 15.0)
     source, label, paths = pack["source"], pack["label"].astype(int), pack["paths"]
-    roots = {str(p).rsplit("/", 2)[0] + "/" for p in paths if "/multi/" in str(p)}
-    whole = next(r for r in roots if "handcrops" not in r)
+    whole, _ = multi_roots(paths)
+    if whole is None:
+        raise SystemExit(f"{a.pack}: the pack holds no train/multi photos")
     items, heads = [], []
     for k, f in enumerate(a.probs):
         index = np.load(f)["index"]
-        head = fit_without(feat, ok, label, source, np.unique(source[index]), mirror)
-        for name in ("temperature", "uniform_mix", "mirror", "turns", "pads", "views_below"):
-            setattr(head, name, getattr(shipped, name))  # the shipped calibration and views
-        heads.append(head)
+        heads.append(fold_head(feat, ok, label, source, np.unique(source[index]), mirror, shipped))
         items += [(k, int(i), str(paths[i])[len(whole):]) for i in index if str(paths[i]).startswith(whole)]
     random.Random(a.seed).shuffle(items)
     items = items[:a.photos]

@@ -249,14 +249,17 @@ class HandCropper:
         if pad > 0:  # the border added around what is searched, in pixels
             dy, dx = round(h * pad), round(w * pad)
             pixels = np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge")
-        tries = (["smooth"] if smooth else ["plain", "bright", "smooth"] if bright is None
-                 else ["bright" if bright else "plain"])
+        if smooth:  # another view of a noisy photo
+            tries = ["smooth"]
+        elif bright is None:  # the photo's own look: each copy in turn, until a hand is found
+            tries = ["plain", "bright", "smooth"]
+        else:
+            tries = ["bright" if bright else "plain"]
         if not getattr(self._finder, "reports_presence", False):  # kept by its presence
             tries = [t for t in tries if t == "plain"]
+        copies = {"plain": lambda p: p, "bright": brightened, "smooth": smoothed}
         for kind in tries:
-            copy = brightened(pixels) if kind == "bright" else smoothed(pixels) if kind == "smooth" \
-                else pixels
-            hand = self._hand(img, copy, (w0, h0, w, h), mirror, turn, pad, kind)
+            hand = self._hand(img, copies[kind](pixels), (w0, h0, w, h), mirror, turn, pad, kind)
             if hand is not None:
                 return hand
         return None
