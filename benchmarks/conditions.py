@@ -113,7 +113,7 @@ def main() -> int:
     from fingerspell import Recognizer, handcrop
 
     if a.no_smooth_look:
-        handcrop.SMOOTH_MIN_PRESENCE = 2.0  # above any presence: what the runtime was before
+        del handcrop.COPIES["smooth"]  # what the runtime was before it
 
     chosen = {k: v for k, v in CONDITIONS.items() if not a.only or k in a.only or k == "as is"}
     items = photos(a.folder, a.per_class)

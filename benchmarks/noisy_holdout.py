@@ -1,17 +1,20 @@
-"""Noisy photos of people held out of training: how often the hand is found, and how often the
-pose head alone then reads it right, with and without the hand finder's blurred look.
+"""Noisy or grey photos of people held out of training: how often the hand is found, and how often
+the pose head alone then reads it right, with and without one of the hand finder's looks (`--look`:
+the blurred copy, or the skin-toned copy of a grey photo).
 
     python benchmarks/noisy_holdout.py --pack .gpu --multi ../shared/data/train/multi \
         --probs runs/folds/probs_f1.npz --probs runs/folds/probs_f2.npz --probs runs/folds/probs_f3.npz \
-        --sigma 12 --photos 2000 --json runs/smooth-holdout-noise12.json
+        --sigma 12 --photos 2000 --json runs/noisy-holdout-12.json
+    python benchmarks/noisy_holdout.py … --sigma 0 --grey --look tint --json runs/grey-holdout.json
 
 The folds' held-out whole photos (`benchmarks/installed_holdout.py` has the folds), a sample of
 `--photos` drawn with `--seed`, each with Gaussian noise of `--sigma` grey levels added as
-`benchmarks/conditions.py` adds it. The runtime's looks at each (`HandCropper.look`, then the
-other views the head asks for) once with the blurred look and once as if it never kept a hand
-(`handcrop.SMOOTH_MIN_PRESENCE`); fold pose heads fitted as the shipped one without the fold's
-sources read the views found. The fold networks' answers are for the clean crops, so the network
-is left out: a photo with no hand found counts as wrong.
+`benchmarks/conditions.py` adds it (after turning it grey with `--grey`). The runtime's looks at
+each (`HandCropper.look`, then the other views the head asks for) once as installed and once as
+if the `--look` copy never kept a hand (the other views then searched as they are); fold pose
+heads fitted as the shipped one without the fold's sources read the views found. The fold
+networks' answers are for the clean crops, so the network is left out: a photo with no hand found
+counts as wrong.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ def main() -> int:
     ap.add_argument("--probs", type=Path, action="append", required=True,
                     help="a fold's val_probs.npz (only its index of held-out images is used)")
     ap.add_argument("--sigma", type=float, default=12.0)
+    ap.add_argument("--grey", action="store_true", help="black-and-white photos (before the noise)")
+    ap.add_argument("--look", default="smooth", choices=["bright", "smooth", "tint"],
+                    help="the finder's copy measured (handcrop.COPIES)")
     ap.add_argument("--photos", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path)
@@ -88,21 +94,23 @@ def main() -> int:
     hands = HandCropper()
 
     def looks(item: tuple[int, int, str]) -> tuple[list[Any], list[Any]]:
-        """(views with the blurred look, views without it)"""
+        """(views as installed, views without the --look copy)"""
         fold, _, rel = item
         with Image.open(a.multi / rel) as im:
-            img = noisy(im.convert("RGB"), a.sigma)
+            img = im.convert("L").convert("RGB") if a.grey else im.convert("RGB")
+            img = noisy(img, a.sigma)
         first = hands.look(img)
         views = [first, *other_looks(hands, img, first, heads[fold])]
-        if first is None or not first.smooth:
-            return views, views  # the blurred look was never what found it
+        if first is None or first.copy != a.look:
+            return views, views  # the look measured was never what found it
         return views, [None, *other_looks(hands, img, None, heads[fold])]
 
     with ThreadPoolExecutor(2) as pool:
         found = list(pool.map(looks, items))
-    report: dict[str, Any] = {"sigma": a.sigma, "photos": len(items), "seed": a.seed}
+    report: dict[str, Any] = {"sigma": a.sigma, "grey": a.grey, "look": a.look, "photos": len(items),
+                              "seed": a.seed}
     per_source: dict[str, dict[str, int]] = {}
-    for way, which in (("with the blurred look", 0), ("without", 1)):
+    for way, which in (("as installed", 0), (f"without the {a.look} look", 1)):
         hand = right = 0
         for (fold, i, _), views in zip(items, found, strict=True):
             got = pose_answer(heads[fold], views[which])

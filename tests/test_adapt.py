@@ -131,7 +131,7 @@ class _ColourHands:
         pass
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0, pad: float = 0.0,
-             bright: bool | None = None, smooth: bool = False) -> Hand | None:
+             copy: str | None = None) -> Hand | None:
         r, _, b = np.asarray(img, float).reshape(-1, 3).mean(0)
         if abs(r - b) < 50:
             return None

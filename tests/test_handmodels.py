@@ -243,7 +243,8 @@ def _cropper(finder: _Finder) -> object:
 @pytest.mark.parametrize(("presence", "kept"), [(0.95, True), (0.9, True), (0.8, False), (None, False)])
 def test_a_hand_only_the_brightened_copy_shows_needs_the_landmark_models_presence(
         presence: float | None, kept: bool) -> None:
-    dark = Image.fromarray(np.full((60, 80, 3), 64, np.uint8))  # 64 -> 128 brightened
+    # 64 -> 128 brightened; a colour photo (blue 4 below), so no skin-toned look after the blurred
+    dark = Image.fromarray(np.full((60, 80, 3), (64, 64, 60), np.uint8))
     finder = _Finder(presence)
     hand = _cropper(finder).look(dark)
     # as it is, padded, then brightened (found: no pad); a brightened hand not kept, then blurred
@@ -251,7 +252,7 @@ def test_a_hand_only_the_brightened_copy_shows_needs_the_landmark_models_presenc
     assert (hand is not None) == kept
     if kept:
         assert hand.bright and hand.box == (32, 22, 48, 38)  # the square about the points
-    assert _cropper(_Finder(presence)).look(dark, bright=False) is None  # the views of a lit photo
+    assert _cropper(_Finder(presence)).look(dark, copy="plain") is None  # the views of a lit photo
 
 
 class _SmoothFinder(_Finder):
@@ -267,8 +268,9 @@ class _SmoothFinder(_Finder):
 
 
 def _noisy() -> Image.Image:
-    return Image.fromarray(np.where(np.indices((60, 80)).sum(0)[..., None] % 2, 60, 100)
-                           .repeat(3, 2).astype(np.uint8))  # a fine checkerboard: sensor noise
+    pixels = np.where(np.indices((60, 80)).sum(0)[..., None] % 2, 60, 100).repeat(3, 2)
+    pixels[..., 2] += 4  # a colour photo: no skin-toned look after the blurred one
+    return Image.fromarray(pixels.astype(np.uint8))  # a fine checkerboard: sensor noise
 
 
 @pytest.mark.parametrize(("presence", "kept"), [(0.95, True), (0.9, True), (0.8, False), (None, False)])
@@ -281,7 +283,7 @@ def test_a_hand_only_the_blurred_copy_shows_needs_the_landmark_models_presence(
     assert (hand is not None) == kept
     if kept:
         assert hand.smooth and not hand.bright and hand.box == (32, 22, 48, 38)
-    assert _cropper(_SmoothFinder(presence)).look(_noisy(), bright=False) is None  # a clean photo's views
+    assert _cropper(_SmoothFinder(presence)).look(_noisy(), copy="plain") is None  # a clean photo's views
 
 
 def test_the_views_of_a_noisy_photo_are_searched_blurred() -> None:
@@ -300,6 +302,42 @@ def test_the_views_of_a_noisy_photo_are_searched_blurred() -> None:
     assert all(s <= 10 for s in finder.shown)  # each view searched in its blurred copy only
 
 
+class _ColourFinder(_Finder):
+    """A finder that sees a hand only where red and blue differ (skin), and counts its calls."""
+
+    def find(self, pixels: np.ndarray) -> object:
+        from fingerspell.handmodels import Found
+
+        skin = int(np.abs(pixels[..., 0].astype(int) - pixels[..., 2]).mean())
+        self.shown.append(skin)
+        if skin < 10:
+            return None
+        return Found([(0.4, 0.4), (0.6, 0.6)], [(0.0, 0.0, 0.0)] * 21, True, self.presence)
+
+
+@pytest.mark.parametrize(("presence", "kept"), [(0.95, True), (0.8, False)])
+def test_a_grey_photos_hand_is_looked_for_in_a_skin_toned_copy(presence: float, kept: bool) -> None:
+    from fingerspell.handcrop import is_grey, tinted
+
+    grey = np.full((60, 80, 3), 120, np.uint8)
+    assert is_grey(grey) and not is_grey(np.dstack([grey[..., :2], grey[..., 2:] // 2]))
+    assert tinted(grey)[0, 0].tolist() == [160, 112, 88]  # a grey level becomes a skin colour
+    finder = _ColourFinder(presence)
+    hand = _cropper(finder).look(Image.fromarray(grey))
+    # as it is, padded, brightened, padded, blurred, padded: all grey; then skin-toned, found
+    assert len(finder.shown) == 7 and max(finder.shown[:6]) < 10 <= finder.shown[6]
+    assert (hand is not None) == kept and (not kept or hand.tint)
+    views = _cropper(_ColourFinder(presence)).look(Image.fromarray(grey), mirror=True, copy="tint")
+    assert (views is not None) == kept  # another view of such a photo, searched skin-toned
+
+
+def test_a_colour_photo_is_never_skin_toned() -> None:
+    finder = _ColourFinder(0.99)
+    blue = np.full((60, 80, 3), (100, 100, 104), np.uint8)  # a colour photo (channels 4 apart)
+    assert _cropper(finder).look(Image.fromarray(blue)) is None
+    assert len(finder.shown) == 6  # as it is, brightened and blurred, each padded: no skin tone
+
+
 def test_no_brightened_look_where_the_finder_does_not_report_presence() -> None:
     finder = _Finder(0.99, reports_presence=False)  # MediaPipe's graph
     assert _cropper(finder).look(Image.fromarray(np.full((60, 80, 3), 64, np.uint8))) is None
@@ -313,9 +351,9 @@ def test_a_backlit_hand_is_found_in_the_brightened_copy() -> None:
 
     img = Image.open(BACKLIT).convert("RGB")
     hands = HandCropper()
-    assert hands.look(img, bright=False) is None  # what the runtime missed before
+    assert hands.look(img, copy="plain") is None  # what the runtime missed before
     hand = hands.look(img)
     assert hand is not None and hand.bright
     x0, _, x1, y1 = hand.box  # the raised fist, upper left of the 200 x 150 photo
     assert x1 <= 110 and y1 <= 110 and x1 - x0 >= 30
-    assert hands.look(img, mirror=True, bright=True) is not None
+    assert hands.look(img, mirror=True, copy="bright") is not None

@@ -315,7 +315,7 @@ class _Hands:
         pass
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             bright: bool | None = None, smooth: bool = False) -> Hand | None:
+             copy: str | None = None) -> Hand | None:
         # the same landmarks in the mirror image and turned views (the bundled head reads them
         # too): answers unchanged
         return Hand((0, 0, img.width // 2, img.height), WORLD.tolist(), False) if self.found else None
@@ -422,7 +422,7 @@ class _MirrorHands:
         self.seen: list[np.ndarray] = []
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             pad: float = 0.0, bright: bool | None = None, smooth: bool = False) -> Hand | None:
+             pad: float = 0.0, copy: str | None = None) -> Hand | None:
         # 0: the photo, 1: its mirror image, 2: the photo turned, 3: the photo padded
         k = 3 if pad else 2 if turn else int(mirror)
         self.calls += 1
@@ -486,13 +486,13 @@ class _DarkHands(_MirrorHands):
 
     def __init__(self, found_first: bool) -> None:
         super().__init__((found_first, True, True))
-        self.bright: list[bool | None] = []
+        self.copies: list[str | None] = []
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             pad: float = 0.0, bright: bool | None = None, smooth: bool = False) -> Hand | None:
-        self.bright.append(bright)
+             pad: float = 0.0, copy: str | None = None) -> Hand | None:
+        self.copies.append(copy)
         hand = super().look(img, mirror, turn, pad)
-        return hand._replace(bright=True) if hand is not None and not (mirror or turn) else hand
+        return hand._replace(copy="bright") if hand is not None and not (mirror or turn) else hand
 
 
 @needs_shipped
@@ -511,7 +511,8 @@ def test_a_dark_photos_other_views_are_searched_brightened(monkeypatch, tmp_path
     monkeypatch.setattr(handcrop, "HandCropper", lambda **_: fake)
     Recognizer(pose=tmp_path / "head.json").predict(_photo())
     assert fake.seen == [0, 1, 2]
-    assert fake.bright == [None, views_bright, views_bright]
+    views = "bright" if views_bright else "plain"
+    assert fake.copies == [None, views, views]
 
 
 @needs_shipped

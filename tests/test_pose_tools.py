@@ -153,7 +153,7 @@ class _FakeHands:
         pass
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             pad: float = 0.0, bright: bool | None = None, smooth: bool = False) -> Any:
+             pad: float = 0.0, copy: str | None = None) -> Any:
         from fingerspell.handcrop import Hand
 
         mean = np.asarray(img, np.float64).mean(axis=(0, 1)) / 255
@@ -193,7 +193,7 @@ class _MirrorFlagHands(_FakeHands):
     asked: ClassVar[list[tuple[bool, float, float]]] = []
 
     def look(self, img: Image.Image, mirror: bool = False, turn: float = 0.0,
-             pad: float = 0.0, bright: bool | None = None, smooth: bool = False) -> Any:
+             pad: float = 0.0, copy: str | None = None) -> Any:
         self.asked.append((mirror, turn, pad))
         return super().look(img, mirror, turn, pad)
 
