@@ -336,6 +336,8 @@ def test_a_colour_photo_is_never_skin_toned() -> None:
     blue = np.full((60, 80, 3), (100, 100, 104), np.uint8)  # a colour photo (channels 4 apart)
     assert _cropper(finder).look(Image.fromarray(blue)) is None
     assert len(finder.shown) == 6  # as it is, brightened and blurred, each padded: no skin tone
+    with pytest.raises(ValueError, match="sepia"):
+        _cropper(finder).look(Image.fromarray(blue), copy="sepia")
 
 
 def test_no_brightened_look_where_the_finder_does_not_report_presence() -> None:
