@@ -10,9 +10,10 @@ used, as training did.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fingerspell.errors import MissingExtraError
@@ -119,12 +120,21 @@ class Hand(NamedTuple):
         return self.copy == "tint"
 
 
-def brightened(pixels: Any) -> Any:
-    """uint8 RGB pixels with the shadows lifted (gamma BRIGHT_GAMMA on each channel)."""
+@functools.cache
+def _lut(kind: str) -> Any:
+    """A 256-entry lookup table, made once: "bright" (gamma BRIGHT_GAMMA) or "tint" (SKIN_RAMP)."""
     import numpy as np
 
-    lut = np.round(255 * (np.arange(256) / 255) ** BRIGHT_GAMMA).astype(np.uint8)
-    return lut[pixels]
+    if kind == "bright":
+        return np.round(255 * (np.arange(256) / 255) ** BRIGHT_GAMMA).astype(np.uint8)
+    keys = [k for k, _ in SKIN_RAMP]
+    return np.stack([np.interp(np.arange(256), keys, [c[i] for _, c in SKIN_RAMP]) for i in range(3)],
+                    axis=1).round().astype(np.uint8)
+
+
+def brightened(pixels: Any) -> Any:
+    """uint8 RGB pixels with the shadows lifted (gamma BRIGHT_GAMMA on each channel)."""
+    return _lut("bright")[pixels]
 
 
 def smoothed(pixels: Any) -> Any:
@@ -146,24 +156,17 @@ def is_grey(pixels: Any) -> bool:
 
 def tinted(pixels: Any) -> Any:
     """uint8 RGB pixels of a grey photo with its grey levels mapped to skin colours (SKIN_RAMP)."""
-    import numpy as np
-
-    keys = [k for k, _ in SKIN_RAMP]
-    lut = np.stack([np.interp(np.arange(256), keys, [c[i] for _, c in SKIN_RAMP]) for i in range(3)],
-                   axis=1).round().astype(np.uint8)
-    return lut[pixels[..., 0]]
+    return _lut("tint")[pixels[..., 0]]
 
 
-# The copies of a photo the hand is looked for in, in this order, each with the landmark presence a
-# hand found there needs (a found "hand" in an altered copy of a room must be a sure one); "tint"
-# only for a grey photo.
-COPIES = {"plain": 0.0, "bright": BRIGHT_MIN_PRESENCE, "smooth": SMOOTH_MIN_PRESENCE,
-          "tint": TINT_MIN_PRESENCE}
+class Copy(NamedTuple):
+    made: Callable[[Any], Any]  # uint8 RGB pixels -> the copy's
+    min_presence: float  # a "hand" found in an altered copy of a room must be a sure one
 
 
-def copied(kind: str, pixels: Any) -> Any:
-    """The photo's pixels as the COPIES entry `kind` looks at them."""
-    return {"plain": lambda p: p, "bright": brightened, "smooth": smoothed, "tint": tinted}[kind](pixels)
+# The copies of a photo the hand is looked for in, in this order; "tint" only for a grey photo.
+COPIES = {"plain": Copy(lambda p: p, 0.0), "bright": Copy(brightened, BRIGHT_MIN_PRESENCE),
+          "smooth": Copy(smoothed, SMOOTH_MIN_PRESENCE), "tint": Copy(tinted, TINT_MIN_PRESENCE)}
 
 
 def cropped(img: Image.Image, hand: Hand | None) -> Image.Image:
@@ -306,11 +309,11 @@ class HandCropper:
             raise ValueError(f"copy must be one of {', '.join(COPIES)}, not {copy!r}")
         tries = list(COPIES) if copy is None else [copy]
         if not getattr(self._finder, "reports_presence", False):  # kept by its presence
-            tries = [t for t in tries if not COPIES[t]]
+            tries = [t for t in tries if not COPIES[t].min_presence]
         for kind in tries:
             if kind == "tint" and copy is None and not is_grey(pixels):
                 continue  # a colour photo's colours are its own (asked only once the rest failed)
-            hand = self._hand(img, copied(kind, pixels), (w0, h0, w, h), mirror, turn, pad, kind)
+            hand = self._hand(img, COPIES[kind].made(pixels), (w0, h0, w, h), mirror, turn, pad, kind)
             if hand is not None:
                 return hand
         return None
@@ -328,7 +331,7 @@ class HandCropper:
         if found is None and self.retry_pad > 0 and not pad:
             dy, dx = round(h * self.retry_pad), round(w * self.retry_pad)
             found = self._finder.find(np.pad(pixels, ((dy, dy), (dx, dx), (0, 0)), mode="edge"))
-        if found is None or (found.presence or 0.0) < COPIES[kind]:
+        if found is None or (found.presence or 0.0) < COPIES[kind].min_presence:
             return None
         points = found.points
         if dx or dy:  # landmarks are fractions of what was searched: back to the image's
