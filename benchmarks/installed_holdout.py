@@ -11,7 +11,8 @@ trained without three sources, `val_probs.npz`). For each held-out whole photo t
 and blurred looks included) on the photo, and on its other views where the pose head asks for them; a pose
 head fitted as the shipped one but without the fold's sources, with the shipped head's calibration
 and views; the network's answer for the hand crop (the pack's crop of that photo) fused with it;
-the network alone on the whole photo where no view finds a hand, and on the whole photo too where
+the network alone on the whole photo where no view finds a hand (its `nothing` weighted
+by the head's `no_hand_nothing`), and on the whole photo too where
 the head's `whole_below` asks for it. Where the finder finds a hand in
 a photo the pack holds no crop of (MediaPipe missed it when the pack was made), the network's
 whole-photo answer stands in for the crop's: an underestimate, counted in the output.
@@ -71,7 +72,7 @@ def fold_head(feat: np.ndarray, ok: np.ndarray, label: np.ndarray, source: np.nd
     images), given the shipped head's calibration, views and whole-photo reading."""
     head = fit_without(feat, ok, label, source, held, mirror)
     for name in ("temperature", "uniform_mix", "mirror", "turns", "pads", "views_below",
-                 "whole_below", "whole_sure"):
+                 "whole_below", "whole_sure", "no_hand_nothing"):
         setattr(head, name, getattr(shipped, name))
     return head
 
@@ -93,7 +94,7 @@ def read(head: PoseHead, views: list[View], whole: np.ndarray, crop: np.ndarray 
     else:
         seen = [v for v in views if v is not None]
     if not seen:
-        return whole, False
+        return head.no_hand(whole), False
     numbers = np.stack([head.numbers(v[1], v[2]) for v in seen])
     fused = fuse(crop if crop is not None else whole, head.probabilities_of_views(numbers))
     if crop is not None and head.reads_whole(fused):  # the network reads the whole photo too

@@ -366,14 +366,57 @@ def test_runtime_multiplies_the_network_by_the_pose_head(monkeypatch) -> None:
 
 
 @needs_shipped
-def test_no_hand_found_reads_the_network_alone(monkeypatch) -> None:
+@pytest.mark.parametrize("weight", [1.0, 16.0, 1000.0])
+def test_no_hand_found_reads_the_network_with_nothing_weighted(monkeypatch, tmp_path: Path,
+                                                               weight: float) -> None:
+    """Where no look finds a hand, the answer is the network's on the whole photo with its
+    `nothing` weighted by the head's `no_hand_nothing` (1: the network alone); without a head,
+    the network alone; a hand found is never weighted."""
     from fingerspell.recognizer import Recognizer
 
+    head = PoseHead.load(BUNDLED)
+    head.no_hand_nothing = weight
+    head.save(tmp_path / "head.json")
     monkeypatch.setattr(handcrop, "HandCropper", _NoHands)
-    rec = Recognizer(top_k=len(CLASSES))
+    rec = Recognizer(pose=tmp_path / "head.json", top_k=len(CLASSES))
     img = _photo()
-    net = rec.probabilities(rec.pixels(img)[None])[0]
-    assert np.allclose([p for _, p in rec.predict(img).top_k], np.sort(net)[::-1], atol=1e-6)
+    net = rec.probabilities(rec.pixels(img)[None])[0].astype(np.float64)
+    want = net.copy()
+    want[CLASSES.index("nothing")] *= weight
+    want /= want.sum()
+    for got in (rec.predict(img), *list(rec.predict_many([img, b"not an image"]))[:1]):
+        assert got.read == "no_hand"
+        assert np.allclose([p for _, p in got.top_k], np.sort(want)[::-1], atol=1e-6)
+        assert dict(got.top_k)["nothing"] == pytest.approx(want[CLASSES.index("nothing")], abs=1e-6)
+    alone = Recognizer(pose="none", top_k=len(CLASSES))
+    assert np.allclose([p for _, p in alone.predict(img).top_k], np.sort(net)[::-1], atol=1e-6)
+    monkeypatch.setattr(handcrop, "HandCropper", _Hands)
+    found = Recognizer(pose=tmp_path / "head.json", top_k=len(CLASSES))
+    crop = found.probabilities(found.pixels(img)[None])[0]
+    fused = fuse(crop, head.probabilities(head.numbers(WORLD, False)[None])[0])
+    hand = found.predict(img)
+    assert hand.read == "hand" and np.allclose([p for _, p in hand.top_k], np.sort(fused)[::-1],
+                                               atol=1e-6)
+
+
+def test_no_hand_weight_is_checked_and_kept(tmp_path: Path) -> None:
+    head = _head()
+    data = head.to_dict()
+    assert PoseHead.from_dict({k: v for k, v in data.items() if k != "no_hand_nothing"}
+                              ).no_hand_nothing == 1.0  # heads written before the option
+    for bad in (0.5, 1001, "16", True, None):
+        with pytest.raises(ModelError, match="no_hand_nothing must be"):
+            PoseHead.from_dict({**data, "no_hand_nothing": bad})
+    head.no_hand_nothing = 4.0
+    head.save(tmp_path / "h.json")
+    again = PoseHead.load(tmp_path / "h.json")
+    p = np.full(len(CLASSES), 0.5 / (len(CLASSES) - 1))
+    p[CLASSES.index("nothing")] = 0.5
+    assert again.no_hand_nothing == 4.0 and again.no_hand(p)[CLASSES.index("nothing")] == pytest.approx(0.8)
+    assert "4 times" in again.no_hand_text()
+    other = _head(labels=[f"c{i}" for i in range(len(CLASSES))])
+    other.no_hand_nothing = 4.0  # no `nothing` among its labels: the network's answer stands
+    assert np.array_equal(other.no_hand(p), p) and other.no_hand_text() == ""
 
 
 @needs_shipped

@@ -187,20 +187,24 @@ def recalibrate(a: argparse.Namespace) -> int:
     head.temperature, head.uniform_mix, head.mirror = a.temperature, a.mix, a.mirror
     head.turns, head.pads, head.views_below = list(a.read_turns), list(a.read_pads), a.views_below
     head.whole_below, head.whole_sure = a.whole_below, a.whole_sure
+    head.no_hand_nothing = a.no_hand_nothing
     head.training["calibration"] = (
         f"temperature {a.temperature:g}, flat mix {a.mix:g}"
         + (f", read on {head.views()}; the views' scores averaged" if head.extra_looks else "")
         + ": chosen with the network on held-out folds (tools/fusion_fit.py)"
         + (f"; {head.whole_text()} (chosen on the validation whole photos and the folds' "
            "held-out whole photos: benchmarks/val_photos.py, benchmarks/installed_holdout.py)"
-           if head.whole_below is not None else ""))
+           if head.whole_below is not None else "")
+        + (f"; {head.no_hand_text()} (chosen on room patches and the folds' held-out whole "
+           "photos with no hand found: benchmarks/no_hand.py, benchmarks/installed_holdout.py)"
+           if head.no_hand_text() else ""))
     head.training["calibration_command"] = "python tools/pose_head.py " + " ".join(sys.argv[1:])
     PoseHead.from_dict(head.to_dict())  # the runtime's own checks, before anything is written
     head.save(a.out)
     print(json.dumps({"temperature": a.temperature, "uniform_mix": a.mix, "mirror": a.mirror,
                       "turns": head.turns, "pads": head.pads, "views_below": head.views_below,
                       "whole_below": head.whole_below, "whole_sure": head.whole_sure,
-                      "out": str(a.out)}))
+                      "no_hand_nothing": head.no_hand_nothing, "out": str(a.out)}))
     return 0
 
 
@@ -223,7 +227,8 @@ def main() -> int:
                     help="the head reads where the thumb lies on the palm too (handpose-62/2)")
     ap.add_argument("--recalibrate", type=Path, metavar="HEAD",
                     help="rewrite HEAD's calibration and views (--temperature, --mix, --mirror, "
-                         "--read-turns, --read-pads, --views-below); no fitting")
+                         "--read-turns, --read-pads, --views-below, --whole-below, --no-hand-nothing); no "
+                         "fitting")
     ap.add_argument("--temperature", type=float)
     ap.add_argument("--mix", type=float)
     ap.add_argument("--mirror", action="store_true", help="the runtime reads the mirror image too")
@@ -240,6 +245,9 @@ def main() -> int:
                          "reads the whole photo too (default: never)")
     ap.add_argument("--whole-sure", type=float, default=WHOLE_SURE, metavar="Q",
                     help="with --whole-below: the whole photo's answer stands where at least Q sure")
+    ap.add_argument("--no-hand-nothing", type=float, default=1.0, metavar="F",
+                    help="with --recalibrate: where no hand is found, the network's `nothing` "
+                         "counts F times (default 1: the network alone)")
     a = ap.parse_args()
     if a.recalibrate:
         return recalibrate(a)

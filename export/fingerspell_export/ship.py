@@ -251,6 +251,7 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
                 "which costs a second pass of the hand models" if pose_head.mirror else "")
              + (f"; {pose_head.whole_text()}, a second pass of the network"
                 if pose_head.whole_below is not None else "")
+             + (f"; {pose_head.no_hand_text()}" if pose_head.no_hand_text() else "")
              + "). "
              f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
              f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "
@@ -426,8 +427,13 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
               "- Single photos of a static hand shape: J and Z are motions, read from one frame only.",
               "- `del`, `nothing` and `space` come from one signer in one room (Kaggle); expect them to "
               "be less reliable for other people. `nothing` has only 79 training frames, all of one "
-              "wall: a scene without a hand is often read as some sign, if rarely with confidence "
-              "(docs/hands.md, \"With no hand in the picture\"); use `--threshold`.",
+              "wall: the network alone reads a scene without a hand as some sign more than half "
+              "the time, if rarely with confidence"
+              + ("; where no hand is found the pose head weights `nothing` (×"
+                 f"{pose_head.no_hand_nothing:g}), so most such scenes read `nothing`, and so does "
+                 "a photo whose hand is missed, more often than before"
+                 if pose_head is not None and pose_head.no_hand_text() else "")
+              + " (docs/hands.md, \"With no hand in the picture\"); use `--threshold`.",
               ("- Where no hand is found the whole photo is read: the hand should then fill "
                "most of the frame, as in the crops it was trained on." if hand else
                "- The hand should fill a good part of the frame; no hand detector crops it first."),

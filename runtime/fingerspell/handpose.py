@@ -136,6 +136,10 @@ class PoseHead:
     # that unsure of strangers' whole photos is rarely this sure of them
     whole_below: float | None = None
     whole_sure: float = WHOLE_SURE
+    # where no look finds a hand, the network's `nothing` is multiplied by this (then
+    # renormalised; 1: never): the finder's finding no hand is evidence of an empty scene, which
+    # a network that saw 79 empty frames of one wall underrates in other rooms
+    no_hand_nothing: float = 1.0
     features: str = FEATURES_ID  # the numbers it was fitted on (FEATURE_WIDTHS)
     # a head adapted to photos of some classes only (fingerspell.adapt): `layers` decide only
     # among `adapted_classes`, and the layers it was adapted from (`layers_before`) still share
@@ -216,6 +220,22 @@ class PoseHead:
         where it stands (`whole_stands`), else the fused one."""
         return whole if self.whole_stands(whole) else fused
 
+    def no_hand(self, probs: np.ndarray) -> np.ndarray:
+        """The answer where no look found a hand: the network's probabilities [classes] with
+        `nothing` weighted by `no_hand_nothing`, renormalised."""
+        if self.no_hand_nothing == 1.0 or "nothing" not in self.labels:
+            return probs
+        p = np.asarray(probs, np.float64).copy()
+        p[self.labels.index("nothing")] *= self.no_hand_nothing
+        return (p / p.sum()).astype(np.float32)
+
+    def no_hand_text(self) -> str:
+        """What is read where no hand is found, in words ('' for the network alone)."""
+        if self.no_hand_nothing == 1.0 or "nothing" not in self.labels:
+            return ""
+        return (f"where no hand is found, the network's `nothing` counts {self.no_hand_nothing:g} "
+                f"times")
+
     def whole_text(self) -> str:
         """When the whole photo is read too, in words ('' for never)."""
         if self.whole_below is None:
@@ -243,6 +263,7 @@ class PoseHead:
             "temperature": self.temperature, "uniform_mix": self.uniform_mix, "mirror": self.mirror,
             "turns": list(self.turns), "pads": list(self.pads), "views_below": self.views_below,
             "whole_below": self.whole_below, "whole_sure": self.whole_sure,
+            "no_hand_nothing": self.no_hand_nothing,
             "fusion": "product of the network's and these probabilities, renormalised",
             "training": self.training, "metrics": self.metrics,
         } | ({} if self.adapted_classes is None else {
@@ -280,6 +301,7 @@ class PoseHead:
                        views_below=_share_or_none(data.get("views_below")),
                        whole_below=_share_or_none(data.get("whole_below"), "whole_below"),
                        whole_sure=_share(data.get("whole_sure", WHOLE_SURE), "whole_sure"),
+                       no_hand_nothing=_factor(data.get("no_hand_nothing", 1.0)),
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
             if data["schema_version"] == ADAPTED_SCHEMA_VERSION:
@@ -374,6 +396,13 @@ def _share(value: Any, name: str) -> float:
     if share is None:
         raise ValueError(f"{name} must be a probability, 0 < p <= 1, not null")
     return share
+
+
+def _factor(value: Any) -> float:
+    """A weight from 1 to 1000 (absent before the option: 1, the network alone)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 1 <= value <= 1000:
+        raise ValueError(f"no_hand_nothing must be a number from 1 to 1000, not {value!r}")
+    return float(value)
 
 
 def _rounded(a: np.ndarray) -> list:

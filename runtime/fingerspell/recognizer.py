@@ -226,8 +226,10 @@ class Recognizer:
         probabilities for its input [N, classes]: fused with the pose head, and where that stays
         unsure, the whole photos read in one more pass."""
         head = self.pose_head
-        out = [(self._fused(p, x.pose), READ_NETWORK if x.hand is None else
-                READ_HAND if x.hand else READ_NO_HAND) for p, x in zip(probs, prepared, strict=True)]
+        out = [(self._fused(p, x.pose), READ_HAND) if x.hand else
+               (p, READ_NETWORK) if x.hand is None else
+               (p if head is None else head.no_hand(p), READ_NO_HAND)
+               for p, x in zip(probs, prepared, strict=True)]
         again = [i for i, x in enumerate(prepared)
                  if x.whole is not None and head is not None and head.reads_whole(out[i][0])]
         if again:

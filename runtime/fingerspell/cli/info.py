@@ -46,6 +46,8 @@ def info(
                             if rec.pose_head.extra_looks else "")
                          + (f"; {rec.pose_head.whole_text()}"
                             if rec.pose_head.whole_below is not None and rec.crop == "hand" else "")
+                         + (f"; {rec.pose_head.no_hand_text()}"
+                            if rec.pose_head.no_hand_text() else "")
                          if rec.pose_head else "none"),
         *([f"adapted    {_adapted(rec.pose_head.training['adapted'], rec.pose_head.adapted_classes)}"]
           if rec.pose_head and rec.pose_head.training.get("adapted") else []),
