@@ -96,6 +96,21 @@ def test_the_bundled_models_find_a_real_hand() -> None:
     assert 0.05 < palm < 0.15
 
 
+@needs_models
+@needs_massey
+def test_the_runtime_keeps_a_hand_only_at_its_presence() -> None:
+    """The bundled finder drops a hand whose landmark presence is under its min_presence (the
+    default install's is handcrop.MIN_PRESENCE, above MediaPipe's 0.5: "hands" in empty rooms)."""
+    from fingerspell.handcrop import MIN_PRESENCE, hand_finder
+
+    pixels = np.asarray(Image.open(L_PHOTO).convert("RGB"))
+    assert hand_finder().min_presence == MIN_PRESENCE > 0.5
+    found = OnnxHands(bundled_dir(), 0.3, min_presence=0.5).find(pixels)
+    assert found is not None and found.presence is not None and found.presence >= MIN_PRESENCE
+    assert OnnxHands(bundled_dir(), 0.3, min_presence=found.presence - 1e-4).find(pixels) is not None
+    assert OnnxHands(bundled_dir(), 0.3, min_presence=found.presence + 1e-4).find(pixels) is None
+
+
 @pytest.mark.skipif(find_spec("mediapipe") is None, reason="MediaPipe (the hands extra) not installed")
 @needs_models
 @needs_massey
