@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from pose_head import extra_rows, features, fit_without, image_hands, view_hands
+from pose_head import fit_without, image_features, view_features
 
 from fingerspell.adapt import adapt_head, fitted
 from fingerspell.handpose import PoseHead, fuse
@@ -49,7 +49,8 @@ def frame_number(path: str) -> int:
 
 def split(photos: np.ndarray, names: np.ndarray, order: np.ndarray) -> tuple[list[str], set[str]]:
     """(photo names to enrol from, photo names to read): the first and last of them by frame."""
-    ranked = sorted(set(names[photos]), key=lambda n: order[n])
+    # ties in frame number broken by name: a set's order changes with each run's string hashing
+    ranked = sorted(set(names[photos]), key=lambda n: (order[n], n))
     n = len(ranked)
     return ranked[:max(1, int(ENROL_SHARE * n))], set(ranked[int(READ_FROM * n):])
 
@@ -64,12 +65,11 @@ def main() -> int:
     a = ap.parse_args()
     shipped = PoseHead.load(SHIPPED_HEAD)
     pack = dict(np.load(a.pack / "pack.npz"))
-    hands = image_hands(a.pack, pack)
-    feat, ok = features(*hands), hands[2]
+    feat, ok = image_features(a.pack, pack)
     # the other views the shipped head reads, as `adapt` enrols them (tools/gpu/pose.py --mirror,
     # --turn DEG)
     files = ["pose-mirror.npz"] * shipped.mirror + [f"pose-turn{t:+g}.npz" for t in shipped.turns]
-    views = [v for f in files for v in extra_rows(hands, view_hands(a.pack / f, pack), 0, 15.0)]
+    views = [v for f in files for v in view_features(a.pack / f, pack)]
     source, label = pack["source"], pack["label"].astype(int)
     names = np.array([str(p).rsplit("/", 1)[-1] for p in pack["paths"]])  # a crop shares its photo's
     order = {n: frame_number(n) for n in names}

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from pose_head import extra_rows, features, fit_without, image_hands, view_hands
+from pose_head import fit_without, image_features, view_features
 
 from fingerspell.handpose import PoseHead, fuse
 
@@ -124,9 +124,8 @@ def main() -> int:
         if a.looks:
             a.looks.write_bytes(pickle.dumps(looks))
     pack = dict(np.load(a.pack / "pack.npz"))
-    hands = image_hands(a.pack, pack)
-    feat, ok = features(*hands), hands[2]
-    mirror = extra_rows(hands, view_hands(a.mirror or a.pack / "pose-mirror.npz", pack), 0, 15.0)
+    feat, ok = image_features(a.pack, pack)
+    mirror = view_features(a.mirror or a.pack / "pose-mirror.npz", pack)
     source, label, paths = pack["source"], pack["label"].astype(int), pack["paths"]
     where = {str(p): i for i, p in enumerate(paths)}
     whole_prefix, crop_prefix = multi_roots(paths)

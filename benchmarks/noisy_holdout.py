@@ -33,7 +33,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from installed_holdout import SHIPPED_HEAD, fold_head, multi_roots
-from pose_head import extra_rows, features, image_hands, view_hands
+from pose_head import image_features, view_features
 
 from fingerspell.handcrop import HandCropper, other_looks
 from fingerspell.handpose import PoseHead
@@ -77,9 +77,8 @@ def main() -> int:
     a = ap.parse_args()
     shipped = PoseHead.load(SHIPPED_HEAD)
     pack = dict(np.load(a.pack / "pack.npz"))
-    hands_ = image_hands(a.pack, pack)
-    feat, ok = features(*hands_), hands_[2]
-    mirror = extra_rows(hands_, view_hands(a.pack / "pose-mirror.npz", pack), 0, 15.0)
+    feat, ok = image_features(a.pack, pack)
+    mirror = view_features(a.pack / "pose-mirror.npz", pack)
     source, label, paths = pack["source"], pack["label"].astype(int), pack["paths"]
     whole, _ = multi_roots(paths)
     if whole is None:

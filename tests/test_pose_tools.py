@@ -377,3 +377,17 @@ def test_val_photos_links_the_validation_whole_photos_and_scores_predict_csvs(
     (tmp_path / "short.csv").write_text("".join(one.read_text().splitlines(True)[:2]))
     assert val_photos.score(out, tmp_path / "short.csv")["all"] == {"photos": 3, "as installed": 1}
     assert "2 photos not in its CSV" in capsys.readouterr().out
+
+
+def test_adapt_holdout_ranks_photos_by_frame_then_name() -> None:
+    """benchmarks/adapt_holdout.py's split(): the photos a user would enrol are the first by
+    frame number, ties broken by name, whatever order the photos come in (a set's order changes
+    with each run's string hashing, which made the benchmark's adapted rows move between runs)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from adapt_holdout import frame_number, split
+
+    for names in (["b_1.jpg", "a_1.jpg", "c_2.jpg"], ["c_2.jpg", "a_1.jpg", "b_1.jpg"]):
+        arr = np.array(names)
+        order = {n: frame_number(n) for n in names}
+        first, last = split(np.arange(3), arr, order)
+        assert first == ["a_1.jpg"] and last == {"b_1.jpg", "c_2.jpg"}
