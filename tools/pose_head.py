@@ -197,7 +197,7 @@ def recalibrate(a: argparse.Namespace) -> int:
            if head.whole_below is not None else "")
         + (f"; {head.no_hand_text()} (chosen on room patches and the folds' held-out whole "
            "photos with no hand found: benchmarks/no_hand.py, benchmarks/installed_holdout.py)"
-           if head.no_hand_text() else ""))
+           if head.weighs_nothing else ""))
     head.training["calibration_command"] = "python tools/pose_head.py " + " ".join(sys.argv[1:])
     PoseHead.from_dict(head.to_dict())  # the runtime's own checks, before anything is written
     head.save(a.out)

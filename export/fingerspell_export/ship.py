@@ -251,7 +251,7 @@ def pose_section(pose_head: Any, hands: dict[str, Any] | None = None,
                 "which costs a second pass of the hand models" if pose_head.mirror else "")
              + (f"; {pose_head.whole_text()}, a second pass of the network"
                 if pose_head.whole_below is not None else "")
-             + (f"; {pose_head.no_hand_text()}" if pose_head.no_hand_text() else "")
+             + (f"; {pose_head.no_hand_text()}" if pose_head.weighs_nothing else "")
              + "). "
              f"Pose alone: {_pct(m.get('leave_one_source_out_mean'))} of a training source held "
              f"out whole (mean of {len(m.get('leave_one_source_out_accuracy', {}))}), "
@@ -432,7 +432,7 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
               + ("; where no hand is found the pose head weights `nothing` (×"
                  f"{pose_head.no_hand_nothing:g}), so most such scenes read `nothing`, and so does "
                  "a photo whose hand is missed, more often than before"
-                 if pose_head is not None and pose_head.no_hand_text() else "")
+                 if pose_head is not None and pose_head.weighs_nothing else "")
               + " (docs/hands.md, \"With no hand in the picture\"); use `--threshold`.",
               ("- Where no hand is found the whole photo is read: the hand should then fill "
                "most of the frame, as in the crops it was trained on." if hand else

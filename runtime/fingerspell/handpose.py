@@ -220,10 +220,15 @@ class PoseHead:
         where it stands (`whole_stands`), else the fused one."""
         return whole if self.whole_stands(whole) else fused
 
+    @property
+    def weighs_nothing(self) -> bool:
+        """Whether a photo with no hand found reads otherwise than the network alone."""
+        return self.no_hand_nothing != 1.0 and "nothing" in self.labels
+
     def no_hand(self, probs: np.ndarray) -> np.ndarray:
         """The answer where no look found a hand: the network's probabilities [classes] with
         `nothing` weighted by `no_hand_nothing`, renormalised."""
-        if self.no_hand_nothing == 1.0 or "nothing" not in self.labels:
+        if not self.weighs_nothing:
             return probs
         p = np.asarray(probs, np.float64).copy()
         p[self.labels.index("nothing")] *= self.no_hand_nothing
@@ -231,7 +236,7 @@ class PoseHead:
 
     def no_hand_text(self) -> str:
         """What is read where no hand is found, in words ('' for the network alone)."""
-        if self.no_hand_nothing == 1.0 or "nothing" not in self.labels:
+        if not self.weighs_nothing:
             return ""
         return (f"where no hand is found, the network's `nothing` counts {self.no_hand_nothing:g} "
                 f"times")
@@ -301,7 +306,7 @@ class PoseHead:
                        views_below=_share_or_none(data.get("views_below")),
                        whole_below=_share_or_none(data.get("whole_below"), "whole_below"),
                        whole_sure=_share(data.get("whole_sure", WHOLE_SURE), "whole_sure"),
-                       no_hand_nothing=_factor(data.get("no_hand_nothing", 1.0)),
+                       no_hand_nothing=_no_hand_weight(data.get("no_hand_nothing", 1.0)),
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
             if data["schema_version"] == ADAPTED_SCHEMA_VERSION:
@@ -398,7 +403,7 @@ def _share(value: Any, name: str) -> float:
     return share
 
 
-def _factor(value: Any) -> float:
+def _no_hand_weight(value: Any) -> float:
     """A weight from 1 to 1000 (absent before the option: 1, the network alone)."""
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 1 <= value <= 1000:
         raise ValueError(f"no_hand_nothing must be a number from 1 to 1000, not {value!r}")

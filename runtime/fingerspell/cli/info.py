@@ -47,7 +47,7 @@ def info(
                          + (f"; {rec.pose_head.whole_text()}"
                             if rec.pose_head.whole_below is not None and rec.crop == "hand" else "")
                          + (f"; {rec.pose_head.no_hand_text()}"
-                            if rec.pose_head.no_hand_text() else "")
+                            if rec.pose_head.weighs_nothing else "")
                          if rec.pose_head else "none"),
         *([f"adapted    {_adapted(rec.pose_head.training['adapted'], rec.pose_head.adapted_classes)}"]
           if rec.pose_head and rec.pose_head.training.get("adapted") else []),
