@@ -41,7 +41,8 @@ def _head(seed: int = 0) -> PoseHead:
                     # weights of a fitted head's size (a fitted head's logits stay within tens)
                     layers=[(rng.normal(scale=0.2, size=(HEAD_FEATURES, 16)), rng.normal(size=16)),
                             (rng.normal(scale=0.3, size=(16, len(CLASSES))), rng.normal(size=len(CLASSES)))],
-                    temperature=1.5, uniform_mix=0.02, mirror=True, views_below=0.8)
+                    temperature=1.5, uniform_mix=0.02, mirror=True, views_below=0.8,
+                    no_hand_nothing=16.0)
 
 
 def test_adapting_reads_the_photos_letters_and_stays_near_the_head() -> None:
@@ -60,11 +61,12 @@ def test_adapting_reads_the_photos_letters_and_stays_near_the_head() -> None:
         assert w.shape == w0.shape and 0 < np.abs(w1 - w0).mean() < np.abs(w - w0).mean()
         assert np.abs(w - w0).mean() < 0.5 * np.abs(w0).mean()
     # all else as the head adapted from, and the same fit each time
-    assert (head.temperature, head.uniform_mix, head.mirror, head.views_below) == (1.5, 0.02, True, 0.8)
+    assert (head.temperature, head.uniform_mix, head.mirror, head.views_below,
+            head.no_hand_nothing) == (1.5, 0.02, True, 0.8, 16.0)
     assert np.array_equal(head.mean, base.mean)
     again = adapt_head(base, x, y)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(head.layers, again.layers, strict=True))
-    PoseHead.from_dict(head.to_dict())
+    assert PoseHead.from_dict(head.to_dict()).no_hand_nothing == 16.0
 
 
 def test_the_check_reads_each_photo_with_a_head_adapted_without_it() -> None:
