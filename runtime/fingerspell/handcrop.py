@@ -290,9 +290,10 @@ class HandCropper:
         hand smaller in what MediaPipe searches; no second look then). `copy`: None looks in the
         image as it is, then, where no hand is found, in each other copy of COPIES in turn (a
         brightened one, a blurred one, a skin-toned one where the photo is grey; `Hand.copy` says
-        which found it); a name looks in that copy
-        only ("plain": as it is; "bright": another view of a dark photo; "smooth": of a noisy
-        one; "tint": of a black-and-white one)."""
+        which found it); a name looks in that copy only ("plain": as it is; "bright": another
+        view of a dark photo; "smooth": of a noisy one; "tint": of a black-and-white one). Every
+        copy's hand needs the finder's own presence (MIN_PRESENCE for the bundled one) and the
+        copy's `min_presence` on top."""
         import numpy as np
 
         pixels = np.asarray(detection_copy(img))
