@@ -11,8 +11,9 @@ letter, its photos in the order of their frame numbers: the first 30 % are the p
 would enrol, the last 50 % the ones read afterwards (the 20 % between keeps near-identical
 neighbouring frames apart). `k` photos per letter are drawn from the first part (a photo's hand
 crop and whole image both, as the pack holds them, with the landmarks of the other views the
-shipped head reads: pose-mirror.npz, pose-turn+15.npz), the fold head
-is adapted with `fingerspell.adapt.fitted` as `fingerspell adapt` does, and every pack image
+shipped head reads: pose-mirror.npz, pose-turn+15.npz, and the fold network's answers for those
+photos), the fold head is adapted with `fingerspell.adapt.fitted` as `fingerspell adapt` does
+(half its loss on the fused answer), and every pack image
 of the last part with a hand is read by the pose head alone and fused with the fold network.
 `--reps` draws; the rows are the means over sources. "some letters": photos of a random half
 of the letters only, so the head is adapted to those letters only (`PoseHead.adapted_classes`);
@@ -117,26 +118,26 @@ def main() -> int:
                 for k in a.shots:
                     shots = f"{k} photo{'s' if k > 1 else ''}"
                     for part in ("every letter", "some letters"):
-                        x, t = [], []
+                        x, t, n = [], [], []
                         for c, pool in pools.items():
                             if part == "some letters" and c not in half:
                                 continue
                             pick = set(rng.choice(pool, min(k, len(pool)), replace=False))
                             for i in mine[label[mine] == c]:
                                 if names[i] in pick:
-                                    x.append(feat[i])
-                                    t.append(c)
-                                    for v_feat, v_ok in views:
-                                        if v_ok[i]:
-                                            x.append(v_feat[i])
-                                            t.append(c)
-                        p = fitted(head, np.array(x), np.array(t)).probabilities(feat[read_i])
+                                    seen = [feat[i]] + [vf[i] for vf, v_ok in views if v_ok[i]]
+                                    x += seen
+                                    t += [c] * len(seen)
+                                    n += [net[at[int(i)]]] * len(seen)  # the network's, per photo
+                        p = fitted(head, np.array(x), np.array(t), np.array(n)).probabilities(
+                            feat[read_i])
                         if part == "every letter":
                             score(f"adapted, {shots} of every letter", p)
                             continue
                         score(f"some letters, {shots}: without photos, after", p, ~in_half)
                         score(f"some letters, {shots}: with photos, after", p, in_half)
-                        alone = adapt_head(head, np.array(x), np.array(t)).probabilities(feat[read_i])
+                        alone = adapt_head(head, np.array(x), np.array(t), np.array(n)).probabilities(
+                            feat[read_i])
                         score(f"some letters, {shots}, fine-tuned alone: without photos", alone,
                               ~in_half)
                         score(f"some letters, {shots}, fine-tuned alone: with photos", alone, in_half)

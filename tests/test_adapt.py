@@ -18,11 +18,11 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from fingerspell import handcrop
-from fingerspell.adapt import Enrolment, adapt_head, check, labelled_photos
+from fingerspell.adapt import Enrolment, FusedLoss, adapt_head, check, labelled_photos, mlp_gradients
 from fingerspell.artifact import bundled_dir
 from fingerspell.errors import DatasetError
 from fingerspell.handcrop import Hand
-from fingerspell.handpose import DEFAULT_POSE_HEAD, HEAD_FEATURES, PoseHead
+from fingerspell.handpose import DEFAULT_POSE_HEAD, HEAD_FEATURES, PoseHead, fuse, tempered
 from fingerspell.schema import CLASSES
 
 BUNDLED = bundled_dir() / DEFAULT_POSE_HEAD
@@ -67,6 +67,47 @@ def test_adapting_reads_the_photos_letters_and_stays_near_the_head() -> None:
     again = adapt_head(base, x, y)
     assert all(np.array_equal(a[0], b[0]) for a, b in zip(head.layers, again.layers, strict=True))
     assert PoseHead.from_dict(head.to_dict()).no_hand_nothing == 16.0
+
+
+def test_the_fused_loss_gradient_is_the_loss_s_slope() -> None:
+    rng = np.random.default_rng(5)
+    base = _head()
+    params = [a.copy() for layer in base.layers for a in layer]
+    x = rng.normal(size=(4, HEAD_FEATURES))
+    onehot = np.eye(len(CLASSES))[[3, 8, 8, 20]]
+    fused = FusedLoss(rng.dirichlet(np.ones(len(CLASSES)), 4), 1.5, 0.02, share=0.7)
+
+    def loss(ps: list[np.ndarray]) -> float:
+        z = np.maximum(x @ ps[0] + ps[1], 0) @ ps[2] + ps[3]
+        alone = -np.log((tempered(z, 1.0, 0.0) * onehot).sum(1))
+        both = fused.network * tempered(z, 1.5, 0.02)  # as the runtime fuses (`fuse`), in float64
+        both /= both.sum(1, keepdims=True)
+        return float(np.mean(0.3 * alone - 0.7 * np.log((both * onehot).sum(1))))
+
+    grads = mlp_gradients(params, x, onehot, fused)
+    for k, at in ((0, (2, 3)), (1, (5,)), (2, (3, 8)), (2, (0, 20)), (3, (8,)), (3, (20,))):
+        step = [np.zeros_like(p) for p in params]
+        step[k][at] = 1e-5
+        slope = (loss([p + d for p, d in zip(params, step, strict=True)])
+                 - loss([p - d for p, d in zip(params, step, strict=True)])) / 2e-5
+        assert abs(slope - grads[k][at]) < 1e-4 * max(1.0, abs(slope)), (k, at)
+
+
+def test_adapting_on_the_fused_answer_overrules_a_network_sure_of_the_wrong_letter() -> None:
+    base = _head()
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(3, HEAD_FEATURES)) * 2 + base.mean
+    x = np.concatenate([c + rng.normal(scale=0.2, size=(6, HEAD_FEATURES)) for c in centres])
+    y = np.repeat([4, 11, 20], 6)
+    net = np.full((len(y), len(CLASSES)), 0.005)
+    net[:, 9] = 1 - 0.005 * (len(CLASSES) - 1)  # this person's every photo reads J to the network
+    for anchor in (1e-3, 0.1):
+        alone = adapt_head(base, x, y, anchor=anchor).probabilities(x)
+        both = adapt_head(base, x, y, net, anchor=anchor).probabilities(x)
+        assert (alone.argmax(1) == y).all() and (both.argmax(1) == y).all()  # the head reads them
+        # but only the head adapted on the fused answer outweighs the network where it counts
+        assert (fuse(net, alone).argmax(1) == y).mean() < 0.7
+        assert (fuse(net, both).argmax(1) == y).all()
 
 
 def test_the_check_reads_each_photo_with_a_head_adapted_without_it() -> None:

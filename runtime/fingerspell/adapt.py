@@ -12,7 +12,9 @@ The bundled head learned hand shapes from the people of its training sources; a 
 saw holds some letters otherwise. Fine-tuning it on that person's own photos (each photo's hand
 as the head reads it: the photo, its mirror image, turned) for a few hundred small steps, its
 weights held near the bundled ones, reads that person's later photos far better (docs/adapt.md;
-README, "Your own hand"). The network is not changed: the adapted head is a pose head file like
+README, "Your own hand"). Half of the loss is taken on the answer the runtime gives, the head
+fused with the network's reading of the photo, so the head learns most where the network
+misreads this person. The network is not changed: the adapted head is a pose head file like
 the bundled one, with the same calibration and views, which `--pose` and `Recognizer(pose=…)`
 take.
 """
@@ -38,6 +40,9 @@ from fingerspell.sources import Source
 STEPS = 400  # Adam steps on the user's rows: chosen on held-out sources (docs/adapt.md)
 LEARNING_RATE = 1e-3
 ANCHOR = 1e-3  # L2 pull towards the weights adapted from: a few photos must not undo them
+# share of the loss taken on the answer fused with the network, the rest on the head alone: the
+# head learns where the network misreads this person, and still reads well alone (docs/adapt.md)
+FUSED_SHARE = 0.5
 BATCH = 64
 CHECK_FOLDS = 5
 NETWORK_BATCH = 8  # photos per network pass, as predict's default
@@ -56,12 +61,14 @@ class Enrolment:
     views: list[np.ndarray] = field(default_factory=list)  # per photo [views, features]
     network: list[np.ndarray] = field(default_factory=list)  # per photo [classes]
 
-    def rows(self, photos: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
-        """The training rows of these photos: (numbers [rows, features], class [rows])."""
+    def rows(self, photos: Iterable[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The training rows of these photos: (numbers [rows, features], class [rows], the
+        network's probabilities for the row's photo [rows, classes])."""
         chosen = list(photos)
         x = np.concatenate([self.views[i] for i in chosen])
         y = np.concatenate([np.full(len(self.views[i]), self.labels[i]) for i in chosen])
-        return x, y
+        net = np.concatenate([np.repeat(self.network[i][None], len(self.views[i]), 0) for i in chosen])
+        return x, y, net
 
 
 @dataclass
@@ -187,18 +194,50 @@ def _looked(hands: Any, head: PoseHead, source: Source, size: tuple[int, int], f
     return load_pixels(source, size, fetcher=fetcher, crop=look), seen
 
 
-def mlp_gradients(params: list[np.ndarray], x: np.ndarray, onehot: np.ndarray) -> list[np.ndarray]:
+def mlp_gradients(params: list[np.ndarray], x: np.ndarray, onehot: np.ndarray,
+                  fused: FusedLoss | None = None) -> list[np.ndarray]:
     """Softmax cross-entropy gradients of a one-hidden-layer ReLU MLP [w1, b1, w2, b2] on a
-    batch (standardised numbers [N, width], one-hot classes [N, classes]), mean over the batch.
+    batch (standardised numbers [N, width], one-hot classes [N, classes]), mean over the batch;
+    with `fused`, its share of the loss taken on the answer fused with the network instead.
     Shared with tools/pose_head.py, which fits the bundled head."""
     w1, b1, w2, b2 = params
     h = np.maximum(x @ w1 + b1, 0)
     z = h @ w2 + b2
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
-    g = (p - onehot) / len(x)
+    g = p - onehot
+    if fused is not None:
+        g = (1 - fused.share) * g + fused.share * fused.logit_gradient(z, onehot)
+    g = g / len(x)
     gh = g @ w2.T * (h > 0)
     return [x.T @ gh, gh.sum(0), h.T @ g, g.sum(0)]
+
+
+@dataclass
+class FusedLoss:
+    """Cross-entropy of the answer the runtime gives for a row: the network's probabilities
+    (fixed) times the head's, tempered and mixed with a flat share as the head reads."""
+
+    network: np.ndarray  # the rows' network probabilities [N, classes]
+    temperature: float
+    uniform_mix: float
+    share: float = FUSED_SHARE
+
+    def batch(self, rows: np.ndarray) -> FusedLoss:
+        return replace(self, network=self.network[rows])
+
+    def logit_gradient(self, z: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+        """d loss / d logits [N, classes], per row."""
+        from fingerspell.handpose import tempered
+
+        q = tempered(z, self.temperature, 0.0)
+        r = (1 - self.uniform_mix) * q + self.uniform_mix / z.shape[1]
+        f = np.log(np.maximum(self.network, 1e-12)) + np.log(r)
+        f = np.exp(f - f.max(1, keepdims=True))
+        f /= f.sum(1, keepdims=True)
+        # through log r = log((1 - mix) softmax(z / T) + mix / C)
+        g = (f - onehot) / r * q
+        return (1 - self.uniform_mix) / self.temperature * (g - q * g.sum(1, keepdims=True))
 
 
 def adam_step(params: list[np.ndarray], grads: list[np.ndarray], m: list[np.ndarray],
@@ -211,12 +250,13 @@ def adam_step(params: list[np.ndarray], grads: list[np.ndarray], m: list[np.ndar
             np.sqrt(v[i] / (1 - 0.999 ** step)) + 1e-8)
 
 
-def adapt_head(base: PoseHead, x: np.ndarray, y: np.ndarray, steps: int = STEPS,
-               learning_rate: float = LEARNING_RATE, anchor: float = ANCHOR, seed: int = 0
-               ) -> PoseHead:
+def adapt_head(base: PoseHead, x: np.ndarray, y: np.ndarray, network: np.ndarray | None = None,
+               steps: int = STEPS, learning_rate: float = LEARNING_RATE, anchor: float = ANCHOR,
+               seed: int = 0) -> PoseHead:
     """`base` fine-tuned on the rows (pose numbers, class index): softmax cross-entropy, Adam,
-    batches of `BATCH`, and an L2 pull of `anchor` towards the base weights. Same standardisation,
-    calibration and views as `base`."""
+    batches of `BATCH`, and an L2 pull of `anchor` towards the base weights. With `network`
+    (each row's network probabilities [rows, classes]), `FUSED_SHARE` of the loss is taken on
+    the fused answer (`FusedLoss`). Same standardisation, calibration and views as `base`."""
     if len(base.layers) != 2:
         raise ValueError(f"adapt_head takes a one-hidden-layer head, not {len(base.layers) - 1} hidden")
     rng = np.random.default_rng(seed)
@@ -226,19 +266,22 @@ def adapt_head(base: PoseHead, x: np.ndarray, y: np.ndarray, steps: int = STEPS,
     m = [np.zeros_like(a) for a in params]
     v = [np.zeros_like(a) for a in params]
     onehot = np.eye(len(base.labels))[np.asarray(y)]
+    fused = None if network is None else FusedLoss(np.asarray(network, np.float64),
+                                                   base.temperature, base.uniform_mix)
     for step in range(1, steps + 1):
         b = rng.choice(len(xs), min(BATCH, len(xs)), replace=False)
-        grads = mlp_gradients(params, xs[b], onehot[b])
+        grads = mlp_gradients(params, xs[b], onehot[b], None if fused is None else fused.batch(b))
         adam_step(params, [g + anchor * (p - p0) for g, p, p0 in zip(grads, params, start, strict=True)],
                   m, v, step, learning_rate)
     return replace(copy.deepcopy(base), layers=[(params[0], params[1]), (params[2], params[3])])
 
 
-def fitted(base: PoseHead, x: np.ndarray, y: np.ndarray) -> PoseHead:
+def fitted(base: PoseHead, x: np.ndarray, y: np.ndarray, network: np.ndarray | None = None
+           ) -> PoseHead:
     """`adapt_head`; where some letters (classes but `OPTIONAL`) have no rows, a head adapted to
     the others only (`PoseHead.adapted_classes`: the classes with rows and `OPTIONAL`), since
     fine-tuned alone it would read those letters' hands as letters it was shown."""
-    head = adapt_head(base, x, y)
+    head = adapt_head(base, x, y, network)
     have = {base.labels[i] for i in np.unique(y)} | set(OPTIONAL)
     if any(label not in have for label in base.labels):
         head.adapted_classes = [label for label in base.labels if label in have]
@@ -311,6 +354,7 @@ def adapt(rec: Any, photos: Iterable[tuple[Source, str]],
             "photos": {label: counts[label] for label in base.labels if counts[label]},
             "rows": int(sum(len(v) for v in enrolled.views)),
             "steps": STEPS, "learning_rate": LEARNING_RATE, "anchor": ANCHOR,
+            "fused_share": FUSED_SHARE,
             "date": date.today().isoformat(),
             **({"command": command} if command else {}),
         },
