@@ -216,6 +216,7 @@ def test_mediapipe_finder_closes() -> None:
 
 MULTI = MASSEY.parents[1] / "train" / "multi"
 BACKLIT = MULTI / "A" / "cankaya-signlang2utt__data_A_0.jpg"  # a dark hand before a bright lamp
+WASHED_OUT = MULTI / "D" / "midintiakshay-gesture__data_D_10.jpg"  # a dull hand in a sunlit room
 
 
 def test_brightened_lifts_the_shadows_and_keeps_the_ends() -> None:
@@ -262,8 +263,9 @@ def test_a_hand_only_the_brightened_copy_shows_needs_the_landmark_models_presenc
     dark = Image.fromarray(np.full((60, 80, 3), (64, 64, 60), np.uint8))
     finder = _Finder(presence)
     hand = _cropper(finder).look(dark)
-    # as it is, padded, then brightened (found: no pad); a brightened hand not kept, then blurred
-    assert finder.shown == [64, 64, 128] + ([] if kept else [64, 64])
+    # as it is, padded, then brightened (found: no pad); a brightened hand not kept, then blurred,
+    # then stretched (found again: a flat photo's levels stay, the gamma lifts them)
+    assert finder.shown == [64, 64, 128] + ([] if kept else [64, 64, 128])
     assert (hand is not None) == kept
     if kept:
         assert hand.bright and hand.box == (32, 22, 48, 38)  # the square about the points
@@ -293,8 +295,9 @@ def test_a_hand_only_the_blurred_copy_shows_needs_the_landmark_models_presence(
         presence: float | None, kept: bool) -> None:
     finder = _SmoothFinder(presence)
     hand = _cropper(finder).look(_noisy())
-    # as it is, padded, brightened, padded: still noisy; then blurred, found (no pad)
-    assert len(finder.shown) == 5 and min(finder.shown[:4]) > 10 and finder.shown[4] <= 10
+    # as it is, padded, brightened, padded: still noisy; then blurred, found (no pad); where not
+    # kept, stretched and padded too
+    assert len(finder.shown) == (5 if kept else 7) and min(finder.shown[:4]) > 10 and finder.shown[4] <= 10
     assert (hand is not None) == kept
     if kept:
         assert hand.smooth and not hand.bright and hand.box == (32, 22, 48, 38)
@@ -339,8 +342,9 @@ def test_a_grey_photos_hand_is_looked_for_in_a_skin_toned_copy(presence: float, 
     assert tinted(grey)[0, 0].tolist() == [160, 112, 88]  # a grey level becomes a skin colour
     finder = _ColourFinder(presence)
     hand = _cropper(finder).look(Image.fromarray(grey))
-    # as it is, padded, brightened, padded, blurred, padded: all grey; then skin-toned, found
-    assert len(finder.shown) == 7 and max(finder.shown[:6]) < 10 <= finder.shown[6]
+    # as it is, padded, brightened, padded, blurred, padded: all grey; then skin-toned, found;
+    # where not kept, stretched and padded too
+    assert len(finder.shown) == (7 if kept else 9) and max(finder.shown[:6]) < 10 <= finder.shown[6]
     assert (hand is not None) == kept and (not kept or hand.tint)
     views = _cropper(_ColourFinder(presence)).look(Image.fromarray(grey), mirror=True, copy="tint")
     assert (views is not None) == kept  # another view of such a photo, searched skin-toned
@@ -350,9 +354,44 @@ def test_a_colour_photo_is_never_skin_toned() -> None:
     finder = _ColourFinder(0.99)
     blue = np.full((60, 80, 3), (100, 100, 104), np.uint8)  # a colour photo (channels 4 apart)
     assert _cropper(finder).look(Image.fromarray(blue)) is None
-    assert len(finder.shown) == 6  # as it is, brightened and blurred, each padded: no skin tone
+    assert len(finder.shown) == 8  # as it is, brightened, blurred, stretched, each padded: no skin tone
     with pytest.raises(ValueError, match="sepia"):
         _cropper(finder).look(Image.fromarray(blue), copy="sepia")
+
+
+class _ContrastFinder(_Finder):
+    """A finder that sees a hand only where the photo's levels span most of 0-255."""
+
+    def find(self, pixels: np.ndarray) -> object:
+        from fingerspell.handmodels import Found
+
+        self.shown.append(int(pixels.max()) - int(pixels.min()))
+        if self.shown[-1] < 150:
+            return None
+        return Found([(0.4, 0.4), (0.6, 0.6)], [(0.0, 0.0, 0.0)] * 21, True, self.presence)
+
+
+def _washed_out() -> Image.Image:
+    pixels = np.full((60, 80, 3), (200, 196, 190), np.uint8)  # a bright room, a colour photo
+    pixels[20:40, 30:50] = (176, 170, 166)  # and a dull hand
+    return Image.fromarray(pixels)
+
+
+@pytest.mark.parametrize(("presence", "kept"), [(0.95, True), (0.9, True), (0.8, False), (None, False)])
+def test_a_washed_out_photos_hand_is_looked_for_in_a_stretched_copy(presence: float | None,
+                                                                    kept: bool) -> None:
+    from fingerspell.handcrop import stretched
+
+    out = stretched(np.asarray(_washed_out()))
+    assert out.min() == 0 and out.max() == 255  # each channel's levels now span 0-255
+    finder = _ContrastFinder(presence)
+    hand = _cropper(finder).look(_washed_out())
+    # as it is, brightened, blurred, each padded: all flat; then stretched, found (no pad)
+    assert len(finder.shown) == 7 and max(finder.shown[:6]) < 150 <= finder.shown[6]
+    assert (hand is not None) == kept and (not kept or (hand.stretch and not hand.bright))
+    views = _cropper(_ContrastFinder(presence)).look(_washed_out(), mirror=True, copy="stretch")
+    assert (views is not None) == kept  # another view of such a photo, searched stretched
+    assert _cropper(_ContrastFinder(presence)).look(_washed_out(), copy="plain") is None
 
 
 def test_no_brightened_look_where_the_finder_does_not_report_presence() -> None:
@@ -374,3 +413,18 @@ def test_a_backlit_hand_is_found_in_the_brightened_copy() -> None:
     x0, _, x1, y1 = hand.box  # the raised fist, upper left of the 200 x 150 photo
     assert x1 <= 110 and y1 <= 110 and x1 - x0 >= 30
     assert hands.look(img, mirror=True, copy="bright") is not None
+
+
+@needs_models
+@pytest.mark.skipif(not WASHED_OUT.is_file(), reason=f"no {WASHED_OUT} (../shared/data absent)")
+def test_a_washed_out_hand_is_found_in_the_stretched_copy() -> None:
+    from fingerspell.handcrop import HandCropper
+
+    img = Image.open(WASHED_OUT).convert("RGB")
+    hands = HandCropper()
+    assert all(hands.look(img, copy=c) is None for c in ("plain", "bright", "smooth"))  # missed before
+    hand = hands.look(img)
+    assert hand is not None and hand.stretch
+    x0, _, x1, _ = hand.box  # the raised index finger, left of the signer's face (200 x 131)
+    assert x0 <= 30 and 100 <= x1 <= 160
+    assert hands.look(img, mirror=True, copy="stretch") is not None

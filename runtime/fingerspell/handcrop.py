@@ -72,6 +72,14 @@ GREY_TOLERANCE = 2
 SKIN_RAMP = ((0, (0, 0, 0)), (60, (80, 52, 40)), (120, (160, 112, 88)), (180, (224, 172, 140)),
              (230, (250, 215, 190)), (255, (255, 245, 235)))
 TINT_MIN_PRESENCE = 0.9
+# A bright window or lamp behind the signer sets the camera's exposure: the hand is left a dull,
+# flat shape, darker skin most of all. Where no look above finds one, the finder looks once more
+# in a copy with each channel's levels stretched (STRETCH_CUTOFF % clipped at each end, which also
+# undoes a colour cast) and the shadows lifted (BRIGHT_GAMMA), keeping a hand only where the
+# landmark model is this sure (train/multi photos with no hand found: 50 of 284 found, room
+# patches 3 of 648; docs/hands.md, "A stretched look for a washed-out photo").
+STRETCH_CUTOFF = 2
+STRETCH_MIN_PRESENCE = 0.9
 ENGINES = ("auto", "onnx", "mediapipe")
 
 
@@ -122,6 +130,11 @@ class Hand(NamedTuple):
         """Found in the skin-toned copy (SKIN_RAMP): the photo is black and white."""
         return self.copy == "tint"
 
+    @property
+    def stretch(self) -> bool:
+        """Found in the stretched copy (STRETCH_CUTOFF): the photo is washed out."""
+        return self.copy == "stretch"
+
 
 @functools.cache
 def _lut(kind: str) -> Any:
@@ -150,6 +163,16 @@ def smoothed(pixels: Any) -> Any:
     return np.asarray(PILImage.fromarray(pixels).filter(ImageFilter.GaussianBlur(radius)))
 
 
+def stretched(pixels: Any) -> Any:
+    """uint8 RGB pixels with each channel's levels stretched (STRETCH_CUTOFF) and the shadows
+    lifted (BRIGHT_GAMMA)."""
+    import numpy as np
+    from PIL import Image as PILImage
+    from PIL import ImageOps
+
+    return brightened(np.asarray(ImageOps.autocontrast(PILImage.fromarray(pixels), cutoff=STRETCH_CUTOFF)))
+
+
 def is_grey(pixels: Any) -> bool:
     """uint8 RGB pixels of a black-and-white photo (its channels within GREY_TOLERANCE)."""
     import numpy as np
@@ -169,7 +192,8 @@ class Copy(NamedTuple):
 
 # The copies of a photo the hand is looked for in, in this order; "tint" only for a grey photo.
 COPIES = {"plain": Copy(lambda p: p, 0.0), "bright": Copy(brightened, BRIGHT_MIN_PRESENCE),
-          "smooth": Copy(smoothed, SMOOTH_MIN_PRESENCE), "tint": Copy(tinted, TINT_MIN_PRESENCE)}
+          "smooth": Copy(smoothed, SMOOTH_MIN_PRESENCE), "tint": Copy(tinted, TINT_MIN_PRESENCE),
+          "stretch": Copy(stretched, STRETCH_MIN_PRESENCE)}
 
 
 def cropped(img: Image.Image, hand: Hand | None) -> Image.Image:
@@ -289,9 +313,10 @@ class HandCropper:
         in the image with this share of each side added around it, the edge pixels repeated (the
         hand smaller in what MediaPipe searches; no second look then). `copy`: None looks in the
         image as it is, then, where no hand is found, in each other copy of COPIES in turn (a
-        brightened one, a blurred one, a skin-toned one where the photo is grey; `Hand.copy` says
-        which found it); a name looks in that copy only ("plain": as it is; "bright": another
-        view of a dark photo; "smooth": of a noisy one; "tint": of a black-and-white one). Every
+        brightened one, a blurred one, a skin-toned one where the photo is grey, a stretched one;
+        `Hand.copy` says which found it); a name looks in that copy only ("plain": as it is;
+        "bright": another view of a dark photo; "smooth": of a noisy one; "tint": of a
+        black-and-white one; "stretch": of a washed-out one). Every
         copy's hand needs the finder's own presence (MIN_PRESENCE for the bundled one) and the
         copy's `min_presence` on top."""
         import numpy as np
