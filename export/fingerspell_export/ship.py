@@ -438,7 +438,7 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
                "most of the frame, as in the crops it was trained on." if hand else
                "- The hand should fill a good part of the frame; no hand detector crops it first."),
               *(["- Black-and-white photos: the hand models lean on colour; even with a "
-                 "skin-toned look they find the hand in fewer of them (73–85 % of our grey copies "
+                 "skin-toned look they find the hand in fewer of them (73–87 % of our grey copies "
                  "against 95–100 % in colour). A hand tilted 25° is read worse (J/I, G), since ASL "
                  "tells some letters apart by the hand's direction (docs/hands.md, \"Photos from "
                  "other cameras\")."] if hand else []),
