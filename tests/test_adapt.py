@@ -45,12 +45,18 @@ def _head(seed: int = 0) -> PoseHead:
                     no_hand_nothing=16.0)
 
 
-def test_adapting_reads_the_photos_letters_and_stays_near_the_head() -> None:
-    base = _head()
+def _person(base: PoseHead) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray]:
+    """A made-up person: (the generator, each of three letters' pose, 6 photos of each [18,
+    features], their classes E, L and U)."""
     rng = np.random.default_rng(3)
     centres = rng.normal(size=(3, HEAD_FEATURES)) * 2 + base.mean
     x = np.concatenate([c + rng.normal(scale=0.2, size=(6, HEAD_FEATURES)) for c in centres])
-    y = np.repeat([4, 11, 20], 6)
+    return rng, centres, x, np.repeat([4, 11, 20], 6)
+
+
+def test_adapting_reads_the_photos_letters_and_stays_near_the_head() -> None:
+    base = _head()
+    rng, centres, x, y = _person(base)
     assert (base.logits(x).argmax(1) == y).mean() < 0.5  # the head misreads this "person"
     head = adapt_head(base, x, y)
     assert (head.logits(x).argmax(1) == y).all()
@@ -95,10 +101,7 @@ def test_the_fused_loss_gradient_is_the_loss_s_slope() -> None:
 
 def test_adapting_on_the_fused_answer_overrules_a_network_sure_of_the_wrong_letter() -> None:
     base = _head()
-    rng = np.random.default_rng(3)
-    centres = rng.normal(size=(3, HEAD_FEATURES)) * 2 + base.mean
-    x = np.concatenate([c + rng.normal(scale=0.2, size=(6, HEAD_FEATURES)) for c in centres])
-    y = np.repeat([4, 11, 20], 6)
+    _, _, x, y = _person(base)
     net = np.full((len(y), len(CLASSES)), 0.005)
     net[:, 9] = 1 - 0.005 * (len(CLASSES) - 1)  # this person's every photo reads J to the network
     for anchor in (1e-3, 0.1):
