@@ -88,6 +88,7 @@ def as_expected(outcome: Outcome, expect: str) -> bool:
 
 
 def run(folder: Path) -> int:
+    folder.mkdir(parents=True, exist_ok=True)  # --out names a folder not yet there
     _warm_up(folder)
     corpus = write_corpus(folder)
     rows = [(path, expect, load(path)) for path, expect in corpus.items()]
