@@ -85,6 +85,8 @@ CONDITIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "overexposed (x1.6)": _gain(1.6),
     "low contrast (x0.5)": _contrast(0.5),
     "tilted 25 degrees": _tilt(25),
+    "tilted 10 degrees": _tilt(10),  # a phone held a little askew, either way
+    "tilted -10 degrees": _tilt(-10),
     "mirrored (the other hand)": ImageOps.mirror,
 }
 
