@@ -65,10 +65,10 @@ class Enrolment:
         """The training rows of these photos: (numbers [rows, features], class [rows], the
         network's probabilities for the row's photo [rows, classes])."""
         chosen = list(photos)
-        x = np.concatenate([self.views[i] for i in chosen])
-        y = np.concatenate([np.full(len(self.views[i]), self.labels[i]) for i in chosen])
-        net = np.concatenate([np.repeat(self.network[i][None], len(self.views[i]), 0) for i in chosen])
-        return x, y, net
+        per_photo = [len(self.views[i]) for i in chosen]  # a photo's class and network answer, per row
+        return (np.concatenate([self.views[i] for i in chosen]),
+                np.repeat([self.labels[i] for i in chosen], per_photo),
+                np.repeat(np.stack([self.network[i] for i in chosen]), per_photo, axis=0))
 
 
 @dataclass
