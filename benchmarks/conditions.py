@@ -73,6 +73,18 @@ def _tilt(degrees: float) -> Callable[[Image.Image], Image.Image]:
     return f
 
 
+def _far(k: int) -> Callable[[Image.Image], Image.Image]:
+    """The photo at its own size in the middle of a canvas k times as wide and high: the hand
+    k times smaller in the frame, as from further away (the photo's colours, blurred, around it)."""
+    def f(im: Image.Image) -> Image.Image:
+        w, h = im.size
+        canvas = im.resize((8, 8)).resize((w * k, h * k), Image.Resampling.BILINEAR)
+        canvas = canvas.filter(ImageFilter.GaussianBlur(8))
+        canvas.paste(im, ((w * k - w) // 2, (h * k - h) // 2))
+        return canvas
+    return f
+
+
 CONDITIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "as is": lambda im: im,
     "grey": lambda im: ImageOps.grayscale(im).convert("RGB"),
@@ -88,6 +100,7 @@ CONDITIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "tilted 10 degrees": _tilt(10),  # a phone held a little askew, either way
     "tilted -10 degrees": _tilt(-10),
     "mirrored (the other hand)": ImageOps.mirror,
+    "far away (x3)": _far(3),
 }
 
 

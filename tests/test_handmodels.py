@@ -13,6 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from fingerspell.artifact import bundled_dir
+from fingerspell.handcrop import TILES
 from fingerspell.handmodels import (
     HAND_MODELS,
     HANDS_METADATA_KEY,
@@ -217,6 +218,7 @@ def test_mediapipe_finder_closes() -> None:
 MULTI = MASSEY.parents[1] / "train" / "multi"
 BACKLIT = MULTI / "A" / "cankaya-signlang2utt__data_A_0.jpg"  # a dark hand before a bright lamp
 WASHED_OUT = MULTI / "D" / "midintiakshay-gesture__data_D_10.jpg"  # a dull hand in a sunlit room
+NEAR = MULTI / "L" / "carbonara21-projm7__data_L_23.jpg"  # a hand filling half the photo
 
 
 def test_brightened_lifts_the_shadows_and_keeps_the_ends() -> None:
@@ -264,8 +266,8 @@ def test_a_hand_only_the_brightened_copy_shows_needs_the_landmark_models_presenc
     finder = _Finder(presence)
     hand = _cropper(finder).look(dark)
     # as it is, padded, then brightened (found: no pad); a brightened hand not kept, then blurred,
-    # then stretched (found again: a flat photo's levels stay, the gamma lifts them)
-    assert finder.shown == [64, 64, 128] + ([] if kept else [64, 64, 128])
+    # then stretched (found again: a flat photo's levels stay, the gamma lifts them), then tiles
+    assert finder.shown == [64, 64, 128] + ([] if kept else [64, 64, 128] + [64] * len(TILES))
     assert (hand is not None) == kept
     if kept:
         assert hand.bright and hand.box == (32, 22, 48, 38)  # the square about the points
@@ -296,8 +298,9 @@ def test_a_hand_only_the_blurred_copy_shows_needs_the_landmark_models_presence(
     finder = _SmoothFinder(presence)
     hand = _cropper(finder).look(_noisy())
     # as it is, padded, brightened, padded: still noisy; then blurred, found (no pad); where not
-    # kept, stretched and padded too
-    assert len(finder.shown) == (5 if kept else 7) and min(finder.shown[:4]) > 10 and finder.shown[4] <= 10
+    # kept, stretched and padded too, then each tile
+    assert len(finder.shown) == (5 if kept else 7 + len(TILES))
+    assert min(finder.shown[:4]) > 10 and finder.shown[4] <= 10
     assert (hand is not None) == kept
     if kept:
         assert hand.smooth and not hand.bright and hand.box == (32, 22, 48, 38)
@@ -343,8 +346,9 @@ def test_a_grey_photos_hand_is_looked_for_in_a_skin_toned_copy(presence: float, 
     finder = _ColourFinder(presence)
     hand = _cropper(finder).look(Image.fromarray(grey))
     # as it is, padded, brightened, padded, blurred, padded: all grey; then skin-toned, found;
-    # where not kept, stretched and padded too
-    assert len(finder.shown) == (7 if kept else 9) and max(finder.shown[:6]) < 10 <= finder.shown[6]
+    # where not kept, stretched and padded too, then each tile
+    assert len(finder.shown) == (7 if kept else 9 + len(TILES))
+    assert max(finder.shown[:6]) < 10 <= finder.shown[6]
     assert (hand is not None) == kept and (not kept or hand.tint)
     views = _cropper(_ColourFinder(presence)).look(Image.fromarray(grey), mirror=True, copy="tint")
     assert (views is not None) == kept  # another view of such a photo, searched skin-toned
@@ -354,7 +358,8 @@ def test_a_colour_photo_is_never_skin_toned() -> None:
     finder = _ColourFinder(0.99)
     blue = np.full((60, 80, 3), (100, 100, 104), np.uint8)  # a colour photo (channels 4 apart)
     assert _cropper(finder).look(Image.fromarray(blue)) is None
-    assert len(finder.shown) == 8  # as it is, brightened, blurred, stretched, each padded: no skin tone
+    # as it is, brightened, blurred, stretched, each padded (no skin tone), then each tile
+    assert len(finder.shown) == 8 + len(TILES)
     with pytest.raises(ValueError, match="sepia"):
         _cropper(finder).look(Image.fromarray(blue), copy="sepia")
 
@@ -386,12 +391,58 @@ def test_a_washed_out_photos_hand_is_looked_for_in_a_stretched_copy(presence: fl
     assert out.min() == 0 and out.max() == 255  # each channel's levels now span 0-255
     finder = _ContrastFinder(presence)
     hand = _cropper(finder).look(_washed_out())
-    # as it is, brightened, blurred, each padded: all flat; then stretched, found (no pad)
-    assert len(finder.shown) == 7 and max(finder.shown[:6]) < 150 <= finder.shown[6]
+    # as it is, brightened, blurred, each padded: all flat; then stretched, found (no pad); where
+    # not kept, each tile
+    assert len(finder.shown) == 7 + (0 if kept else len(TILES))
+    assert max(finder.shown[:6]) < 150 <= finder.shown[6]
     assert (hand is not None) == kept and (not kept or (hand.stretch and not hand.bright))
     views = _cropper(_ContrastFinder(presence)).look(_washed_out(), mirror=True, copy="stretch")
     assert (views is not None) == kept  # another view of such a photo, searched stretched
     assert _cropper(_ContrastFinder(presence)).look(_washed_out(), copy="plain") is None
+
+
+class _SizeFinder(_Finder):
+    """A finder that sees a hand only where the bright blob is at least 1 % of what it is shown
+    (a hand small in the frame escapes the palm detector), at the blob's corners."""
+
+    def find(self, pixels: np.ndarray) -> object:
+        from fingerspell.handmodels import Found
+
+        bright = pixels[..., 0] > 128
+        self.shown.append(int(bright.sum()))
+        if bright.mean() < 0.01:
+            return None
+        ys, xs = np.nonzero(bright)
+        h, w = bright.shape
+        return Found([(xs.min() / w, ys.min() / h), ((xs.max() + 1) / w, (ys.max() + 1) / h)],
+                     [(0.0, 0.0, 0.0)] * 21, True, self.presence)
+
+
+def _far_hand() -> Image.Image:
+    pixels = np.full((160, 200, 3), (10, 10, 14), np.uint8)  # a dark room, a colour photo
+    pixels[30:40, 120:130] = (250, 200, 150)  # and a small hand, upper right
+    return Image.fromarray(pixels)
+
+
+@pytest.mark.parametrize(("presence", "kept"), [(0.95, True), (0.9, True), (0.8, False), (None, False)])
+def test_a_small_hand_is_looked_for_in_tiles(presence: float | None, kept: bool) -> None:
+    finder = _SizeFinder(presence)
+    hand = _cropper(finder).look(_far_hand())
+    # each look of the whole photo, padded too (no skin tone: a colour photo); then the tiles: the
+    # middle, the upper left, the upper right (found); where not kept, every tile
+    assert len(finder.shown) == 8 + (3 if kept else len(TILES))
+    # under 1 % of the photo in every look of it (320 pixels); all 100 in a tile of 8,000
+    assert max(finder.shown[:8]) < 320 and 100 in finder.shown[8:]
+    assert (hand is not None) == kept
+    if kept:
+        assert hand.tile == (0.5, 0.0, 1.0, 0.5) and hand.copy == "plain"
+        assert hand.box == (117, 27, 133, 43)  # the square about the hand, in the photo's pixels
+        # its other views are searched in the same tile, and placed back the same
+        mirrored = _cropper(_SizeFinder(presence)).look(_far_hand(), mirror=True, tile=hand.tile)
+        assert mirrored is not None and mirrored.box == hand.box and mirrored.tile == hand.tile
+        # in the whole photo no view finds it, and a view is never searched in tiles itself
+        assert _cropper(_SizeFinder(presence)).look(_far_hand(), mirror=True, copy="plain") is None
+        assert _cropper(_SizeFinder(presence)).look(_far_hand(), mirror=True) is None
 
 
 def test_no_brightened_look_where_the_finder_does_not_report_presence() -> None:
@@ -428,3 +479,28 @@ def test_a_washed_out_hand_is_found_in_the_stretched_copy() -> None:
     x0, _, x1, _ = hand.box  # the raised index finger, left of the signer's face (200 x 131)
     assert x0 <= 30 and 100 <= x1 <= 160
     assert hands.look(img, mirror=True, copy="stretch") is not None
+
+
+@needs_models
+@pytest.mark.skipif(not NEAR.is_file(), reason=f"no {NEAR} (../shared/data absent)")
+def test_a_hand_far_away_is_found_in_a_tile() -> None:
+    from PIL import ImageFilter
+
+    from fingerspell.handcrop import HandCropper
+
+    photo = Image.open(NEAR).convert("RGB")
+    w, h = photo.size
+    hands = HandCropper()
+    near = hands.look(photo)
+    assert near is not None and near.tile is None
+    # the same photo in the middle of a canvas three times as wide and high: the hand a third the
+    # size in the frame (benchmarks/conditions.py, "far away (x3)")
+    far = photo.resize((8, 8)).resize((3 * w, 3 * h)).filter(ImageFilter.GaussianBlur(8))
+    far.paste(photo, (w, h))
+    assert hands.look(far, copy="plain") is None  # what the runtime missed before
+    hand = hands.look(far)
+    assert hand is not None and hand.tile == (0.25, 0.25, 0.75, 0.75)
+    centre = ((hand.box[0] + hand.box[2]) / 2, (hand.box[1] + hand.box[3]) / 2)
+    moved = ((near.box[0] + near.box[2]) / 2 + w, (near.box[1] + near.box[3]) / 2 + h)
+    assert abs(centre[0] - moved[0]) < 10 and abs(centre[1] - moved[1]) < 10  # the same hand
+    assert hands.look(far, mirror=True, tile=hand.tile) is not None  # its mirror view, in the tile

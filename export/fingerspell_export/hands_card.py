@@ -67,7 +67,7 @@ def holdout_section(counts: dict[str, dict[str, int]]) -> list[str]:
              "nine people-and-rooms, each held out in turn from a twin of the network (27 epochs on a "
              "GPU without three of the sources) and from a pose head fitted as the shipped one without "
              "them; the bundled hand finder, every look it takes (padded, brightened, blurred, "
-             "stretched) and the pose head's views "
+             "stretched, tiled) and the pose head's views "
              "as installed; the network alone where no view shows a hand, and on the whole photo too "
              "where the pose head asks for it "
              f"(`benchmarks/installed_holdout.py`, regenerated {date.today().isoformat()}). The shipped "
