@@ -317,11 +317,12 @@ def other_looks(hands: Any, img: Image.Image, first: Hand | None, head: Any) -> 
     photo shows no hand even so, they are
     searched as they are (another look each would multiply the cost of every photo without a
     hand)."""
-    copy = first.copy if first is not None else "plain"
-    tile = first.tile if first is not None else None
-    return ([hands.look(img, mirror=True, copy=copy, tile=tile)] if head.mirror else []) + [
-        hands.look(img, turn=t, copy=copy, tile=tile) for t in head.turns] + [
-        hands.look(img, pad=p, copy=copy, tile=tile) for p in head.pads]
+    where: dict[str, Any] = {"copy": first.copy if first is not None else "plain"}
+    if first is not None and first.tile is not None:  # only then: finders without tiles still fit
+        where["tile"] = first.tile
+    return ([hands.look(img, mirror=True, **where)] if head.mirror else []) + [
+        hands.look(img, turn=t, **where) for t in head.turns] + [
+        hands.look(img, pad=p, **where) for p in head.pads]
 
 
 class HandCropper:
