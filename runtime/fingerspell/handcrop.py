@@ -228,6 +228,14 @@ def _tile_pixels(tile: tuple[float, float, float, float], width: int, height: in
             max(round(bottom * height), round(top * height) + 1))
 
 
+def _tile_of(pixels: Any, tile: tuple[float, float, float, float]) -> Any:
+    """A tile's pixels (`_tile_pixels`) of an image's pixels [H, W, 3]."""
+    import numpy as np
+
+    x0, y0, x1, y1 = _tile_pixels(tile, pixels.shape[1], pixels.shape[0])
+    return np.ascontiguousarray(pixels[y0:y1, x0:x1])
+
+
 def _from_tile(points: list[tuple[float, float]], tile: tuple[float, float, float, float],
                img: Image.Image) -> list[tuple[float, float]]:
     """Points as shares of a tile, as shares of the whole image (the tile's pixels as
@@ -366,8 +374,7 @@ class HandCropper:
 
         pixels = np.asarray(detection_copy(img))
         if tile is not None:
-            x0, y0, x1, y1 = _tile_pixels(tile, pixels.shape[1], pixels.shape[0])
-            pixels = np.ascontiguousarray(pixels[y0:y1, x0:x1])
+            pixels = _tile_of(pixels, tile)
         if mirror:  # flipped in the small copy: a 64-megapixel photo is never copied whole
             pixels = np.ascontiguousarray(pixels[:, ::-1])
         h0, w0 = pixels.shape[:2]
@@ -399,12 +406,9 @@ class HandCropper:
 
     def _in_tiles(self, img: Image.Image, pixels: Any) -> Hand | None:
         """The first hand of TILES (as they are) sure enough (TILE_MIN_PRESENCE), or None."""
-        import numpy as np
-
         for left, top in TILES:
             tile = (left, top, left + TILE_SIDE, top + TILE_SIDE)
-            x0, y0, x1, y1 = _tile_pixels(tile, pixels.shape[1], pixels.shape[0])
-            part = np.ascontiguousarray(pixels[y0:y1, x0:x1])
+            part = _tile_of(pixels, tile)
             h, w = part.shape[:2]
             hand = self._hand(img, part, (w, h, w, h), False, 0.0, 0.0, "plain", tile)
             if hand is not None:
