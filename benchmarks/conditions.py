@@ -101,6 +101,7 @@ CONDITIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "tilted -10 degrees": _tilt(-10),
     "mirrored (the other hand)": ImageOps.mirror,
     "far away (x3)": _far(3),
+    "far away (x5)": _far(5),
 }
 
 
