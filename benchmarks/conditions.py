@@ -5,6 +5,9 @@ written, and read by `Recognizer()` exactly as `fingerspell predict` reads it.
     python benchmarks/conditions.py ../shared/data/dev/massey --per-class 12 \
         --json runs/conditions-massey.json
 
+The runtime read is this checkout's (`runtime/` goes first on `sys.path`), not whichever is
+installed: to compare two versions, run each checkout's own copy of this script.
+
 Prints, per condition: photos right, the share read from a found hand (`read` = hand or
 whole_photo), and the change against the unaltered photos. An evaluation only: nothing is fitted.
 """
@@ -125,7 +128,7 @@ def main() -> int:
     ap.add_argument("--no-smooth-look", action="store_true",
                     help="the runtime without the hand finder's blurred look (its hands never kept)")
     a = ap.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "runtime"))  # this checkout's
     from fingerspell import Recognizer, handcrop
 
     if a.no_smooth_look:
