@@ -13,7 +13,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from fingerspell.artifact import bundled_dir
-from fingerspell.handcrop import TILES
+from fingerspell.handcrop import THIRD_TILE_MIN_SIDE, TILES
 from fingerspell.handmodels import (
     HAND_MODELS,
     HANDS_METADATA_KEY,
@@ -28,6 +28,8 @@ L_PHOTO = MASSEY / "L" / "hand2_l_bot_seg_1_cropped.jpg"
 needs_models = pytest.mark.skipif(not all((bundled_dir() / m).is_file() for m in HAND_MODELS),
                                   reason=f"the bundled hand models {HAND_MODELS} are missing")
 needs_massey = pytest.mark.skipif(not L_PHOTO.is_file(), reason=f"no {L_PHOTO} (../shared/data absent)")
+# the tiles a small photo is searched in: its half tiles (its third-size ones are under the floor)
+HALF_TILES = sum(side == 0.5 for *_, side in TILES)
 
 
 def test_anchors_are_the_palm_detectors_2016() -> None:
@@ -267,7 +269,7 @@ def test_a_hand_only_the_brightened_copy_shows_needs_the_landmark_models_presenc
     hand = _cropper(finder).look(dark)
     # as it is, padded, then brightened (found: no pad); a brightened hand not kept, then blurred,
     # then stretched (found again: a flat photo's levels stay, the gamma lifts them), then tiles
-    assert finder.shown == [64, 64, 128] + ([] if kept else [64, 64, 128] + [64] * len(TILES))
+    assert finder.shown == [64, 64, 128] + ([] if kept else [64, 64, 128] + [64] * HALF_TILES)
     assert (hand is not None) == kept
     if kept:
         assert hand.bright and hand.box == (32, 22, 48, 38)  # the square about the points
@@ -299,7 +301,7 @@ def test_a_hand_only_the_blurred_copy_shows_needs_the_landmark_models_presence(
     hand = _cropper(finder).look(_noisy())
     # as it is, padded, brightened, padded: still noisy; then blurred, found (no pad); where not
     # kept, stretched and padded too, then each tile
-    assert len(finder.shown) == (5 if kept else 7 + len(TILES))
+    assert len(finder.shown) == (5 if kept else 7 + HALF_TILES)
     assert min(finder.shown[:4]) > 10 and finder.shown[4] <= 10
     assert (hand is not None) == kept
     if kept:
@@ -347,7 +349,7 @@ def test_a_grey_photos_hand_is_looked_for_in_a_skin_toned_copy(presence: float, 
     hand = _cropper(finder).look(Image.fromarray(grey))
     # as it is, padded, brightened, padded, blurred, padded: all grey; then skin-toned, found;
     # where not kept, stretched and padded too, then each tile
-    assert len(finder.shown) == (7 if kept else 9 + len(TILES))
+    assert len(finder.shown) == (7 if kept else 9 + HALF_TILES)
     assert max(finder.shown[:6]) < 10 <= finder.shown[6]
     assert (hand is not None) == kept and (not kept or hand.tint)
     views = _cropper(_ColourFinder(presence)).look(Image.fromarray(grey), mirror=True, copy="tint")
@@ -359,7 +361,7 @@ def test_a_colour_photo_is_never_skin_toned() -> None:
     blue = np.full((60, 80, 3), (100, 100, 104), np.uint8)  # a colour photo (channels 4 apart)
     assert _cropper(finder).look(Image.fromarray(blue)) is None
     # as it is, brightened, blurred, stretched, each padded (no skin tone), then each tile
-    assert len(finder.shown) == 8 + len(TILES)
+    assert len(finder.shown) == 8 + HALF_TILES
     with pytest.raises(ValueError, match="sepia"):
         _cropper(finder).look(Image.fromarray(blue), copy="sepia")
 
@@ -393,7 +395,7 @@ def test_a_washed_out_photos_hand_is_looked_for_in_a_stretched_copy(presence: fl
     hand = _cropper(finder).look(_washed_out())
     # as it is, brightened, blurred, each padded: all flat; then stretched, found (no pad); where
     # not kept, each tile
-    assert len(finder.shown) == 7 + (0 if kept else len(TILES))
+    assert len(finder.shown) == 7 + (0 if kept else HALF_TILES)
     assert max(finder.shown[:6]) < 150 <= finder.shown[6]
     assert (hand is not None) == kept and (not kept or (hand.stretch and not hand.bright))
     views = _cropper(_ContrastFinder(presence)).look(_washed_out(), mirror=True, copy="stretch")
@@ -429,8 +431,8 @@ def test_a_small_hand_is_looked_for_in_tiles(presence: float | None, kept: bool)
     finder = _SizeFinder(presence)
     hand = _cropper(finder).look(_far_hand())
     # each look of the whole photo, padded too (no skin tone: a colour photo); then the tiles: the
-    # middle, the upper left, the upper right (found); where not kept, every tile
-    assert len(finder.shown) == 8 + (3 if kept else len(TILES))
+    # middle, the upper left, the upper right (found, wholly inside it); where not kept, every tile
+    assert len(finder.shown) == 8 + (3 if kept else HALF_TILES)
     # under 1 % of the photo in every look of it (320 pixels); all 100 in a tile of 8,000
     assert max(finder.shown[:8]) < 320 and 100 in finder.shown[8:]
     assert (hand is not None) == kept
@@ -443,6 +445,77 @@ def test_a_small_hand_is_looked_for_in_tiles(presence: float | None, kept: bool)
         # in the whole photo no view finds it, and a view is never searched in tiles itself
         assert _cropper(_SizeFinder(presence)).look(_far_hand(), mirror=True, copy="plain") is None
         assert _cropper(_SizeFinder(presence)).look(_far_hand(), mirror=True) is None
+
+
+class _TileFinder(_Finder):
+    """A finder that sees a hand only in what is at most 120 px wide (a tile of a 200 px photo),
+    its landmarks reaching `spill` beyond what it is shown on the left and right."""
+
+    def __init__(self, spill: float, widest: int = 120) -> None:
+        super().__init__(0.95)
+        self.spill, self.widest = spill, widest
+
+    def find(self, pixels: np.ndarray) -> object:
+        from fingerspell.handmodels import Found
+
+        self.shown.append(pixels.shape[1])
+        if pixels.shape[1] > self.widest:
+            return None
+        return Found([(0.3 - self.spill, 0.3), (0.7 + self.spill, 0.7)], [(0.0, 0.0, 0.0)] * 21, True,
+                     self.presence)
+
+
+@pytest.mark.parametrize("spill", [0.0, 0.4])
+def test_a_tiles_hand_is_kept_only_wholly_inside_a_tile(spill: float) -> None:
+    finder = _TileFinder(spill)
+    hand = _cropper(finder).look(Image.new("RGB", (200, 160), (90, 90, 90)))
+    tiles = [w for w in finder.shown if w <= 120]  # 100 px: half the photo
+    if spill == 0.0:  # the middle tile's hand, wholly inside it
+        assert hand is not None and hand.tile == (0.25, 0.25, 0.75, 0.75)
+        assert tiles == [100] and hand.box == (80, 60, 120, 100)
+    else:  # a hand wider than any tile (part of a close-up hand): every half tile, and a tile
+        assert hand is None  # centred on it, and none kept; no third-size tile of 53-67 px
+        assert tiles == [100] * 2 * HALF_TILES
+
+
+@pytest.mark.parametrize(("size", "searched"), [((640, 600), True), ((560, 540), False)])
+def test_third_size_tiles_only_where_the_palm_detector_need_not_scale_them_up(
+        size: tuple[int, int], searched: bool) -> None:
+    finder = _TileFinder(0.0, widest=220)  # a hand seen only in a third of these photos
+    hand = _cropper(finder).look(Image.new("RGB", size, (90, 90, 90)))
+    thirds = [w for w in finder.shown if w < min(size) / 2 - 1]
+    if searched:  # ~213 x 200 px tiles (x 284-498): the first, one of the four middle ones, keeps it
+        assert min(size) / 3 >= THIRD_TILE_MIN_SIDE and thirds == [214]
+        assert hand is not None and hand.tile == pytest.approx((4 / 9, 4 / 9, 7 / 9, 7 / 9))
+    else:  # 187 x 180 px tiles, under the palm detector's 192: not searched
+        assert min(size) / 3 < THIRD_TILE_MIN_SIDE and thirds == [] and hand is None
+
+
+class _EdgeFinder(_SizeFinder):
+    """A `_SizeFinder` whose landmarks reach past the edge of what it is shown where the blob
+    touches that edge, as the landmark model's do for a hand the edge cuts."""
+
+    def find(self, pixels: np.ndarray) -> object:
+        from fingerspell.handmodels import Found
+
+        found = super().find(pixels)
+        if found is None:
+            return None
+        (x0, y0), (x1, y1) = found.points
+        x0, y0 = (x0 - 0.05 if x0 <= 0 else x0), (y0 - 0.05 if y0 <= 0 else y0)
+        x1, y1 = (x1 + 0.05 if x1 >= 1 else x1), (y1 + 0.05 if y1 >= 1 else y1)
+        return Found([(x0, y0), (x1, y1)], found.world, found.right, found.presence)
+
+
+def test_a_hand_a_tiles_edge_cuts_is_looked_at_again_centred() -> None:
+    pixels = np.full((160, 200, 3), (10, 10, 14), np.uint8)
+    pixels[72:88, 140:156] = (250, 200, 150)  # a small hand across the middle tile's right edge
+    finder = _EdgeFinder(0.95)
+    hand = _cropper(finder).look(Image.fromarray(pixels))
+    assert hand is not None and hand.box == (140, 72, 156, 88)
+    # cut in the middle tile (x 50-150), so looked at again in a half tile centred on what it saw
+    assert hand.tile == pytest.approx((0.4875, 0.25, 0.9875, 0.75))
+    assert finder.shown[-2:] == [160, 256]  # part of it, then all of it
 
 
 def test_no_brightened_look_where_the_finder_does_not_report_presence() -> None:

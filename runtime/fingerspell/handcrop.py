@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fingerspell.errors import MissingExtraError
-from fingerspell.handmodels import Found
+from fingerspell.handmodels import PALM_SIZE, Found
 from fingerspell.quiet import python_stderr_elsewhere, quiet_stderr
 
 if TYPE_CHECKING:
@@ -82,14 +82,22 @@ STRETCH_CUTOFF = 2
 STRETCH_MIN_PRESENCE = 0.9
 # A hand small in the frame (the signer further from the camera) is too small for the palm
 # detector once the photo is scaled to its 192 px. Where no look above finds one, the finder
-# searches tiles of the photo, each TILE_SIDE of its width and height, as they are (TILES: their
-# left-top corners as shares of the photo, the middle first), and keeps the first hand the
-# landmark model is this sure of (validation photos set in a canvas three times as wide and high:
-# a hand found in 92.2 % instead of 80.7 %; docs/hands.md, "Tiles for a hand far away").
-TILE_SIDE = 0.5
-TILES = ((0.25, 0.25), (0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5), (0.25, 0.0), (0.0, 0.25),
+# searches tiles of the photo as they are (TILES: left, top and side as shares of the photo): nine
+# half the photo's size (3 x 3 at quarter steps, the middle first), then sixteen a third of it
+# (4 x 4 at 2/9 steps, the middle first) for a hand further away. It keeps the first hand the
+# landmark model is TILE_MIN_PRESENCE sure of that lies wholly inside its tile: a tile's edge can
+# cut a close-up hand, and part of one reads as another letter. A hand the edge cuts is looked at
+# once more in a tile of the same size centred on it (docs/hands.md, "Tiles for a hand far away").
+# A third-size tile is searched only where its shorter side is at least the palm detector's input
+# (THIRD_TILE_MIN_SIDE pixels of the detection copy): one scaled up holds a hand too few pixels to
+# read (a 67 px tile of a 200 px photo read M for K).
+_HALF = ((0.25, 0.25), (0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5), (0.25, 0.0), (0.0, 0.25),
          (0.5, 0.25), (0.25, 0.5))
+_THIRD = sorted(((x * 2 / 9, y * 2 / 9) for y in range(4) for x in range(4)),
+                key=lambda c: abs(c[0] + 1 / 6 - 0.5) + abs(c[1] + 1 / 6 - 0.5))  # nearest the middle
+TILES = tuple((x, y, 0.5) for x, y in _HALF) + tuple((x, y, 1 / 3) for x, y in _THIRD)
 TILE_MIN_PRESENCE = 0.9
+THIRD_TILE_MIN_SIDE = PALM_SIZE
 ENGINES = ("auto", "onnx", "mediapipe")
 
 
@@ -245,6 +253,20 @@ def _from_tile(points: list[tuple[float, float]], tile: tuple[float, float, floa
     return [((x0 + x * (x1 - x0)) / w, (y0 + y * (y1 - y0)) / h) for x, y in points]
 
 
+def _inside(points: Sequence[tuple[float, float]]) -> bool:
+    """Whether every point (shares of what was searched) lies inside it."""
+    return all(0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 for x, y in points)
+
+
+def _centred(points: Sequence[tuple[float, float]], side: float) -> tuple[float, float, float, float]:
+    """A tile `side` of the photo's width and height (left, top, right, bottom, shares of it)
+    centred on the points (shares of the photo) where the photo allows."""
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    left = min(max((min(xs) + max(xs)) / 2 - side / 2, 0.0), 1.0 - side)
+    top = min(max((min(ys) + max(ys)) / 2 - side / 2, 0.0), 1.0 - side)
+    return left, top, left + side, top + side
+
+
 def _turned_back(x: float, y: float, w: float, h: float, degrees: float) -> tuple[float, float]:
     """A point of a picture w x h turned counter-clockwise by `degrees` about its centre (image
     axes: y down), where it was before the turn (about the same centre)."""
@@ -368,8 +390,8 @@ class HandCropper:
         copy's hand needs the finder's own presence (MIN_PRESENCE for the bundled one) and the
         copy's `min_presence` on top. `tile` (left, top, right, bottom, shares of the image):
         look in that part of the image only (`Hand.tile`, a view of a hand found there); with no
-        tile, view or copy asked for and no hand in any copy, each of TILES in turn, a hand kept
-        at TILE_MIN_PRESENCE."""
+        tile, view or copy asked for and no hand in any copy, each of TILES in turn (`_in_tiles`),
+        a hand kept at TILE_MIN_PRESENCE wholly inside its tile."""
         import numpy as np
 
         pixels = np.asarray(detection_copy(img))
@@ -405,15 +427,27 @@ class HandCropper:
         return self._in_tiles(img, pixels)
 
     def _in_tiles(self, img: Image.Image, pixels: Any) -> Hand | None:
-        """The first hand of TILES (as they are) sure enough (TILE_MIN_PRESENCE), or None."""
-        for left, top in TILES:
-            tile = (left, top, left + TILE_SIDE, top + TILE_SIDE)
-            part = _tile_of(pixels, tile)
-            h, w = part.shape[:2]
-            hand = self._hand(img, part, (w, h, w, h), False, 0.0, 0.0, "plain", tile)
-            if hand is not None:
-                return hand
+        """The first hand of TILES (as they are; a third-size one only where THIRD_TILE_MIN_SIDE
+        allows) sure enough (TILE_MIN_PRESENCE) and wholly inside its tile, or inside a tile of the
+        same size centred on it where the first one cuts it."""
+        for left, top, side in TILES:
+            if side < 0.5 and min(pixels.shape[:2]) * side < THIRD_TILE_MIN_SIDE:
+                continue
+            tile = (left, top, left + side, top + side)
+            found = self._in_tile(pixels, tile)
+            if found is not None and not _inside(found.points):
+                tile = _centred(_from_tile(found.points, tile, img), side)
+                found = self._in_tile(pixels, tile)
+            if found is not None and _inside(found.points):
+                box = square_box(_from_tile(found.points, tile, img), img.width, img.height, self.margin)
+                return Hand(box, found.world, found.right, "plain", tile)
         return None
+
+    def _in_tile(self, pixels: Any, tile: tuple[float, float, float, float]) -> Any:
+        """The finder's hand in one tile of the detection copy's pixels if TILE_MIN_PRESENCE sure
+        (its landmarks shares of the tile), or None."""
+        found = self._finder.find(_tile_of(pixels, tile))
+        return found if found is not None and (found.presence or 0.0) >= TILE_MIN_PRESENCE else None
 
     def _hand(self, img: Image.Image, pixels: Any, sizes: tuple[int, int, int, int], mirror: bool,
               turn: float, pad: float, kind: str,
