@@ -9,7 +9,8 @@ The runtime read is this checkout's (`runtime/` goes first on `sys.path`), not w
 installed: to compare two versions, run each checkout's own copy of this script.
 
 Prints, per condition: photos right, the share read from a found hand (`read` = hand or
-whole_photo), and the change against the unaltered photos. An evaluation only: nothing is fitted.
+whole_photo), and the change against the unaltered photos; --json adds each photo's reading
+(`each`: path, class, label, confidence, read). An evaluation only: nothing is fitted.
 """
 
 from __future__ import annotations
@@ -152,7 +153,11 @@ def main() -> int:
                         if p.ok and p.label != cls)
         row = {"photos": len(items), "right": right, "accuracy": right / len(items),
                "hand": (reads["hand"] + reads["whole_photo"]) / len(items), "reads": dict(reads),
-               "most_confused": wrong.most_common(5), "seconds": round(time.perf_counter() - t, 1)}
+               "most_confused": wrong.most_common(5), "seconds": round(time.perf_counter() - t, 1),
+               # each photo's reading, so two runtimes' runs can be compared photo by photo
+               "each": [[str(path), cls, p.label, round(p.confidence, 4), p.read] if p.ok
+                        else [str(path), cls, None, None, "failed"]
+                        for p, (path, cls) in zip(preds, items, strict=True)]}
         base = base if base is not None else row["accuracy"]
         report[name] = row
         print(f"{name:28s} {100 * row['accuracy']:5.1f} %  ({right:4d})  hand {100 * row['hand']:5.1f} %"
