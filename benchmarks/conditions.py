@@ -23,6 +23,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -109,13 +110,21 @@ CONDITIONS: dict[str, Callable[[Image.Image], Image.Image]] = {
 }
 
 
-def photos(root: Path, per_class: int) -> list[tuple[Path, str]]:
-    """Up to `per_class` photos of each class, spread evenly over the class's sorted names."""
+def photos(root: Path, per_class: int, between: float = 0.0) -> list[tuple[Path, str]]:
+    """Up to `per_class` photos of each class, spread evenly over the class's sorted names.
+    `between` > 0: instead, in each gap between two of those, the photo that share of the way
+    across (rounded), where it is neither one of them nor a gap's midpoint unless `between` is
+    0.5: a fresh sample of the same folder for a change designed on the first one."""
     out = []
     for cls in sorted(p for p in root.iterdir() if p.is_dir()):
         files = sorted(p for p in cls.rglob("*") if p.suffix.lower() in SUFFIXES)
         if per_class and len(files) > per_class:
-            files = [files[i] for i in np.linspace(0, len(files) - 1, per_class).round().astype(int)]
+            spread = np.linspace(0, len(files) - 1, per_class).round().astype(int).tolist()
+            if between:
+                gaps = list(pairwise(spread))
+                taken = set(spread) | ({a + round((b - a) / 2) for a, b in gaps} if between != 0.5 else set())
+                spread = [i for i in (a + round((b - a) * between) for a, b in gaps) if i not in taken]
+            files = [files[i] for i in spread]
         out += [(f, cls.name) for f in files]
     return out
 
@@ -124,6 +133,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path)
     ap.add_argument("--per-class", type=int, default=12, help="photos per class (0: all)")
+    ap.add_argument("--between", type=float, default=0.0,
+                    help="a fresh sample: the photos this share of the way between those --per-class "
+                         "takes (0.5: the midpoints; others skip the midpoints too)")
     ap.add_argument("--only", action="append", default=[], help="conditions to run (default: all)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--no-smooth-look", action="store_true",
@@ -136,7 +148,7 @@ def main() -> int:
         del handcrop.COPIES["smooth"]  # what the runtime was before it
 
     chosen = {k: v for k, v in CONDITIONS.items() if not a.only or k in a.only or k == "as is"}
-    items = photos(a.folder, a.per_class)
+    items = photos(a.folder, a.per_class, a.between)
     originals = []
     for path, _ in items:
         with Image.open(path) as im:

@@ -391,3 +391,28 @@ def test_adapt_holdout_ranks_photos_by_frame_then_name() -> None:
         order = {n: frame_number(n) for n in names}
         first, last = split(np.arange(3), arr, order)
         assert first == ["a_1.jpg"] and last == {"b_1.jpg", "c_2.jpg"}
+
+
+def test_conditions_fresh_samples_share_no_photo_with_the_first(tmp_path: Path) -> None:
+    """benchmarks/conditions.py's photos(): --between takes the photos that share of the way
+    between the evenly spread ones, so a change designed on one sample is judged on another."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from conditions import photos
+
+    for i in range(100):
+        (tmp_path / "A").mkdir(exist_ok=True)
+        (tmp_path / "A" / f"{i:03d}.jpg").touch()
+    (tmp_path / "B").mkdir()
+    for i in range(3):  # fewer than asked: every photo, whatever --between says
+        (tmp_path / "B" / f"{i}.jpg").touch()
+
+    def names(between: float) -> list[int]:
+        return [int(p.stem) for p, cls in photos(tmp_path, 12, between) if cls == "A"]
+
+    spread = names(0.0)
+    assert spread[:3] == [0, 9, 18] and spread[-1] == 99 and len(spread) == 12
+    assert names(0.5)[:3] == [4, 13, 22] and len(names(0.5)) == 11  # 4.5 rounds to 4
+    samples = [set(names(b)) for b in (0.0, 0.5, 0.25, 0.75)]
+    assert all(len(s) == 11 for s in samples[1:])
+    assert all(not a & b for i, a in enumerate(samples) for b in samples[i + 1:])
+    assert [p.name for p, cls in photos(tmp_path, 12, 0.25) if cls == "B"] == ["0.jpg", "1.jpg", "2.jpg"]
