@@ -478,17 +478,20 @@ def test_a_tiles_hand_is_kept_only_wholly_inside_a_tile(spill: float) -> None:
         assert tiles == [100] * 2 * HALF_TILES
 
 
-@pytest.mark.parametrize(("size", "searched"), [((640, 600), True), ((560, 540), False)])
+@pytest.mark.parametrize(("size", "searched"),
+                         [((640, 600), True), ((640, 480), True), ((480, 640), True),
+                          ((560, 540), False), ((570, 300), False)])
 def test_third_size_tiles_only_where_the_palm_detector_need_not_scale_them_up(
         size: tuple[int, int], searched: bool) -> None:
     finder = _TileFinder(0.0, widest=220)  # a hand seen only in a third of these photos
     hand = _cropper(finder).look(Image.new("RGB", size, (90, 90, 90)))
-    thirds = [w for w in finder.shown if w < min(size) / 2 - 1]
-    if searched:  # ~213 x 200 px tiles (x 284-498): the first, one of the four middle ones, keeps it
-        assert min(size) / 3 >= THIRD_TILE_MIN_SIDE and thirds == [214]
+    thirds = [w for w in finder.shown if w < size[0] / 2 - 1]
+    if searched:  # a tile's longer side >= 192 px (the detector scales it by that side, so never
+        # up): the first, one of the four middle ones, keeps it (a 640 x 480 webcam's 213 x 160 too)
+        assert max(size) / 3 >= THIRD_TILE_MIN_SIDE and len(thirds) == 1
         assert hand is not None and hand.tile == pytest.approx((4 / 9, 4 / 9, 7 / 9, 7 / 9))
-    else:  # 187 x 180 px tiles, under the palm detector's 192: not searched
-        assert min(size) / 3 < THIRD_TILE_MIN_SIDE and thirds == [] and hand is None
+    else:  # tiles of 187 x 180 and 190 x 100 px, which the palm detector would scale up: skipped
+        assert max(size) / 3 < THIRD_TILE_MIN_SIDE and thirds == [] and hand is None
 
 
 class _EdgeFinder(_SizeFinder):

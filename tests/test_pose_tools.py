@@ -416,3 +416,22 @@ def test_conditions_fresh_samples_share_no_photo_with_the_first(tmp_path: Path) 
     assert all(len(s) == 11 for s in samples[1:])
     assert all(not a & b for i, a in enumerate(samples) for b in samples[i + 1:])
     assert [p.name for p, cls in photos(tmp_path, 12, 0.25) if cls == "B"] == ["0.jpg", "1.jpg", "2.jpg"]
+
+
+def test_empty_scene_benchmark_reads_each_size_with_no_hand(tmp_path: Path) -> None:
+    """benchmarks/empty_scene.py: one warm Recognizer reads the empty scene at each size asked,
+    and says what it read; a size that is not WIDTHxHEIGHT is refused."""
+    import argparse
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from empty_scene import medians, size
+
+    scene = tmp_path / "wall.png"
+    Image.new("RGB", (120, 90), (150, 140, 120)).save(scene)
+    rows = medians(scene, [(64, 48), (96, 200)], runs=1)
+    assert [r["size"] for r in rows] == ["64x48", "96x200"]
+    assert all(r["read"] == "no_hand" and float(r["median_ms"]) > 0 for r in rows)  # type: ignore[arg-type]
+    assert size("640X480") == (640, 480)
+    for bad in ("640", "0x480", "axb"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            size(bad)

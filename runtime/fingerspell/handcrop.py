@@ -88,9 +88,10 @@ STRETCH_MIN_PRESENCE = 0.9
 # landmark model is TILE_MIN_PRESENCE sure of that lies wholly inside its tile: a tile's edge can
 # cut a close-up hand, and part of one reads as another letter. A hand the edge cuts is looked at
 # once more in a tile of the same size centred on it (docs/hands.md, "Tiles for a hand far away").
-# A third-size tile is searched only where its shorter side is at least the palm detector's input
-# (THIRD_TILE_MIN_SIDE pixels of the detection copy): one scaled up holds a hand too few pixels to
-# read (a 67 px tile of a 200 px photo read M for K).
+# A third-size tile is searched only where its longer side is at least the palm detector's input
+# (THIRD_TILE_MIN_SIDE pixels of the detection copy; the detector scales a tile by its longer
+# side, so none is then scaled up): one scaled up holds a hand too few pixels to read (a 67 px tile
+# of a 200 px photo read M for K).
 _HALF = ((0.25, 0.25), (0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5), (0.25, 0.0), (0.0, 0.25),
          (0.5, 0.25), (0.25, 0.5))
 _THIRD = sorted(((x * 2 / 9, y * 2 / 9) for y in range(4) for x in range(4)),
@@ -431,7 +432,7 @@ class HandCropper:
         allows) sure enough (TILE_MIN_PRESENCE) and wholly inside its tile, or inside a tile of the
         same size centred on it where the first one cuts it."""
         for left, top, side in TILES:
-            if side < 0.5 and min(pixels.shape[:2]) * side < THIRD_TILE_MIN_SIDE:
+            if side < 0.5 and max(pixels.shape[:2]) * side < THIRD_TILE_MIN_SIDE:
                 continue
             tile = (left, top, left + side, top + side)
             found = self._in_tile(pixels, tile)
