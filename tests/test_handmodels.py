@@ -4,6 +4,7 @@ around them, and the default install finding hands with no MediaPipe."""
 from __future__ import annotations
 
 import math
+import sys
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -580,3 +581,34 @@ def test_a_hand_far_away_is_found_in_a_tile() -> None:
     moved = ((near.box[0] + near.box[2]) / 2 + w, (near.box[1] + near.box[3]) / 2 + h)
     assert abs(centre[0] - moved[0]) < 10 and abs(centre[1] - moved[1]) < 10  # the same hand
     assert hands.look(far, mirror=True, tile=hand.tile) is not None  # its mirror view, in the tile
+
+
+WIDE = MULTI / "P" / "tutututu-signlang__data_P_74.jpg"  # 200 x 111 px
+
+
+@needs_models
+@pytest.mark.skipif(not WIDE.is_file(), reason=f"no {WIDE} (../shared/data absent)")
+def test_a_wide_photos_hand_far_away_is_found_in_a_third_size_tile() -> None:
+    """A 200 x 111 photo three times as wide and high (600 x 333): no whole-photo look and no
+    half tile finds its hand; a third-size tile (200 x 111, its longer side over the palm
+    detector's 192 px, so not scaled up) does, and it is the hand of the photo itself."""
+    from fingerspell.handcrop import HandCropper
+
+    photo = Image.open(WIDE).convert("RGB")
+    w, h = photo.size
+    hands = HandCropper()
+    near = hands.look(photo)
+    assert near is not None and near.tile is None
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from conditions import CONDITIONS
+
+    far = CONDITIONS["far away (x3)"](photo)  # as benchmarks/conditions.py makes it
+    assert min(far.size) / 3 < THIRD_TILE_MIN_SIDE <= max(far.size) / 3  # wide: only its longer side
+    assert hands.look(far, copy="plain") is None
+    hand = hands.look(far)
+    assert hand is not None and hand.tile is not None
+    assert hand.tile[2] - hand.tile[0] == pytest.approx(1 / 3)
+    # the same hand: in the photo its square is cut to the photo's 111 px height, in the canvas not
+    dx, dy = (far.width - w) // 2, (far.height - h) // 2
+    assert abs((hand.box[0] + hand.box[2]) / 2 - dx - (near.box[0] + near.box[2]) / 2) < 10
+    assert hand.box[1] - dy < (near.box[1] + near.box[3]) / 2 < hand.box[3] - dy
