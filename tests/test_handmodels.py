@@ -693,30 +693,3 @@ def test_tiles_on_two_threads_find_what_one_thread_finds(monkeypatch: pytest.Mon
     assert looks[1] == looks[2] and looks[1][-1] is None
     assert sum(h is not None and h.tile is not None for h in looks[1]) >= 3
     hands.close()
-
-
-_PARENTS: dict[str, object] = {}
-
-
-def _look_in_child(size: tuple[int, int]) -> object:
-    return _PARENTS["hands"].look(Image.new("RGB", size, (120, 110, 100)))  # type: ignore[attr-defined]
-
-
-@needs_models
-def test_a_forked_child_searches_tiles_without_waiting_for_ever(monkeypatch: pytest.MonkeyPatch
-                                                                ) -> None:
-    """A parent that has searched tiles, then forks (gunicorn's preload): the child's tile search
-    answers (a pool made in the parent, threads and all gone in the child, never answered:
-    measured with the pid check removed, no answer in 20 s)."""
-    import multiprocessing as mp
-
-    from fingerspell import handcrop
-
-    monkeypatch.setattr(handcrop, "TILE_THREADS", 2)
-    hands = handcrop.HandCropper()
-    assert hands.look(Image.new("RGB", (640, 480), (120, 110, 100))) is None  # every tile searched
-    assert hands._pool is not None
-    _PARENTS["hands"] = hands
-    with mp.get_context("fork").Pool(1) as pool:
-        assert pool.apply_async(_look_in_child, ((640, 480),)).get(timeout=60) is None
-    hands.close()
