@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -33,19 +32,17 @@ def size(text: str) -> tuple[int, int]:
 def medians(image: Path, sizes: list[tuple[int, int]], runs: int) -> list[dict[str, object]]:
     """Each size's median read time (ms) and the answer, from one warm `Recognizer`."""
     from fingerspell import Recognizer
+    from fingerspell.benchmark import timed_ms
 
     recognizer = Recognizer()
     scene = Image.open(image).convert("RGB")
     rows: list[dict[str, object]] = []
     for width, height in sizes:
         photo = scene.resize((width, height), Image.Resampling.BICUBIC)
-        recognizer.predict(photo)  # warm-up: sessions and buffers at this size
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            answer = recognizer.predict(photo)
-            times.append(time.perf_counter() - start)
-        rows.append({"size": f"{width}x{height}", "median_ms": round(1000 * statistics.median(times), 1),
+        # one warm-up read: sessions and buffers at this size
+        times = timed_ms(lambda photo=photo: recognizer.predict(photo), runs, warmup=1)
+        answer = recognizer.predict(photo)
+        rows.append({"size": f"{width}x{height}", "median_ms": round(statistics.median(times), 1),
                      "label": answer.label, "confidence": round(answer.confidence, 4),
                      "read": answer.read})
     return rows
