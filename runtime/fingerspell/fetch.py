@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from fingerspell import __version__
+from fingerspell import __version__, waiting
 from fingerspell.errors import FetchError
 
 USER_AGENT = f"fingerspell/{__version__} (+https://pypi.org/project/fingerspell/)"
@@ -50,7 +50,7 @@ def fetch(url: str, limits: FetchLimits = DEFAULT_LIMITS, block_private: bool = 
 
     worker = threading.Thread(target=work, name=f"fetch {url[:60]}", daemon=True)
     worker.start()
-    worker.join(limits.deadline + 1)
+    waiting.join(worker, limits.deadline + 1)
     if not result:
         for sock in list(sockets):  # a long-lived service must not keep a thread per bad server
             with contextlib.suppress(OSError):

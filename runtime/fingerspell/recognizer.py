@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from fingerspell import waiting
 from fingerspell.args import MAX_BATCH, MAX_WORKERS, count
 from fingerspell.artifact import bundled_dir, default_model_path
 from fingerspell.backends import Backend, open_backend
@@ -294,7 +295,7 @@ class Recognizer:
                     # holding it until the batch fills
                     yield from self._flush(pending, top_k)
                     pending = []
-                pending.append(window.popleft().result())
+                pending.append(waiting.result(window.popleft()))
                 refill()
                 if sum(1 for _, x in pending if not isinstance(x, Failure)) >= batch_size:
                     yield from self._flush(pending, top_k)
