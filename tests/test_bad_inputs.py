@@ -274,3 +274,14 @@ def test_ctrl_c_that_does_not_wake_the_main_thread_still_ends_the_wait(
             proc.kill()
         server.close()
     assert first.strip() in ("A", "fetching") and proc.returncode == 130, err
+
+
+def test_the_ctrl_c_stress_tool_reports_its_runs(exported: Path, tiny_dataset: Path) -> None:
+    import subprocess
+    import sys
+
+    tool = Path(__file__).resolve().parents[1] / "tools" / "ctrlc_stress.py"
+    res = subprocess.run([sys.executable, str(tool), "--image", str(sorted(tiny_dataset.glob("A/*.jpg"))[0]),
+                          "--model", str(exported / "tiny-int8.onnx"), "--runs", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "2 runs, 0 hung" in res.stdout, res.stdout + res.stderr

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import sys
+import threading
+import time
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -232,6 +234,16 @@ def test_brightened_lifts_the_shadows_and_keeps_the_ends() -> None:
     assert lifted[0] == 0 and lifted[255] == 255 and lifted[64] == 128  # gamma 0.5
     assert np.all(np.diff(lifted) >= 0) and np.all(lifted >= levels)
     assert brightened(np.zeros((4, 5, 3), np.uint8)).shape == (4, 5, 3)
+
+
+@pytest.fixture(autouse=True)
+def _tiles_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fakes below count and order what the finder is shown: the tile search runs one tile at
+    a time for them (TILE_THREADS = 1, the search as it was before it ran on two threads); the
+    tests at the end of this file check the two-thread search against it."""
+    from fingerspell import handcrop
+
+    monkeypatch.setattr(handcrop, "TILE_THREADS", 1)
 
 
 class _Finder:
@@ -612,3 +624,99 @@ def test_a_wide_photos_hand_far_away_is_found_in_a_third_size_tile() -> None:
     dx, dy = (far.width - w) // 2, (far.height - h) // 2
     assert abs((hand.box[0] + hand.box[2]) / 2 - dx - (near.box[0] + near.box[2]) / 2) < 10
     assert hand.box[1] - dy < (near.box[1] + near.box[3]) / 2 < hand.box[3] - dy
+
+
+class _SlowFirstFinder(_TileFinder):
+    """A `_TileFinder` (a hand in every half tile) whose first tile search is the slowest."""
+
+    def __init__(self) -> None:
+        super().__init__(0.0)
+        self.lock, self.tiles_seen = threading.Lock(), 0
+
+    def find(self, pixels: np.ndarray) -> object:
+        if pixels.shape[1] <= self.widest:
+            with self.lock:
+                self.tiles_seen += 1
+                first = self.tiles_seen == 1
+            if first:
+                time.sleep(0.3)  # the next tile's answer comes back long before this one's
+        return super().find(pixels)
+
+
+def test_tiles_on_two_threads_keep_the_first_hand_in_tiles_order(monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    from fingerspell import handcrop
+
+    monkeypatch.setattr(handcrop, "TILE_THREADS", 2)
+    finder = _SlowFirstFinder()
+    hand = _cropper(finder).look(Image.new("RGB", (200, 160), (90, 90, 90)))
+    assert hand is not None and hand.tile == (0.25, 0.25, 0.75, 0.75)  # the middle tile, TILES' first
+    assert finder.tiles_seen == 2  # and one tile ahead of it at most
+
+
+def test_a_forked_child_makes_its_own_tile_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A web server that forks its workers after making the Recognizer: the child's copy of the
+    pool has no threads, so the child makes a pool of its own (else its tile search would wait
+    for ever)."""
+    from fingerspell import handcrop
+
+    monkeypatch.setattr(handcrop, "TILE_THREADS", 2)
+    hands = _cropper(_TileFinder(0.0))
+    blank = Image.new("RGB", (200, 160), (90, 90, 90))
+    assert hands.look(blank) is not None
+    parent = hands._tile_pool()
+    monkeypatch.setattr(handcrop.os, "getpid", lambda: -1)  # as a forked child sees itself
+    child = hands._tile_pool()
+    assert child is not parent and hands.look(blank) is not None
+    hands._finder.close = lambda: None  # the fake holds nothing to close
+    hands.close()
+    assert hands._pool is None
+
+
+@needs_models
+@pytest.mark.skipif(not (NEAR.is_file() and WIDE.is_file()), reason="no ../shared/data")
+def test_tiles_on_two_threads_find_what_one_thread_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled models on far-away canvases (conditions.py's x3 and x5) and an empty one:
+    the same hand, tile and box with the tiles searched two at a time as one at a time."""
+    from fingerspell import handcrop
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from conditions import CONDITIONS
+
+    hands = handcrop.HandCropper()
+    photos = [CONDITIONS[f"far away (x{k})"](Image.open(p).convert("RGB"))
+              for p in (NEAR, WIDE) for k in (3, 5)] + [Image.new("RGB", (640, 480), (120, 110, 100))]
+    looks = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(handcrop, "TILE_THREADS", threads)
+        looks[threads] = [hands.look(photo) for photo in photos]
+    assert looks[1] == looks[2] and looks[1][-1] is None
+    assert sum(h is not None and h.tile is not None for h in looks[1]) >= 3
+    hands.close()
+
+
+_PARENTS: dict[str, object] = {}
+
+
+def _look_in_child(size: tuple[int, int]) -> object:
+    return _PARENTS["hands"].look(Image.new("RGB", size, (120, 110, 100)))  # type: ignore[attr-defined]
+
+
+@needs_models
+def test_a_forked_child_searches_tiles_without_waiting_for_ever(monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """A parent that has searched tiles, then forks (gunicorn's preload): the child's tile search
+    answers (a pool made in the parent, threads and all gone in the child, never answered:
+    measured with the pid check removed, no answer in 20 s)."""
+    import multiprocessing as mp
+
+    from fingerspell import handcrop
+
+    monkeypatch.setattr(handcrop, "TILE_THREADS", 2)
+    hands = handcrop.HandCropper()
+    assert hands.look(Image.new("RGB", (640, 480), (120, 110, 100))) is None  # every tile searched
+    assert hands._pool is not None
+    _PARENTS["hands"] = hands
+    with mp.get_context("fork").Pool(1) as pool:
+        assert pool.apply_async(_look_in_child, ((640, 480),)).get(timeout=60) is None
+    hands.close()
