@@ -219,7 +219,7 @@ def test_ctrl_c_during_slow_downloads_keeps_answers_and_exits_130(exported: Path
 
 # A SIGINT whose handler runs while the main thread is already blocked (it landed just before the
 # thread blocked, or the kernel gave it to another thread) sets Python's flag without waking it.
-# Under load that happened to 5 of 120 runs of the Ctrl-C test above. Here it happens every time:
+# Under load it happened in 5 of 120 runs of the scenario of the Ctrl-C test above. Here, every time:
 # the main thread blocks SIGINT, so only a helper thread made before can take it.
 _LOST_WAKEUP = r"""
 import os, signal, sys, threading, time
