@@ -695,6 +695,35 @@ def test_tiles_on_two_threads_find_what_one_thread_finds(monkeypatch: pytest.Mon
     hands.close()
 
 
+
+@needs_models
+@pytest.mark.skipif(not (NEAR.is_file() and WIDE.is_file()), reason="no ../shared/data")
+def test_threads_sharing_one_cropper_find_what_one_thread_finds() -> None:
+    """A web server's request threads share one Recognizer, so one tile pool: four threads looking
+    at far-away canvases and an empty scene, each in its own order, find the serial hands."""
+    from conftest import run_threads
+
+    from fingerspell import handcrop
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from conditions import CONDITIONS
+
+    hands = handcrop.HandCropper()
+    photos = [CONDITIONS[f"far away (x{k})"](Image.open(p).convert("RGB"))
+              for p in (NEAR, WIDE) for k in (3, 5)] + [Image.new("RGB", (640, 480), (120, 110, 100))]
+    serial = [hands.look(photo) for photo in photos]
+    mismatches: list[int] = []
+
+    def work(seed: int) -> None:
+        for i in np.random.default_rng(seed).permutation(len(photos)):
+            if hands.look(photos[i]) != serial[i]:
+                mismatches.append(int(i))
+
+    assert not run_threads(work, 4)
+    assert not mismatches and sum(h is not None and h.tile is not None for h in serial) >= 3
+    hands.close()
+
+
 _PARENTS: dict[str, object] = {}
 
 
