@@ -7,6 +7,7 @@ import math
 import sys
 import threading
 import time
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -598,6 +599,20 @@ def test_a_hand_far_away_is_found_in_a_tile() -> None:
 WIDE = MULTI / "P" / "tutututu-signlang__data_P_74.jpg"  # 200 x 111 px
 
 
+def _condition(name: str) -> Callable[[Image.Image], Image.Image]:
+    """One of benchmarks/conditions.py's CONDITIONS, such as "far away (x3)"."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from conditions import CONDITIONS
+
+    return CONDITIONS[name]
+
+
+def _far_canvases_and_an_empty_scene() -> list[Image.Image]:
+    """NEAR and WIDE three and five times as wide and high, then an empty 640 x 480 scene."""
+    return [_condition(f"far away (x{k})")(Image.open(p).convert("RGB"))
+            for p in (NEAR, WIDE) for k in (3, 5)] + [Image.new("RGB", (640, 480), (120, 110, 100))]
+
+
 @needs_models
 @pytest.mark.skipif(not WIDE.is_file(), reason=f"no {WIDE} (../shared/data absent)")
 def test_a_wide_photos_hand_far_away_is_found_in_a_third_size_tile() -> None:
@@ -611,10 +626,8 @@ def test_a_wide_photos_hand_far_away_is_found_in_a_third_size_tile() -> None:
     hands = HandCropper()
     near = hands.look(photo)
     assert near is not None and near.tile is None
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from conditions import CONDITIONS
 
-    far = CONDITIONS["far away (x3)"](photo)  # as benchmarks/conditions.py makes it
+    far = _condition("far away (x3)")(photo)  # as benchmarks/conditions.py makes it
     assert min(far.size) / 3 < THIRD_TILE_MIN_SIDE <= max(far.size) / 3  # wide: only its longer side
     assert hands.look(far, copy="plain") is None
     hand = hands.look(far)
@@ -680,12 +693,8 @@ def test_tiles_on_two_threads_find_what_one_thread_finds(monkeypatch: pytest.Mon
     the same hand, tile and box with the tiles searched two at a time as one at a time."""
     from fingerspell import handcrop
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from conditions import CONDITIONS
-
     hands = handcrop.HandCropper()
-    photos = [CONDITIONS[f"far away (x{k})"](Image.open(p).convert("RGB"))
-              for p in (NEAR, WIDE) for k in (3, 5)] + [Image.new("RGB", (640, 480), (120, 110, 100))]
+    photos = _far_canvases_and_an_empty_scene()
     looks = {}
     for threads in (1, 2):
         monkeypatch.setattr(handcrop, "TILE_THREADS", threads)
@@ -693,7 +702,6 @@ def test_tiles_on_two_threads_find_what_one_thread_finds(monkeypatch: pytest.Mon
     assert looks[1] == looks[2] and looks[1][-1] is None
     assert sum(h is not None and h.tile is not None for h in looks[1]) >= 3
     hands.close()
-
 
 
 @needs_models
@@ -705,12 +713,8 @@ def test_threads_sharing_one_cropper_find_what_one_thread_finds() -> None:
 
     from fingerspell import handcrop
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from conditions import CONDITIONS
-
     hands = handcrop.HandCropper()
-    photos = [CONDITIONS[f"far away (x{k})"](Image.open(p).convert("RGB"))
-              for p in (NEAR, WIDE) for k in (3, 5)] + [Image.new("RGB", (640, 480), (120, 110, 100))]
+    photos = _far_canvases_and_an_empty_scene()
     serial = [hands.look(photo) for photo in photos]
     mismatches: list[int] = []
 
