@@ -44,7 +44,7 @@ def main() -> int:
     server = Server(b"")
     slow = [f"{server.url}/slow-headers?{i}" for i in range(4)]  # 20 s each
     model = ["--model", args.model] if args.model else []
-    hangs, worst = 0, 0.0
+    hangs, wrong, worst = 0, 0, 0.0
     try:
         for run in range(args.runs):
             proc = subprocess.Popen(
@@ -71,11 +71,13 @@ def main() -> int:
                 continue
             worst = max(worst, time.monotonic() - start)
             if not first.strip() or proc.returncode != 130:
+                wrong += 1
                 print(f"run {run}: exit {proc.returncode}, first line {first!r}, {err[-200:]!r}")
     finally:
         server.close()
-    print(f"{args.runs} runs, {hangs} hung, longest exit after Ctrl-C {worst:.2f} s")
-    return 1 if hangs else 0
+    print(f"{args.runs} runs, {hangs} hung, {wrong} with no answer first or an exit other than 130, "
+          f"longest exit after Ctrl-C {worst:.2f} s")
+    return 1 if hangs or wrong else 0
 
 
 if __name__ == "__main__":
