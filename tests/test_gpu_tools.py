@@ -217,3 +217,70 @@ def test_soup_is_the_weighted_mean_and_unpacks(packed: dict) -> None:
     _run("soup.py", one, two, "--out", soup, "--score", packed["out"])
     meta = json.loads(str(np.load(soup / "weights_b.npz")["meta"]))
     assert 0.0 <= meta["val_acc"] <= 1.0 and 0.0 <= meta["val_acc_flip_tta"] <= 1.0
+
+
+def test_dequantize_gives_back_the_weights_the_int8_onnx_holds(packed: dict) -> None:
+    """dequantize.py turns an int8 ONNX of vgg16-ft (flip TTA inside, block5 and the head in
+    float from int8 weights, as shipped) back into a weights folder: every kernel on the int8 grid
+    of the trained one, the head's batch norm as the same scale and shift; unpack.py takes it and
+    the Keras model it makes reads like the trained one with its kernels snapped."""
+    import keras
+
+    from fingerspell_export.exporter import ExportOptions, export
+    from fingerspell_train.snap import snap_int8
+
+    rng = np.random.default_rng(1)
+    model = keras.models.clone_model(packed["model"])
+    model.set_weights(packed["model"].get_weights())
+    for name in CONVS[1:]:  # biases that the int8 layers quantize to int32 (block1_conv1's: none)
+        layer = model.get_layer(name)
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel, rng.normal(0, 0.1, bias.shape).astype(np.float32)])
+    dense = model.get_layer("predictions")
+    dense.set_weights([dense.get_weights()[0], rng.normal(0, 0.1, 29).astype(np.float32)])
+    norm = model.get_layer("head_norm")
+    width = norm.get_weights()[0].shape[0]
+    # a head that learned something: moving statistics and scales far from the fresh 0 and 1
+    norm.set_weights([rng.uniform(0.5, 2, width), rng.normal(0, 0.5, width),
+                      rng.normal(0, 1, width), rng.uniform(0.2, 3, width)])
+    _write_gpu_output(model, packed["tmp"] / "deq_trained")
+    source = packed["tmp"] / "deq_source"  # a run folder, as export takes
+    _run("unpack.py", packed["tmp"] / "deq_trained", "--pack", packed["out"], "--out", source,
+         "--command", "t")
+    model = keras.models.load_model(source / "model.keras")
+    norm = model.get_layer("head_norm")
+    out = packed["tmp"] / "deq_export"
+    export(source / "model.keras", ExportOptions(out_dir=out, calib_dirs=[packed["data"]],
+                                 parity_dirs=[packed["data"]], formats=("onnx-fp32", "onnx-int8"),
+                                 calib_images=12, parity_images=12, allow_low_agreement=True,
+                                 float_from="block5_conv1", tta="flip", stem="d"))
+    weights = packed["tmp"] / "deq_weights"
+    _run("dequantize.py", out / "d-int8.onnx", "--out", weights)
+    got = {**np.load(weights / "weights_a.npz"), **np.load(weights / "weights_b.npz")}
+    assert json.loads(str(got["meta"]))["weights"] == "dequantized"
+    for name in (*CONVS, "predictions"):
+        kernel, bias = model.get_layer(name).get_weights()
+        step = np.abs(kernel).reshape(-1, kernel.shape[-1]).max(axis=0) / 127
+        back = got[f"{name}/kernel"]
+        assert back.shape == kernel.shape
+        assert np.abs(back - kernel).max(axis=tuple(range(back.ndim - 1))).tolist() <= (
+            step * 0.5001).tolist(), name  # the nearest point of each channel's grid ...
+        assert np.abs(back / step - np.round(back / step)).max() < 1e-3, name  # ... on it
+        assert np.abs(back - kernel).max() > 0.01 * step.max(), name  # (and rounded, not float)
+        # an int8 layer's bias is stored in int32 steps of its input's scale times the kernel's
+        np.testing.assert_allclose(got[f"{name}/bias"], bias, atol=1e-3, err_msg=name)
+    gamma, beta, mean, var = norm.get_weights()
+    scale = gamma / np.sqrt(var + 1e-3)
+    x = rng.normal(0, 1, (5, width)).astype(np.float32)
+    back = x * got["head_norm/gamma"] / np.sqrt(got["head_norm/var"] + 1e-3) + got["head_norm/beta"]
+    np.testing.assert_allclose(back, x * scale + beta - mean * scale, rtol=1e-4, atol=1e-4)
+
+    run = packed["tmp"] / "deq_run"
+    _run("unpack.py", weights, "--pack", packed["out"], "--out", run, "--command", "t",
+         "--snap-int8")
+    unpacked = keras.models.load_model(run / "model.keras")
+    assert snap_int8(model)
+    pixels = rng.integers(0, 256, (4, 150, 150, 3)).astype(np.float32)
+    # the same within the int32 rounding of the biases (and a kernel weight or two on a tie)
+    want = model.predict(pixels, verbose=0)
+    np.testing.assert_allclose(unpacked.predict(pixels, verbose=0), want, atol=1e-3)
