@@ -95,6 +95,8 @@ def weights_of(graph: Any) -> dict[str, np.ndarray]:
         elif node.op_type in ("Mul", "Add") and "head_norm" in node.name:
             (side,) = [x for x in node.input if x in values]
             key = "head_norm/gamma" if node.op_type == "Mul" else "head_norm/beta"
+            if key in out:
+                raise ValueError(f"the head's batch norm is not one scale and one shift ({node.name})")
             out[key] = values[side].reshape(-1).astype(np.float32)
     convs = sorted({k.split("/")[0] for k in out if k.startswith("block")})
     missing = {"head_norm/gamma", "head_norm/beta", "predictions/kernel"} - set(out)
