@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fingerspell.backends.onnx import MATMUL_FP32
+
 BLOCK4_UP = ["block4_conv1", "block4_conv2", "block4_conv3", "block5_conv1", "block5_conv2",
              "block5_conv3", "head_norm", "predictions"]
 BLOCK5_UP = BLOCK4_UP[3:]
@@ -100,6 +102,7 @@ def run(path: Path, pixels: np.ndarray) -> tuple[np.ndarray, float]:
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1  # shares the machine with training; also the per-core cost
+    so.add_session_config_entry(*MATMUL_FP32)
     sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
     name = sess.get_inputs()[0].name
     out = []

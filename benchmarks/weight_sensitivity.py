@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from fingerspell.backends.onnx import MATMUL_FP32
 from fingerspell_train.snap import snap_kernel
 
 WEIGHT_OPS = ("Conv", "MatMul", "Gemm")
@@ -38,6 +39,7 @@ def session(model: Any, threads: int) -> Any:
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
+    so.add_session_config_entry(*MATMUL_FP32)
     return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
 

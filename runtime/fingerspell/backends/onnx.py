@@ -17,6 +17,11 @@ from fingerspell.errors import ModelError
 from fingerspell.imaging import one_line
 from fingerspell.schema import MetadataError, ModelMetadata
 
+# onnxruntime fuses a float layer with int8 weights (our head) into MatMulNBits, whose default
+# accuracy level quantizes its input on the fly (1.8e-3 off on dev/massey photos); level 1 (fp32)
+# computes what the artifact declares, as TFLite does. Every session that scores an int8 ONNX sets it.
+MATMUL_FP32 = ("session.qdq_matmulnbits_accuracy_level", "1")
+
 
 class OnnxBackend:
     name = "onnxruntime"
@@ -32,10 +37,7 @@ class OnnxBackend:
         # between runs the pool's threads sleep rather than spin: predict_many finds hands in other
         # threads meanwhile, whose CPU a spinning pool takes (a folder 5 % faster on two cores)
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # the optimizer fuses a float layer with int8 weights (our head) into MatMulNBits, whose
-        # default accuracy level quantizes its input on the fly (1.8e-3 off on dev/massey photos);
-        # 1 = fp32 computes what the artifact declares, as TFLite does
-        opts.add_session_config_entry("session.qdq_matmulnbits_accuracy_level", "1")
+        opts.add_session_config_entry(*MATMUL_FP32)
         opts.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
