@@ -6,7 +6,7 @@ Exit codes of the `fingerspell` command (also in the README):
   2  usage error (bad option or argument)
   3  the model could not be loaded (missing, damaged, or without fingerspell metadata)
   4  a training/evaluation folder is not a dataset
-  5  an optional extra is not installed (e.g. `fingerspell[train]`)
+  5  an optional extra is not installed (e.g. `fingerspell[train]`), or onnxruntime cannot be imported
 Embedders catch `FingerspellError`.
 """
 
@@ -42,6 +42,7 @@ class DatasetError(FingerspellError):
 
 
 class MissingExtraError(FingerspellError):
-    """An optional extra (e.g. `fingerspell[hands]`) is needed but not installed."""
+    """An optional extra (e.g. `fingerspell[hands]`) is needed but not installed, or onnxruntime
+    is installed but cannot be imported."""
 
     exit_code = 5

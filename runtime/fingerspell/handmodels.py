@@ -165,8 +165,9 @@ class OnnxHands:
                  threads: int = 1) -> None:
         """min_confidence: the palm detector's score; min_presence: the landmark model's hand
         presence (MediaPipe's min_tracking_confidence, 0.5 by default there too)."""
-        import onnxruntime as ort
+        from fingerspell.backends.onnx import import_onnxruntime
 
+        ort = import_onnxruntime(f"the hand finder ({folder})")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")

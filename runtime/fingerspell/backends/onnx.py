@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import io
 import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
 from fingerspell.args import count
 from fingerspell.artifact import METADATA_KEY, check_against_io
-from fingerspell.errors import ModelError
+from fingerspell.errors import MissingExtraError, ModelError
 from fingerspell.imaging import one_line
 from fingerspell.schema import MetadataError, ModelMetadata
 
@@ -23,13 +26,31 @@ from fingerspell.schema import MetadataError, ModelMetadata
 MATMUL_FP32 = ("session.qdq_matmulnbits_accuracy_level", "1")
 
 
+def import_onnxruntime(what: object) -> ModuleType:
+    """The onnxruntime module, or a one-line MissingExtraError naming `what` (the model or the hand
+    finder) where it is installed but cannot be imported: a build for numpy 1.x under numpy 2
+    (onnxruntime 1.17 and older) fails on import with a traceback and a banner on sys.stderr."""
+    banner = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(banner):
+            import onnxruntime
+    except Exception as exc:  # ImportError, or AttributeError from a binary built for numpy 1.x
+        # onnxruntime 1.17 re-raises a bare ImportError; what went wrong is the banner's last line
+        printed = banner.getvalue().strip().splitlines()
+        cause = one_line(exc, 120) if str(exc).strip() or not printed else printed[-1][:120]
+        raise MissingExtraError(
+            f"{what}: onnxruntime cannot be imported ({cause}); "
+            "`pip install -U onnxruntime` installs a build for this numpy") from None
+    sys.stderr.write(banner.getvalue())  # nothing went wrong: whatever it printed is not ours to drop
+    return onnxruntime
+
+
 class OnnxBackend:
     name = "onnxruntime"
     batchable = True
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        import onnxruntime as ort
-
+        ort = import_onnxruntime(path)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads_for(threads)

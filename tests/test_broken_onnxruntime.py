@@ -1,0 +1,70 @@
+"""An onnxruntime that is installed but cannot be imported is a one-line error, not a traceback.
+
+onnxruntime 1.17 under numpy 2 prints numpy's banner and a traceback on sys.stderr, then raises a
+bare ImportError: the fake package below does the same, ahead of the real one on sys.path.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+FAKE = '''import sys
+sys.stderr.write("A module that was compiled using NumPy 1.x cannot be run in NumPy 2.\\n"
+                 "Traceback (most recent call last):\\n  File ...\\n"
+                 "AttributeError: _ARRAY_API not found\\n")
+raise ImportError()
+'''
+
+
+@pytest.fixture
+def broken_env(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "fake" / "onnxruntime").mkdir(parents=True)
+    (tmp_path / "fake" / "onnxruntime" / "__init__.py").write_text(FAKE)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "fake"), env.get("PYTHONPATH", "")])
+    return env
+
+
+def test_cli_names_the_model_and_exits_5(tmp_path: Path, broken_env: dict[str, str]) -> None:
+    photo = tmp_path / "photo.jpg"
+    Image.new("RGB", (64, 64), (120, 90, 60)).save(photo)
+    proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", str(photo)],
+                          capture_output=True, text=True, timeout=120, env=broken_env)
+    assert proc.returncode == 5, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "fingerspell-vgg16-int8.onnx: onnxruntime cannot be imported" in lines[0]
+    assert "_ARRAY_API not found" in lines[0]
+    assert "pip install -U onnxruntime" in lines[0]
+
+
+def test_api_raises_missing_extra(broken_env: dict[str, str]) -> None:
+    code = ("from fingerspell import Recognizer\n"
+            "from fingerspell.errors import MissingExtraError\n"
+            "try:\n    Recognizer()\nexcept MissingExtraError as e:\n    print('caught', e)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=broken_env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("caught ") and "onnxruntime cannot be imported" in proc.stdout
+    assert proc.stderr == ""  # the banner went into the message, not onto the caller's stderr
+
+
+def test_a_working_import_keeps_what_it_printed(tmp_path: Path) -> None:
+    (tmp_path / "onnxruntime").mkdir()
+    (tmp_path / "onnxruntime" / "__init__.py").write_text("import sys\nsys.stderr.write('hello\\n')\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    code = ("from fingerspell.backends.onnx import import_onnxruntime\n"
+            "print(import_onnxruntime('x').__file__)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(tmp_path / "onnxruntime" / "__init__.py")
+    assert proc.stderr == "hello\n"
