@@ -32,6 +32,11 @@ def test_natural_order_survives_unicode_digits_and_never_depends_on_listing_orde
         assert sorted(shuffled, key=natural_key) == ordered
 
 
+def test_names_that_begin_others_sort_before_them() -> None:
+    names = ["cam2.jpg", "cam", "a1b2", "a1b", "x"]  # the text used to meet a number: TypeError
+    assert sorted(names, key=natural_key) == ["a1b", "a1b2", "cam", "cam2.jpg", "x"]
+
+
 def test_a_glob_that_matches_folders_walks_them_as_the_shell_would(tmp_path: Path) -> None:
     for rel in ("s1/c.jpg", "s1/a.jpg", "s2/x.jpg", "top.jpg"):
         (tmp_path / rel).parent.mkdir(exist_ok=True)
@@ -68,18 +73,34 @@ def test_a_recursive_glob_reads_each_file_once(tmp_path: Path) -> None:
         assert sorted(got) == ["p/1.jpg", "p/s/2.jpg", "p/s/t/3.jpg"], (pattern, got)
 
 
-def test_a_glob_over_symlink_loops_is_refused_in_seconds(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import fingerspell.cli.inputs as inputs
-
-    monkeypatch.setattr(inputs, "MAX_GLOB_MATCHES", 2_000)  # the real cap takes ~5 s to reach
+def test_a_glob_over_symlink_loops_ends_and_reads_each_file_once(tmp_path: Path) -> None:
     (tmp_path / "t" / "a" / "b").mkdir(parents=True)
     Image.new("RGB", (8, 8)).save(tmp_path / "t" / "1.jpg")
-    for name in ("loop", "loop2"):  # two loops: glob's paths grow without end
+    for name in ("loop", "loop2"):  # two loops: glob's paths grew without end
         (tmp_path / "t" / "a" / "b" / name).symlink_to("..")
-    (got,) = expand([str(tmp_path / "t" / "**")])  # used to run until memory ran out
-    assert isinstance(got, BadSource) and "symlink loops" in got.reason
+    for pattern in ("t/**", "t/**/*.jpg"):  # used to run until memory ran out, or refused
+        assert [p.name for p in expand([str(tmp_path / pattern)])] == ["1.jpg"], pattern
     assert [p.name for p in expand([str(tmp_path / "t")])] == ["1.jpg"]  # the folder itself: once
+
+
+def test_a_glob_over_symlink_loops_that_matches_nothing_ends(tmp_path: Path) -> None:
+    for name in ("a", "b", "c"):  # glob.iglob listed a/b/c/a/... forever, matching nothing
+        (tmp_path / name).symlink_to(".")
+    (tmp_path / "readme.txt").write_text("no photos here")
+    (got,) = expand([str(tmp_path / "**" / "*.jpg")])
+    assert isinstance(got, BadSource) and "no files match" in got.reason
+
+
+def test_a_glob_over_too_many_folders_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fingerspell.cli.inputs as inputs
+
+    monkeypatch.setattr(inputs, "MAX_GLOB_FOLDERS", 20)  # the real cap: 100,000, a whole disk
+    for i in range(30):
+        (tmp_path / f"d{i}").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "d7" / "x.jpg")
+    (got,) = expand([str(tmp_path / "**" / "*.jpg")])
+    assert isinstance(got, BadSource) and "lists more than 20 folders" in got.reason
+    assert [p.name for p in expand([str(tmp_path / "d7" / "**" / "*.jpg")])] == ["x.jpg"]
 
 
 def test_silencing_native_output_keeps_the_clis_own_lines() -> None:

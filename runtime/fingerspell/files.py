@@ -18,4 +18,6 @@ def natural_key(text: str) -> tuple:
     """
     parts = tuple(int(t) if t.isascii() and t.isdigit() else t.lower()
                   for t in re.split(r"([0-9]+)", text))
-    return (*parts, text)
+    # text apart from the parts: where one name's parts begin the other's ('cam', 'cam2.jpg'),
+    # the shorter sorts first, where the text used to meet a number (TypeError)
+    return (parts, text)
