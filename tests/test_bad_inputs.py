@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +288,47 @@ def test_the_ctrl_c_stress_tool_reports_its_runs(exported: Path, tiny_dataset: P
                           "--model", str(exported / "tiny-int8.onnx"), "--runs", "2"],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "2 runs, 0 hung, 0 with no answer" in res.stdout, res.stdout + res.stderr
+
+
+def _photo(tmp_path: Path) -> Path:
+    path = tmp_path / "good.jpg"
+    Image.new("RGB", (64, 64), (120, 90, 60)).save(path)
+    return path
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_under_stdout_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    good = _photo(tmp_path)
+    for verb in (["predict", str(good)], ["predict", str(good), "--json"], ["info"]):
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run([sys.executable, "-m", "fingerspell", *verb], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, timeout=300)
+        # was a 35-line traceback (OSError: [Errno 28]) after the work was done
+        assert proc.returncode == 1, (verb, proc.stderr)
+        assert proc.stderr.strip().splitlines() == ["error: standard output: No space left on device"]
+
+
+def test_a_closed_stdout_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    good = _photo(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", str(good)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=300,
+                          preexec_fn=lambda: os.close(1))
+    # click dropped every answer, then sys.stdout.flush() raised AttributeError on None
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: standard output is closed: nowhere to print the answers"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_a_full_disk_under_stderr_loses_no_answer(tmp_path: Path) -> None:
+    good = _photo(tmp_path)
+    (tmp_path / "zero.jpg").write_bytes(b"")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", "--json",
+                               str(tmp_path / "zero.jpg"), str(good)], stdout=subprocess.PIPE,
+                              stderr=full, text=True, timeout=300)
+    # writing `error: zero.jpg …` raised OSError: exit 120 and neither line on stdout
+    assert proc.returncode == 1
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert all(d["source"].endswith(n) for d, n in zip(lines, ("zero.jpg", "good.jpg"), strict=True))
+    assert "error" in lines[0] and "label" in lines[1]

@@ -379,3 +379,17 @@ def test_spell_file_names_with_unicode_digits(exported: Path, tiny_dataset: Path
     res = CliRunner().invoke(app, ["spell", str(d), "--threshold", "0",
                                    "--model", str(exported / "tiny-int8.onnx")])
     assert res.exit_code == 0 and "Traceback" not in res.output, res.output
+
+
+def test_benchmark_an_unreadable_timed_photo_leaves_the_row(tmp_path: Path) -> None:
+    from fingerspell.artifact import default_model_path
+    from fingerspell.benchmark import measure
+
+    (tmp_path / "L").mkdir()
+    for i in range(1, 10):
+        Image.new("RGB", (64, 64), (30 * i, 90, 60)).save(tmp_path / "L" / f"g{i}.jpg")
+    (tmp_path / "L" / "g5b.jpg").write_bytes(b"")  # the second photo timed with --runs 2
+    row = measure(default_model_path(), tmp_path, runs=2, limit=0, threads=1, backend=None)
+    # the empty file used to raise out of the timing and lose the row (accuracy and latency)
+    assert row["images"] == 9 and row["photo_ms_mean"] is not None and row["photo_ms_mean"] > 0, row
+    assert any("g5b.jpg" in f for f in row["failures"]), row

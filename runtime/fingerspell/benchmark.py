@@ -77,6 +77,17 @@ def score(rec: Any, files: list[tuple[Path, str]], batch_size: int = 8
     return hits, len(files) - len(failures), failures
 
 
+
+def _reads(rec: Any, path: Path) -> bool:
+    """Whether a photo can be read: one that cannot is left out of the timing, as it already is
+    of the accuracy (Recognizer.predict raises for it), not the end of the artifact's row."""
+    from fingerspell.errors import FingerspellError
+
+    try:
+        return rec.predict(path).ok
+    except FingerspellError:
+        return False
+
 def timed_ms(call: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
     """Milliseconds of `runs` calls of `call` after `warmup` untimed ones."""
     for _ in range(warmup):
@@ -121,7 +132,7 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
         accuracy = hits / n if n else None
         k = max(1, min(runs, PHOTOS_TIMED))
         spread = files[::max(1, len(files) // k)][:k]
-        readable = [f for f, _ in spread if rec.predict(f).ok]  # each read once untimed, too
+        readable = [f for f, _ in spread if _reads(rec, f)]  # each read once untimed, too
         if readable:
             photo_ms = float(np.mean([timed_ms(lambda f=f: rec.predict(f), 1, 0)[0]
                                       for f in readable]))

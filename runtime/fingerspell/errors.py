@@ -2,7 +2,8 @@
 
 Exit codes of the `fingerspell` command (also in the README):
   0  every input succeeded
-  1  one or more inputs failed (every other input was still processed and reported)
+  1  one or more inputs failed (every other input was still processed and reported), or the
+     output could not be written (stdout closed or full)
   2  usage error (bad option or argument)
   3  the model could not be loaded (missing, damaged, or without fingerspell metadata)
   4  a training/evaluation folder is not a dataset

@@ -11,6 +11,7 @@ after which silencing fd 2 can only ever drop native output.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import threading
 from collections.abc import Iterator
@@ -62,5 +63,16 @@ def keep_python_stderr() -> None:
         copy = os.dup(2)
     except OSError:
         return
-    sys.stderr = open(copy, "w", buffering=1, encoding=sys.stderr.encoding,  # noqa: SIM115
-                      errors=sys.stderr.errors)
+    sys.stderr = io.TextIOWrapper(io.BufferedWriter(_DroppingFile(copy, "w")), line_buffering=True,
+                                  encoding=sys.stderr.encoding, errors=sys.stderr.errors)
+
+
+class _DroppingFile(io.FileIO):
+    """The copy of fd 2 behind the CLI's sys.stderr: a line that cannot be written (stderr on a
+    full disk) is dropped, not raised into the work it was reporting on, which goes on."""
+
+    def write(self, b: bytes | bytearray | memoryview) -> int:
+        try:
+            return super().write(b)
+        except OSError:
+            return memoryview(b).nbytes

@@ -52,12 +52,35 @@ def main() -> None:
     # print '?' for them instead of a traceback after the work is done (stderr already escapes)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")
+    if sys.stdout is None:  # started with stdout closed (`>&-`): click would drop every answer
+        if sys.stderr is not None:
+            print("error: standard output is closed: nowhere to print the answers", file=sys.stderr)
+        raise SystemExit(1)
     keep_python_stderr()  # `error:` lines never fall into a native library's silenced fd 2
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # a full disk shows here at the latest, not in Python's exit
+    except OSError as exc:  # the output could not be written (a full disk, an I/O error)
+        _output_failed(exc)
     except SystemExit as exc:
         # click's and rich's own closed-pipe exits (`--help | head`) are 1, which means an input
         # failed here; both exit while handling the BrokenPipeError
         if exc.code == 1 and isinstance(exc.__context__, BrokenPipeError):
             raise SystemExit(141) from None
         raise
+
+
+def _output_failed(exc: OSError) -> None:
+    """One line for an OSError no verb handled, which is the output's (or names its file), and
+    exit 1; 141 quietly for a reader that went away. fd 1 goes to /dev/null first, so that
+    Python's own flush at exit does not print a traceback of the same error."""
+    import os
+    import sys
+
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    if isinstance(exc, BrokenPipeError):
+        raise SystemExit(141) from None
+    print(f"error: {exc.filename or 'standard output'}: {exc.strerror or exc}", file=sys.stderr)
+    raise SystemExit(1) from None
