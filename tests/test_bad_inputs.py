@@ -332,3 +332,38 @@ def test_a_full_disk_under_stderr_loses_no_answer(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert all(d["source"].endswith(n) for d, n in zip(lines, ("zero.jpg", "good.jpg"), strict=True))
     assert "error" in lines[0] and "label" in lines[1]
+
+
+def test_control_characters_in_names_keep_lines_and_fields(tmp_path: Path) -> None:
+    Image.new("RGB", (64, 64), (120, 90, 60)).save(tmp_path / "tab\tgood.jpg")
+    (tmp_path / "nl\nbad.jpg").write_bytes(b"")
+    proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", str(tmp_path / "nl\nbad.jpg"),
+                           str(tmp_path / "tab\tgood.jpg")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    # the name's newline split the error over two lines, its tab added a column
+    (err,) = proc.stderr.strip().splitlines()
+    assert err.startswith("error: ") and "nl\\nbad.jpg: empty file" in err
+    (out,) = proc.stdout.strip().splitlines()
+    fields = out.split("\t")
+    assert len(fields) == 3 and fields[0].endswith("tab\\tgood.jpg"), out
+
+
+def test_a_model_that_gives_nan_fails_each_input_in_one_line(tmp_path: Path) -> None:
+    import warnings
+
+    from fingerspell import Recognizer
+    from fingerspell.errors import ModelError
+    from fingerspell.results import Failure
+
+    good = _photo(tmp_path)
+    for pose in ("none", "auto"):
+        rec = Recognizer(pose=pose)
+        classes = len(rec.labels)
+        rec.backend.run = lambda x, n=classes: np.full((len(x), n), np.nan, np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the pose head's fusion warned on NaN
+            with pytest.raises(ModelError, match="not numbers"):
+                rec.predict(good)
+            (got,) = rec.predict_many([good])
+        # `--json` wrote `"confidence": NaN` (not JSON) and `"unsure": false`
+        assert isinstance(got, Failure) and "not numbers" in got.error and got.exit_code == 3

@@ -227,12 +227,14 @@ class Recognizer:
         probabilities for its input [N, classes]: fused with the pose head, and where that stays
         unsure, the whole photos read in one more pass."""
         head = self.pose_head
-        out = [(self._fused(p, x.pose), READ_HAND) if x.hand else
+        out = [(p, READ_NETWORK) if not np.isfinite(p).all() else  # a damaged model: _result says
+               (self._fused(p, x.pose), READ_HAND) if x.hand else
                (p, READ_NETWORK) if x.hand is None else
                (p if head is None else head.no_hand(p), READ_NO_HAND)
                for p, x in zip(probs, prepared, strict=True)]
         again = [i for i, x in enumerate(prepared)
-                 if x.whole is not None and head is not None and head.reads_whole(out[i][0])]
+                 if x.whole is not None and head is not None and np.isfinite(out[i][0]).all()
+                 and head.reads_whole(out[i][0])]
         if again:
             wholes = self.probabilities(np.stack([prepared[i].whole for i in again]))
             for i, w in zip(again, wholes, strict=True):
@@ -241,6 +243,9 @@ class Recognizer:
         return out
 
     def _result(self, name: str, probs: np.ndarray, read: str, top_k: int | None) -> Prediction:
+        if not np.isfinite(probs).all():  # `--json` would write NaN, which is not JSON
+            raise ModelError(f"{name}: {self.path.name} gave scores that are not numbers (NaN or "
+                             "infinite): the model is damaged")
         k = self.top_k if top_k is None else top_k
         order = np.argsort(-probs)[:k]
         top = [(self.labels[i], float(probs[i])) for i in order]
@@ -314,7 +319,14 @@ class Recognizer:
         answers = iter(self._answers(good, self.probabilities(np.stack([x.pixels for x in good])))
                        if good else [])
         for name, x in pending:
-            yield x if isinstance(x, Failure) else self._result(name, *next(answers), top_k)
+            if isinstance(x, Failure):
+                yield x
+                continue
+            try:
+                result: Prediction | Failure = self._result(name, *next(answers), top_k)
+            except ModelError as exc:
+                result = Failure(name, str(exc), type(exc).__name__, exc.exit_code)
+            yield result
 
     def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
         """The text spelled by an ordered sequence of images (see fingerspell.spell)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import HANDS_HELP, fail, interrupted, load_recognizer, path_arg
+from fingerspell.cli.common import HANDS_HELP, fail, interrupted, load_recognizer, path_arg, printable
 from fingerspell.errors import FingerspellError
 
 
@@ -57,7 +57,7 @@ def adapt(
     def failure(line: str) -> None:
         nonlocal failed
         failed += 1
-        typer.echo(f"error: {line}", err=True)
+        typer.echo(f"error: {printable(line)}", err=True)
 
     try:
         photos, problems = fit.labelled_photos(folder, rec.labels)

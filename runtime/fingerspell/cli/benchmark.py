@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from fingerspell.cli.common import check_options, emit, fail, interrupted, path_arg
+from fingerspell.cli.common import check_options, emit, fail, interrupted, path_arg, printable
 
 
 def benchmark(
@@ -86,9 +86,9 @@ def _report(rows: list, floor: float, as_json: bool) -> int:
         for r in rows:
             if r.error:
                 named = r.error if r.artifact in r.error else f"{r.artifact}: {r.error}"
-                typer.echo(f"error: {named}", err=True)
+                typer.echo(f"error: {printable(named)}", err=True)
             unreadable.update(dict.fromkeys(r.failures))
         for reason in unreadable:
-            typer.echo(f"error: {reason}", err=True)
+            typer.echo(f"error: {printable(reason)}", err=True)
     codes = [r.error_code or 1 for r in rows if r.error]
     return max(codes) if codes else 1 if unreadable else 0

@@ -23,8 +23,18 @@ def path_arg(value: str) -> Path:
     return Path(value)
 
 
+def printable(text: str) -> str:
+    """Control characters (a newline or a tab in a file name) written as Python escapes them, so
+    that one message stays one line and a tab-separated field one field."""
+    if text.isprintable():
+        return text
+    import unicodedata
+
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" else c for c in text)
+
+
 def fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 

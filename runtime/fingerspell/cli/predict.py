@@ -19,6 +19,7 @@ from fingerspell.cli.common import (
     load_recognizer,
     path_arg,
     pipe_closed,
+    printable,
 )
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure, Prediction
@@ -110,11 +111,11 @@ def _emit(r: Prediction, threshold: float, as_json: bool, writer, top_k: int) ->
         writer.writerow([r.source, _label(r, threshold), f"{r.confidence:.4f}", ""])
     else:
         extra = "  " + "  ".join(f"{lab} {s:.3f}" for lab, s in r.top_k[1:]) if top_k > 1 else ""
-        typer.echo(f"{r.source}\t{_label(r, threshold)}\t{r.confidence:.3f}{extra}")
+        typer.echo(f"{printable(r.source)}\t{_label(r, threshold)}\t{r.confidence:.3f}{extra}")
 
 
 def _emit_failure(r: Failure, as_json: bool, writer) -> None:
-    typer.echo(f"error: {r.error}", err=True)
+    typer.echo(f"error: {printable(r.error)}", err=True)
     if as_json:
         typer.echo(json.dumps(r.to_dict()))
     elif writer:

@@ -15,6 +15,7 @@ from fingerspell.cli.common import (
     interrupted,
     load_recognizer,
     path_arg,
+    printable,
 )
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure
@@ -48,6 +49,6 @@ def spell(
         interrupted()
     failures = [r for r in results if isinstance(r, Failure)]
     for f in failures:
-        typer.echo(f"error: {f.error}", err=True)
+        typer.echo(f"error: {printable(f.error)}", err=True)
     emit(spell_text(results, threshold))
     raise typer.Exit(1 if failures else 0)
