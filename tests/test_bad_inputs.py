@@ -367,3 +367,24 @@ def test_a_model_that_gives_nan_fails_each_input_in_one_line(tmp_path: Path) -> 
             (got,) = rec.predict_many([good])
         # `--json` wrote `"confidence": NaN` (not JSON) and `"unsure": false`
         assert isinstance(got, Failure) and "not numbers" in got.error and got.exit_code == 3
+
+
+def test_ctrl_c_while_the_cli_loads_is_a_quiet_130(tmp_path: Path) -> None:
+    # a typer whose import is interrupted stands for Ctrl-C in the command's first tenth of a
+    # second, which printed a KeyboardInterrupt traceback and died of SIGINT
+    (tmp_path / "typer").mkdir()
+    (tmp_path / "typer" / "__init__.py").write_text("raise KeyboardInterrupt\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", "x.jpg"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 130 and proc.stderr == "interrupted\n", proc.stderr
+
+
+def test_pillows_warnings_about_a_photo_it_read_stay_off_stderr(tmp_path: Path) -> None:
+    photo = tmp_path / "exif.jpg"
+    Image.new("RGB", (64, 64), (120, 90, 60)).save(photo, exif=b"Exif\0\0MM\0*\0\0\0\x08\0\x05\x01\x12")
+    proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", str(photo)],
+                          capture_output=True, text=True, timeout=300)
+    # two lines of Pillow's source (UserWarning: Corrupt EXIF data …) that named no input
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.startswith(str(photo))

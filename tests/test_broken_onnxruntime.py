@@ -68,3 +68,18 @@ def test_a_working_import_keeps_what_it_printed(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(tmp_path / "onnxruntime" / "__init__.py")
     assert proc.stderr == "hello\n"
+
+
+def test_ctrl_c_during_its_start_up_is_not_called_a_broken_install(tmp_path: Path) -> None:
+    # what onnxruntime raises when Ctrl-C lands in its native initialisation
+    (tmp_path / "onnxruntime").mkdir()
+    (tmp_path / "onnxruntime" / "__init__.py").write_text(
+        "try:\n    raise KeyboardInterrupt\nexcept KeyboardInterrupt:\n"
+        "    raise ImportError('initialization failed')\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
+    code = ("from fingerspell.backends.onnx import import_onnxruntime\n"
+            "try:\n    import_onnxruntime('x')\nexcept KeyboardInterrupt:\n    print('interrupted')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env=env)
+    assert proc.stdout.strip() == "interrupted", (proc.stdout, proc.stderr)

@@ -18,17 +18,19 @@ from fingerspell.errors import (
     InputError,
     ModelError,
 )
-from fingerspell.schema import CLASSES
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from fingerspell.recognizer import Recognizer
     from fingerspell.results import Failure, Prediction
+    from fingerspell.schema import CLASSES
     from fingerspell.spell import spell
 
-_LAZY = {"Recognizer": "fingerspell.recognizer", "Prediction": "fingerspell.results",
-         "Failure": "fingerspell.results", "spell": "fingerspell.spell"}
+# CLASSES too: the `fingerspell` command imports this package before it can catch a Ctrl-C
+_LAZY = {"CLASSES": "fingerspell.schema", "Recognizer": "fingerspell.recognizer",
+         "Prediction": "fingerspell.results", "Failure": "fingerspell.results",
+         "spell": "fingerspell.spell"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,5 +1,5 @@
 """`python -m fingerspell`: the same as the `fingerspell` command."""
 
-from fingerspell.cli import main
+from fingerspell.console import main
 
 main()

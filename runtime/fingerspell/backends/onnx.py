@@ -35,6 +35,8 @@ def import_onnxruntime(what: object) -> ModuleType:
         with contextlib.redirect_stderr(banner):
             import onnxruntime
     except Exception as exc:  # ImportError, or AttributeError from a binary built for numpy 1.x
+        if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C in its native start-up
+            raise KeyboardInterrupt from None
         # onnxruntime 1.17 re-raises a bare ImportError; what went wrong is the banner's last line
         printed = banner.getvalue().strip().splitlines()
         cause = one_line(exc, 120) if str(exc).strip() or not printed else printed[-1][:120]

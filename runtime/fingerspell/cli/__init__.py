@@ -45,6 +45,7 @@ app.command("export")(export.export)
 
 def main() -> None:
     import sys
+    import warnings
 
     from fingerspell.quiet import keep_python_stderr
 
@@ -57,6 +58,9 @@ def main() -> None:
             print("error: standard output is closed: nowhere to print the answers", file=sys.stderr)
         raise SystemExit(1)
     keep_python_stderr()  # `error:` lines never fall into a native library's silenced fd 2
+    # Pillow's complaints about a photo it did decode (corrupt EXIF, an icon of another size) are
+    # two lines of its source on stderr, naming no input; a photo it cannot decode is our error
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     try:
         try:
             app()
