@@ -22,13 +22,23 @@ raise ImportError()
 '''
 
 
-@pytest.fixture
-def broken_env(tmp_path: Path) -> dict[str, str]:
+def fake_onnxruntime(tmp_path: Path, source: str) -> dict[str, str]:
+    """The environment of a child Python that imports this `onnxruntime` ahead of the real one."""
     (tmp_path / "fake" / "onnxruntime").mkdir(parents=True)
-    (tmp_path / "fake" / "onnxruntime" / "__init__.py").write_text(FAKE)
+    (tmp_path / "fake" / "onnxruntime" / "__init__.py").write_text(source)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "fake"), env.get("PYTHONPATH", "")])
     return env
+
+
+def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env=env)
+
+
+@pytest.fixture
+def broken_env(tmp_path: Path) -> dict[str, str]:
+    return fake_onnxruntime(tmp_path, FAKE)
 
 
 def test_cli_names_the_model_and_exits_5(tmp_path: Path, broken_env: dict[str, str]) -> None:
@@ -46,40 +56,29 @@ def test_cli_names_the_model_and_exits_5(tmp_path: Path, broken_env: dict[str, s
 
 
 def test_api_raises_missing_extra(broken_env: dict[str, str]) -> None:
-    code = ("from fingerspell import Recognizer\n"
-            "from fingerspell.errors import MissingExtraError\n"
-            "try:\n    Recognizer()\nexcept MissingExtraError as e:\n    print('caught', e)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env=broken_env)
+    proc = run_python("from fingerspell import Recognizer\n"
+                      "from fingerspell.errors import MissingExtraError\n"
+                      "try:\n    Recognizer()\nexcept MissingExtraError as e:\n    print('caught', e)\n",
+                      broken_env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("caught ") and "onnxruntime cannot be imported" in proc.stdout
     assert proc.stderr == ""  # the banner went into the message, not onto the caller's stderr
 
 
 def test_a_working_import_keeps_what_it_printed(tmp_path: Path) -> None:
-    (tmp_path / "onnxruntime").mkdir()
-    (tmp_path / "onnxruntime" / "__init__.py").write_text("import sys\nsys.stderr.write('hello\\n')\n")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
-    code = ("from fingerspell.backends.onnx import import_onnxruntime\n"
-            "print(import_onnxruntime('x').__file__)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env=env)
+    env = fake_onnxruntime(tmp_path, "import sys\nsys.stderr.write('hello\\n')\n")
+    proc = run_python("from fingerspell.backends.onnx import import_onnxruntime\n"
+                      "print(import_onnxruntime('x').__file__)\n", env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == str(tmp_path / "onnxruntime" / "__init__.py")
+    assert proc.stdout.strip() == str(tmp_path / "fake" / "onnxruntime" / "__init__.py")
     assert proc.stderr == "hello\n"
 
 
 def test_ctrl_c_during_its_start_up_is_not_called_a_broken_install(tmp_path: Path) -> None:
     # what onnxruntime raises when Ctrl-C lands in its native initialisation
-    (tmp_path / "onnxruntime").mkdir()
-    (tmp_path / "onnxruntime" / "__init__.py").write_text(
-        "try:\n    raise KeyboardInterrupt\nexcept KeyboardInterrupt:\n"
-        "    raise ImportError('initialization failed')\n")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
-    code = ("from fingerspell.backends.onnx import import_onnxruntime\n"
-            "try:\n    import_onnxruntime('x')\nexcept KeyboardInterrupt:\n    print('interrupted')\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env=env)
+    env = fake_onnxruntime(tmp_path, "try:\n    raise KeyboardInterrupt\nexcept KeyboardInterrupt:\n"
+                                     "    raise ImportError('initialization failed')\n")
+    proc = run_python("from fingerspell.backends.onnx import import_onnxruntime\n"
+                      "try:\n    import_onnxruntime('x')\nexcept KeyboardInterrupt:\n"
+                      "    print('interrupted')\n", env)
     assert proc.stdout.strip() == "interrupted", (proc.stdout, proc.stderr)
