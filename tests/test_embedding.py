@@ -125,12 +125,32 @@ def test_bad_constructor_counts_are_value_errors(kwargs: dict) -> None:
 
 
 def test_predict_many_refuses_one_source_and_bad_counts(rec: Recognizer) -> None:
-    for one in ("photo.jpg", b"\xff\xd8", Path("photo.jpg")):
+    # a file object was read line by line (28 Failures), a PIL image or one image's array
+    # taken apart; and every check waited for the first result
+    ones = ("photo.jpg", b"\xff\xd8", Path("photo.jpg"), io.BytesIO(_jpeg()),
+            Image.open(io.BytesIO(_jpeg())), np.zeros((40, 40, 3), np.uint8))
+    for one in ones:
         with pytest.raises(TypeError, match="iterable of sources"):
-            list(rec.predict_many(one))
+            rec.predict_many(one)
     for kwargs in ({"workers": -2}, {"workers": 0}, {"batch_size": 2.5}, {"batch_size": 0}):
         with pytest.raises(ValueError):
-            list(rec.predict_many([_jpeg()] * 3, **kwargs))
+            rec.predict_many([_jpeg()] * 3, **kwargs)
+    batch = np.zeros((2, 40, 40, 3), np.uint8)  # a batch of arrays is an iterable of images
+    assert [r.ok for r in rec.predict_many(batch)] == [True, True]
+
+
+def test_predict_many_answers_what_a_failing_iterable_gave(rec: Recognizer) -> None:
+    def sources() -> Iterator[object]:
+        yield _jpeg()
+        yield b"junk"
+        yield _jpeg()
+        raise RuntimeError("source cursor died")
+
+    got = []
+    with pytest.raises(RuntimeError, match="cursor died"):
+        got.extend(rec.predict_many(sources()))
+    # the three inputs read ahead used to get no result at all
+    assert [r.ok for r in got] == [True, False, True]
 
 
 def test_pil_images_get_their_exif_orientation_like_bytes(rec: Recognizer) -> None:

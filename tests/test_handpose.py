@@ -67,6 +67,14 @@ def test_head_round_trips_through_its_document(tmp_path: Path) -> None:
     ({"temperature": 0}, "out of range"),
     ({"layers": "x"}, "malformed"),
     ({"mirror": "yes"}, "malformed"),
+    # NaN or infinite numbers loaded, and the head then read nothing (or numpy warned on stderr)
+    ({"temperature": float("inf")}, "not finite"),
+    ({"scale": [float("inf")] * HEAD_FEATURES}, "not finite"),
+    ({"mean": [float("nan")] * HEAD_FEATURES}, "not finite"),
+    ({"layers": [{"weight": [[1e308] * 8] * HEAD_FEATURES, "bias": [0.0] * 8},
+                 {"weight": [[0.0] * len(CLASSES)] * 8, "bias": [float("nan")] * len(CLASSES)}]},
+     "not finite"),
+    ({"schema_version": 2, "adapted_classes": "AB", "layers_before": []}, "list of labels"),
 ])
 def test_head_document_is_checked(change: dict, why: str) -> None:
     doc = {**_head().to_dict(), **change}

@@ -104,9 +104,13 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
     by_name = {label.lower(): label for label in labels}
     photos, problems = [], []
     try:
-        subfolders = sorted((d for d in folder.iterdir() if d.is_dir()), key=lambda d: natural_key(d.name))
+        entries = sorted(folder.iterdir(), key=lambda d: natural_key(d.name))
+        subfolders = [d for d in entries if d.is_dir()]
     except OSError as exc:
         raise DatasetError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
+    # a photo beside the letter folders has no letter: said, not skipped in silence
+    problems.extend(f"{d}: not in a letter folder (A/, B/, …); not used" for d in entries
+                    if d not in subfolders and not d.name.startswith("."))
 
     def unlisted(exc: OSError) -> None:  # os.walk's errors name the folder
         problems.append(f"{exc.filename}: cannot list folder ({exc.strerror or exc})")

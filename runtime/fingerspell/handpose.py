@@ -33,6 +33,7 @@ FEATURES_ID = "handpose-45/1: mediapipe-hands-0.10.21 world landmarks, handednes
 FEATURES_THUMB = "handpose-62/2: handpose-45/1 and the thumb in the palm's frame"
 DEFAULT_POSE_HEAD = "fingerspell-pose.json"
 WHOLE_SURE = 0.85  # how sure the whole photo's reading must be to stand, unless a head says
+MAX_POSE_NUMBER = 1e6  # the largest magnitude a head's numbers may have (fitted ones: below 100)
 
 FINGERS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16),
            (0, 17, 18, 19, 20))
@@ -310,6 +311,8 @@ class PoseHead:
                        training=dict(data.get("training") or {}),
                        metrics=dict(data.get("metrics") or {}))
             if data["schema_version"] == ADAPTED_SCHEMA_VERSION:
+                if not isinstance(data["adapted_classes"], list):  # "AB" read as ['A', 'B']
+                    raise TypeError("adapted_classes must be a list of labels")
                 head.adapted_classes = [str(x) for x in data["adapted_classes"]]
                 head.layers_before = [(np.asarray(d["weight"], np.float64),
                                        np.asarray(d["bias"], np.float64))
@@ -333,6 +336,14 @@ class PoseHead:
                       "to one score per label")
         if not (head.temperature > 0 and 0 <= head.uniform_mix < 1 and np.all(head.scale > 0)):
             raise bad("temperature, uniform_mix or scale out of range")
+        # a NaN or an infinity (JSON's NaN/Infinity, which Python reads) made the head read nothing,
+        # silently, or numpy warn on stderr; no fitted head comes near these bounds
+        numbers = [head.mean, head.scale, *(a for pair in [*layers, *(head.layers_before or [])]
+                                            for a in pair)]
+        if not (np.isfinite(head.temperature) and all(
+                np.isfinite(a).all() and np.abs(a).max(initial=0) <= MAX_POSE_NUMBER for a in numbers)):
+            raise bad(f"numbers that are not finite or beyond ±{MAX_POSE_NUMBER:g} (temperature, "
+                      "mean, scale or weights)")
         return head
 
     @classmethod

@@ -264,8 +264,10 @@ class Recognizer:
         """Predict many images in input order; a bad input yields a Failure, the rest go on.
 
         Decoding of the next images runs in `workers` threads while the current batch is inferred.
+        The arguments are checked here, not at the first result. Should the iterable itself raise,
+        the inputs it gave before are answered first, then its exception is raised.
         """
-        if isinstance(sources, (str, bytes, bytearray, memoryview, Path)):
+        if _one_source(sources):
             raise TypeError(f"predict_many takes an iterable of sources, not one {type(sources).__name__}"
                             " (wrap it in a list, or call predict)")
         top_k = None if top_k is None else count("top_k", top_k)
@@ -273,7 +275,10 @@ class Recognizer:
         batch_size = count("batch_size", batch_size, MAX_BATCH)  # checked even where unused
         if not self.backend.batchable:
             batch_size = 1
+        return self._many(iter(sources), top_k, batch_size, workers)
 
+    def _many(self, todo: Iterator[Source], top_k: int | None, batch_size: int, workers: int
+              ) -> Iterator[Prediction | Failure]:
         def decode(src: Source) -> tuple[str, Prepared | Failure]:
             name = describe(src)
             try:
@@ -283,13 +288,19 @@ class Recognizer:
 
         # A bounded window of decodes in flight: a folder of 100,000 photos never sits in memory.
         lookahead = 2 * batch_size + workers
-        todo = iter(sources)
         pool = ThreadPoolExecutor(workers)
         window: deque[Future] = deque()
+        source_error: Exception | None = None
 
         def refill() -> None:
-            for src in islice(todo, lookahead - len(window)):
-                window.append(pool.submit(decode, src))
+            nonlocal source_error
+            if source_error is not None:
+                return
+            try:
+                for src in islice(todo, lookahead - len(window)):
+                    window.append(pool.submit(decode, src))
+            except Exception as exc:  # the caller's iterable: what it gave is still answered
+                source_error = exc
 
         pending: list[tuple[str, Prepared | Failure]] = []
         try:
@@ -312,6 +323,8 @@ class Recognizer:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
+        if source_error is not None:
+            raise source_error
 
     def _flush(self, pending: list[tuple[str, Prepared | Failure]], top_k: int | None
                ) -> Iterator[Prediction | Failure]:
@@ -331,3 +344,13 @@ class Recognizer:
     def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
         """The text spelled by an ordered sequence of images (see fingerspell.spell)."""
         return spell_predictions(self.predict_many(sources), threshold)
+
+
+def _one_source(sources: object) -> bool:
+    """Whether predict_many was handed one source, which iterating would take apart (a file's lines,
+    an image's rows) or refuse: a path, bytes, a file object, a PIL image, one image's array."""
+    if isinstance(sources, (str, bytes, bytearray, memoryview, Path)) or hasattr(sources, "read"):
+        return True
+    if type(sources).__module__.startswith("PIL."):
+        return True
+    return isinstance(sources, np.ndarray) and sources.ndim in (2, 3) and sources.dtype.kind in "biuf"
