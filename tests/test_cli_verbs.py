@@ -92,9 +92,9 @@ def test_a_glob_over_symlink_loops_that_matches_nothing_ends(tmp_path: Path) -> 
 
 
 def test_a_glob_over_too_many_folders_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import fingerspell.cli.inputs as inputs
+    from fingerspell.cli import globs
 
-    monkeypatch.setattr(inputs, "MAX_GLOB_FOLDERS", 20)  # the real cap: 100,000, a whole disk
+    monkeypatch.setattr(globs, "MAX_FOLDERS", 20)  # the real cap: 100,000, a whole disk
     for i in range(30):
         (tmp_path / f"d{i}").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "d7" / "x.jpg")
@@ -393,3 +393,19 @@ def test_benchmark_an_unreadable_timed_photo_leaves_the_row(tmp_path: Path) -> N
     # the empty file used to raise out of the timing and lose the row (accuracy and latency)
     assert row["images"] == 9 and row["photo_ms_mean"] is not None and row["photo_ms_mean"] > 0, row
     assert any("g5b.jpg" in f for f in row["failures"]), row
+
+
+def test_globs_match_what_glob_matches_where_there_are_no_links(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import glob
+
+    from fingerspell.cli import globs
+
+    for rel in ("1.jpg", "a/2.jpg", "a/b/3.JPG", "a/b/c/4.png", ".h/5.jpg", "a/.6.jpg", "d/7.jpg", "x.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    for pattern in ("**/*.jpg", "**", "*", "a/**/*.png", "?.jpg", "[0-9].jpg", ".h/*", ".*", "a/b",
+                    "none*", "a//*.jpg", "*/", f"{tmp_path}/**/*.jpg", "**/b/*", "a/**", "./a/*.jpg"):
+        want = sorted(p.rstrip("/") for p in glob.glob(pattern, recursive=True))
+        assert sorted(p.rstrip("/") for p in globs.paths(pattern)) == want, pattern

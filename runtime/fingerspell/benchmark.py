@@ -77,7 +77,6 @@ def score(rec: Any, files: list[tuple[Path, str]], batch_size: int = 8
     return hits, len(files) - len(failures), failures
 
 
-
 def _reads(rec: Any, path: Path) -> bool:
     """Whether a photo can be read: one that cannot is left out of the timing, as it already is
     of the accuracy (Recognizer.predict raises for it), not the end of the artifact's row."""
@@ -87,6 +86,7 @@ def _reads(rec: Any, path: Path) -> bool:
         return rec.predict(path).ok
     except FingerspellError:
         return False
+
 
 def timed_ms(call: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
     """Milliseconds of `runs` calls of `call` after `warmup` untimed ones."""

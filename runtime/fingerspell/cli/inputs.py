@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import fnmatch
-import os
-import re
 import sys
 from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 
+from fingerspell.cli import globs
 from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES, natural_key
 from fingerspell.sources import MAX_STREAM_BYTES, BadSource, is_url
 
 MAX_GLOB_MATCHES = 100_000
-MAX_GLOB_FOLDERS = 100_000  # folders a glob may list: `/**/*.jpg` must end, match or not
-_MAGIC = re.compile(r"[*?[]")
 
 
 class Stdin(bytes):
@@ -83,95 +79,13 @@ def _stdin() -> Stdin | BadSource:
     return Stdin(data)
 
 
-class _TooWide(Exception):
-    """A glob listed more than MAX_GLOB_FOLDERS folders."""
-
-
-def _glob(pattern: str) -> Iterator[str]:
-    """What `glob.iglob(pattern, recursive=True)` yields, except that `**` does not descend into
-    symlinked folders (as bash's globstar and pathlib do not), so that symlink loops end, and
-    that listing more than MAX_GLOB_FOLDERS folders raises _TooWide: glob itself walks loops
-    forever when nothing matches, and any tree of folders however large."""
-    listed = 0
-
-    def entries(d: str) -> list[os.DirEntry]:
-        nonlocal listed
-        listed += 1
-        if listed > MAX_GLOB_FOLDERS:
-            raise _TooWide
-        try:
-            with os.scandir(d or ".") as it:
-                return list(it)
-        except OSError:  # not a folder, or not listable: matches nothing, as in glob
-            return []
-
-    def join(d: str, name: str) -> str:
-        return os.path.join(d, name) if d else name
-
-    def shown(e: os.DirEntry, part: str) -> bool:  # glob's rule: `*` skips hidden names
-        return not e.name.startswith(".") or part.startswith(".")
-
-    def real_dir(e: os.DirEntry) -> bool:
-        try:
-            return e.is_dir(follow_symlinks=False)
-        except OSError:
-            return False
-
-    def match(d: str, parts: list[str]) -> Iterator[str]:
-        if not parts:
-            yield d
-            return
-        head, rest = parts[0], parts[1:]
-        if head == "":  # `a//b`, or a trailing separator: folders only
-            if rest:
-                yield from match(d, rest)
-            elif os.path.isdir(d or "."):
-                yield d
-        elif head == "**":  # zero or more folders; as the last part, their files too
-            stack = [d]
-            while stack:
-                folder = stack.pop()
-                found = entries(folder)
-                if rest:
-                    yield from match(folder, rest)
-                elif folder != d or d:  # glob yields `p/` itself for `p/**`
-                    yield folder
-                for e in found:
-                    if e.name.startswith("."):
-                        continue
-                    if real_dir(e):
-                        stack.append(join(folder, e.name))
-                    elif not rest:
-                        yield join(folder, e.name)
-        elif _MAGIC.search(head):
-            for e in entries(d):
-                if shown(e, head) and fnmatch.fnmatchcase(e.name, head):
-                    if not rest:
-                        yield join(d, e.name)
-                    elif os.path.isdir(join(d, e.name)):
-                        yield from match(join(d, e.name), rest)
-        else:
-            p = join(d, head)
-            if rest:
-                if os.path.isdir(p):
-                    yield from match(p, rest)
-            elif os.path.lexists(p):
-                yield p
-
-    parts = pattern.split(os.sep)
-    if parts[0] == "":  # an absolute pattern
-        yield from match(os.sep, [q for q in parts[1:]])
-    else:
-        yield from match("", parts)
-
-
 def _expand_glob(pattern: str) -> list[Path | BadSource]:
     """Matches in natural order, as the shell would expand them: folders are walked too, but no
     file is read twice (`photos/**` matches every subfolder as well as their files)."""
     try:
-        found = list(islice(_glob(pattern), MAX_GLOB_MATCHES + 1))
-    except _TooWide:
-        return [BadSource(pattern, f"lists more than {MAX_GLOB_FOLDERS:,} folders; give the folder "
+        found = list(islice(globs.paths(pattern), MAX_GLOB_MATCHES + 1))
+    except globs.TooWide:
+        return [BadSource(pattern, f"lists more than {globs.MAX_FOLDERS:,} folders; give the folder "
                           "itself, or a narrower pattern")]
     if len(found) > MAX_GLOB_MATCHES:
         return [BadSource(pattern, f"matches more than {MAX_GLOB_MATCHES:,} paths; "
