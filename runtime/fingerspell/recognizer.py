@@ -227,13 +227,14 @@ class Recognizer:
         probabilities for its input [N, classes]: fused with the pose head, and where that stays
         unsure, the whole photos read in one more pass."""
         head = self.pose_head
-        out = [(p, READ_NETWORK) if not np.isfinite(p).all() else  # a damaged model: _result says
+        finite = np.isfinite(probs).all(axis=1)  # a damaged model's NaN: left as it is, for _result
+        out = [(p, READ_NETWORK) if not ok else
                (self._fused(p, x.pose), READ_HAND) if x.hand else
                (p, READ_NETWORK) if x.hand is None else
                (p if head is None else head.no_hand(p), READ_NO_HAND)
-               for p, x in zip(probs, prepared, strict=True)]
+               for p, x, ok in zip(probs, prepared, finite, strict=True)]
         again = [i for i, x in enumerate(prepared)
-                 if x.whole is not None and head is not None and np.isfinite(out[i][0]).all()
+                 if x.whole is not None and head is not None and finite[i]
                  and head.reads_whole(out[i][0])]
         if again:
             wholes = self.probabilities(np.stack([prepared[i].whole for i in again]))
@@ -284,7 +285,7 @@ class Recognizer:
             try:
                 return name, self._prepare(src)
             except FingerspellError as exc:
-                return name, Failure(name, str(exc), type(exc).__name__, exc.exit_code)
+                return name, Failure.of(name, exc)
 
         # A bounded window of decodes in flight: a folder of 100,000 photos never sits in memory.
         lookahead = 2 * batch_size + workers
@@ -338,7 +339,7 @@ class Recognizer:
             try:
                 result: Prediction | Failure = self._result(name, *next(answers), top_k)
             except ModelError as exc:
-                result = Failure(name, str(exc), type(exc).__name__, exc.exit_code)
+                result = Failure.of(name, exc)
             yield result
 
     def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fingerspell.errors import FingerspellError
 
 # What an answer read (Prediction.read): a hand found (its crop, its pose, or both); the whole
 # photo, where the hand's reading was unsure and the network's of the whole photo sure; the whole
@@ -37,6 +40,11 @@ class Failure:
     exit_code: int
 
     ok = False
+
+    @classmethod
+    def of(cls, source: str, exc: FingerspellError) -> Failure:
+        """The failure an error raised for `source` stands for."""
+        return cls(source, str(exc), type(exc).__name__, exc.exit_code)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "error": self.error, "kind": self.kind}

@@ -132,7 +132,7 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
     except FingerspellError as exc:
         report_error(exc)
     for w in caught:
-        typer.echo(f"note: {w.message}", err=True)
+        typer.echo(f"note: {printable(str(w.message))}", err=True)
     return rec
 
 
