@@ -290,6 +290,12 @@ def test_the_ctrl_c_stress_tool_reports_its_runs(exported: Path, tiny_dataset: P
     assert res.returncode == 0 and "2 runs, 0 hung, 0 with no answer" in res.stdout, res.stdout + res.stderr
 
 
+def _cli(*args: str, **kwargs: object) -> subprocess.CompletedProcess:
+    """`python -m fingerspell ARGS` as a user runs it (text output, a 300 s bound)."""
+    return subprocess.run([sys.executable, "-m", "fingerspell", *args], text=True, timeout=300,
+                          **kwargs)  # type: ignore[call-overload]
+
+
 def _photo(tmp_path: Path) -> Path:
     path = tmp_path / "good.jpg"
     Image.new("RGB", (64, 64), (120, 90, 60)).save(path)
@@ -301,8 +307,7 @@ def test_a_full_disk_under_stdout_is_one_line_and_exit_1(tmp_path: Path) -> None
     good = _photo(tmp_path)
     for verb in (["predict", str(good)], ["predict", str(good), "--json"], ["info"]):
         with open("/dev/full", "w") as full:
-            proc = subprocess.run([sys.executable, "-m", "fingerspell", *verb], stdout=full,
-                                  stderr=subprocess.PIPE, text=True, timeout=300)
+            proc = _cli(*verb, stdout=full, stderr=subprocess.PIPE)
         # was a 35-line traceback (OSError: [Errno 28]) after the work was done
         assert proc.returncode == 1, (verb, proc.stderr)
         assert proc.stderr.strip().splitlines() == ["error: standard output: No space left on device"]
@@ -310,9 +315,8 @@ def test_a_full_disk_under_stdout_is_one_line_and_exit_1(tmp_path: Path) -> None
 
 def test_a_closed_stdout_is_one_line_and_exit_1(tmp_path: Path) -> None:
     good = _photo(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", str(good)],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=300,
-                          preexec_fn=lambda: os.close(1))
+    proc = _cli("predict", str(good), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                preexec_fn=lambda: os.close(1))
     # click dropped every answer, then sys.stdout.flush() raised AttributeError on None
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.strip().splitlines() == [
@@ -324,9 +328,8 @@ def test_a_full_disk_under_stderr_loses_no_answer(tmp_path: Path) -> None:
     good = _photo(tmp_path)
     (tmp_path / "zero.jpg").write_bytes(b"")
     with open("/dev/full", "w") as full:
-        proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", "--json",
-                               str(tmp_path / "zero.jpg"), str(good)], stdout=subprocess.PIPE,
-                              stderr=full, text=True, timeout=300)
+        proc = _cli("predict", "--json", str(tmp_path / "zero.jpg"), str(good),
+                    stdout=subprocess.PIPE, stderr=full)
     # writing `error: zero.jpg …` raised OSError: exit 120 and neither line on stdout
     assert proc.returncode == 1
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -337,8 +340,8 @@ def test_a_full_disk_under_stderr_loses_no_answer(tmp_path: Path) -> None:
 def test_control_characters_in_names_keep_lines_and_fields(tmp_path: Path) -> None:
     Image.new("RGB", (64, 64), (120, 90, 60)).save(tmp_path / "tab\tgood.jpg")
     (tmp_path / "nl\nbad.jpg").write_bytes(b"")
-    proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", str(tmp_path / "nl\nbad.jpg"),
-                           str(tmp_path / "tab\tgood.jpg")], capture_output=True, text=True, timeout=300)
+    proc = _cli("predict", str(tmp_path / "nl\nbad.jpg"), str(tmp_path / "tab\tgood.jpg"),
+                capture_output=True)
     assert proc.returncode == 1
     # the name's newline split the error over two lines, its tab added a column
     (err,) = proc.stderr.strip().splitlines()
@@ -375,16 +378,14 @@ def test_ctrl_c_while_the_cli_loads_is_a_quiet_130(tmp_path: Path) -> None:
     (tmp_path / "typer").mkdir()
     (tmp_path / "typer" / "__init__.py").write_text("raise KeyboardInterrupt\n")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", "x.jpg"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    proc = _cli("predict", "x.jpg", capture_output=True, env=env)
     assert proc.returncode == 130 and proc.stderr == "interrupted\n", proc.stderr
 
 
 def test_pillows_warnings_about_a_photo_it_read_stay_off_stderr(tmp_path: Path) -> None:
     photo = tmp_path / "exif.jpg"
     Image.new("RGB", (64, 64), (120, 90, 60)).save(photo, exif=b"Exif\0\0MM\0*\0\0\0\x08\0\x05\x01\x12")
-    proc = subprocess.run([sys.executable, "-m", "fingerspell", "predict", str(photo)],
-                          capture_output=True, text=True, timeout=300)
+    proc = _cli("predict", str(photo), capture_output=True)
     # two lines of Pillow's source (UserWarning: Corrupt EXIF data …) that named no input
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout.startswith(str(photo))
