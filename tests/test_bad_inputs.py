@@ -389,3 +389,20 @@ def test_pillows_warnings_about_a_photo_it_read_stay_off_stderr(tmp_path: Path) 
     # two lines of Pillow's source (UserWarning: Corrupt EXIF data …) that named no input
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert proc.stdout.startswith(str(photo))
+
+
+def test_a_corrupt_tiff_is_one_line(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(
+        buf, format="TIFF", compression="tiff_lzw")
+    data = bytearray(buf.getvalue())
+    middle = len(data) // 2
+    data[middle:middle + 50] = rng.integers(0, 256, 50, dtype=np.uint8).tobytes()
+    (tmp_path / "lzw.tif").write_bytes(bytes(data))
+    proc = _cli("predict", str(tmp_path / "lzw.tif"), str(_photo(tmp_path)), capture_output=True)
+    # libtiff's own line came first: 'tempfile.tif: Using code not yet in table.'
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "lzw.tif: cannot decode image" in line, proc.stderr
+    assert "good.jpg" in proc.stdout

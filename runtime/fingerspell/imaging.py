@@ -61,7 +61,7 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
                 img.seek(0)  # animated: the first frame
             if draft_size is not None and img.format == "JPEG":
                 img.draft("RGB", draft_size)
-            img.load()
+            _load(img)
             img = ImageOps.exif_transpose(img) or img
             return to_rgb(img)
     except InputError:
@@ -74,6 +74,19 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
         # Decoders of untrusted bytes fail in many ways (OSError for truncation, TypeError or
         # KeyError for a corrupt TIFF header, ...): all of them mean "not a usable image".
         raise InputError(f"{name}: cannot decode image ({one_line(exc)})") from None
+
+
+def _load(img: Image.Image) -> None:
+    """img.load(), where a TIFF's libtiff complaints ('tempfile.tif: Using code not yet in
+    table.') would reach fd 2 beside our own one-line error: silenced there, but only where that
+    cannot swallow Python's own stderr (the CLI's case; see fingerspell.quiet)."""
+    from fingerspell.quiet import python_stderr_elsewhere, quiet_stderr
+
+    if img.format == "TIFF" and python_stderr_elsewhere():
+        with quiet_stderr():
+            img.load()
+    else:
+        img.load()
 
 
 def _open_file(path: Path, name: str) -> BinaryIO:
