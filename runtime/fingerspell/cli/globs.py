@@ -22,16 +22,21 @@ def paths(pattern: str) -> Iterator[str]:
     that listing more than MAX_FOLDERS folders raises TooWide: glob itself walks loops
     forever when nothing matches, and any tree of folders however large."""
     listed: set[str] = set()
+    last: list[tuple[str, list[os.DirEntry]]] = []  # `**/*.jpg` lists a folder, then matches in it
 
     def entries(d: str) -> list[os.DirEntry]:
+        if last and last[0][0] == d:
+            return last[0][1]
         listed.add(d)
         if len(listed) > MAX_FOLDERS:
             raise TooWide
         try:
             with os.scandir(d or ".") as it:
-                return list(it)
+                found = list(it)
         except OSError:  # not a folder, or not listable: matches nothing, as in glob
-            return []
+            found = []
+        last[:] = [(d, found)]
+        return found
 
     def join(d: str, name: str) -> str:
         return os.path.join(d, name) if d else name
