@@ -382,6 +382,22 @@ def test_ctrl_c_while_the_cli_loads_is_a_quiet_130(tmp_path: Path) -> None:
     assert proc.returncode == 130 and proc.stderr == "interrupted\n", proc.stderr
 
 
+def test_ctrl_c_while_the_model_loads_says_interrupted(tmp_path: Path) -> None:
+    # a Recognizer whose start is interrupted stands for Ctrl-C while the artifact and the hand
+    # models load (about half a second): typer turned it into a silent 130
+    good = str(_photo(tmp_path))
+    code = ("import sys, fingerspell.recognizer as r\n"
+            "def stop(*a, **k):\n    raise KeyboardInterrupt\n"
+            "r.Recognizer.__init__ = stop\n"
+            "from fingerspell.console import main\n"
+            "sys.argv = ['fingerspell', *sys.argv[1:]]\nmain()\n")
+    for args in (["predict", good], ["spell", good], ["info"]):
+        proc = subprocess.run([sys.executable, "-c", code, *args], text=True, timeout=300,
+                              capture_output=True)
+        assert proc.returncode == 130 and proc.stderr == "interrupted\n", (args, proc.stderr)
+        assert proc.stdout == ""
+
+
 def test_pillows_warnings_about_a_photo_it_read_stay_off_stderr(tmp_path: Path) -> None:
     photo = tmp_path / "exif.jpg"
     Image.new("RGB", (64, 64), (120, 90, 60)).save(photo, exif=b"Exif\0\0MM\0*\0\0\0\x08\0\x05\x01\x12")

@@ -103,6 +103,34 @@ def test_a_glob_over_too_many_folders_is_refused(tmp_path: Path, monkeypatch: py
     assert [p.name for p in expand([str(tmp_path / "d7" / "**" / "*.jpg")])] == ["x.jpg"]
 
 
+def test_a_folder_does_not_follow_linked_folders_and_names_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for rel in ("photos/a.jpg", "photos/sub/b.jpg", "elsewhere/c.jpg"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / rel)
+    (tmp_path / "photos" / "out").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "photos" / "root").symlink_to("/")  # `predict /proc/self` walked the machine
+    assert [p.name for p in expand([str(tmp_path / "photos")])] == ["a.jpg", "b.jpg"]
+    notes = capsys.readouterr().err.splitlines()
+    assert sorted(notes) == [f"note: {tmp_path / 'photos' / n}: a linked folder, not walked; give "
+                             "it by name to read it" for n in ("out", "root")]
+    # a link named as the argument is the user's choice: walked
+    assert [p.name for p in expand([str(tmp_path / "photos" / "out")])] == ["c.jpg"]
+
+
+def test_a_folder_with_too_many_folders_is_refused(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell.cli import globs
+
+    monkeypatch.setattr(globs, "MAX_FOLDERS", 20)  # the real cap: 100,000, a whole disk
+    for i in range(30):
+        (tmp_path / f"d{i}").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "d7" / "x.jpg")
+    (got,) = expand([str(tmp_path)])
+    assert isinstance(got, BadSource) and "more than 20 folders" in got.reason
+    assert [p.name for p in expand([str(tmp_path / "d7")])] == ["x.jpg"]
+
+
 def test_silencing_native_output_keeps_the_clis_own_lines() -> None:
     code = ("import os, sys\n"
             "from fingerspell.quiet import keep_python_stderr, quiet_stderr\n"

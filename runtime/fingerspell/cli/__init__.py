@@ -5,6 +5,9 @@ Verbs import their heavy dependencies inside the command, so `fingerspell --help
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import typer
 
 from fingerspell import __version__
@@ -33,14 +36,28 @@ def _root(
     """Read the ASL fingerspelling alphabet (A–Z, del, nothing, space) from photos."""
 
 
-app.command("predict")(predict.predict)
-app.command("spell")(spell.spell)
-app.command("adapt")(adapt.adapt)
-app.command("info")(info.info)
-app.command("benchmark")(benchmark.benchmark)
-app.command("train")(train.train)
-app.command("evaluate")(evaluate.evaluate)
-app.command("export")(export.export)
+def _interruptible(verb: Callable[..., None]) -> Callable[..., None]:
+    """Ctrl-C that reaches a verb's caller (while the model loads, or in a verb with no handler of
+    its own) leaves as the verbs' own handlers do, with 'interrupted' and 130; typer would exit 130
+    without a word. functools.wraps keeps the signature typer reads the options from."""
+
+    @functools.wraps(verb)
+    def run(*args: object, **kwargs: object) -> None:
+        try:
+            verb(*args, **kwargs)
+        except KeyboardInterrupt:
+            from fingerspell.cli.common import interrupted
+
+            interrupted()
+
+    return run
+
+
+for _name, _verb in [("predict", predict.predict), ("spell", spell.spell), ("adapt", adapt.adapt),
+                     ("info", info.info), ("benchmark", benchmark.benchmark),
+                     ("train", train.train), ("evaluate", evaluate.evaluate),
+                     ("export", export.export)]:
+    app.command(_name)(_interruptible(_verb))
 
 
 def main() -> None:

@@ -7,7 +7,10 @@ from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 
+import typer
+
 from fingerspell.cli import globs
+from fingerspell.cli.common import printable
 from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES, natural_key
 from fingerspell.sources import MAX_STREAM_BYTES, BadSource, is_url
 
@@ -25,28 +28,36 @@ def _natural(p: Path) -> tuple:
 
 
 def _walk(folder: Path) -> Iterator[Path | BadSource]:
-    """Image files under a folder, recursively, in natural order; symlink loops are not followed.
+    """Image files under a folder, recursively, in natural order.
 
-    A folder that cannot be listed, and a folder with no image at all, come back as BadSource so
-    they are reported instead of silently skipped.
+    Symlinked folders inside it are not followed (as `find`, `ls -R` and the `**` of globs do
+    not): through a link to `/` (`/proc/self/root`) the walk took in the whole machine. Each one
+    is named in a note, so no photo is left out unsaid; a link given as the argument itself is
+    followed. A folder that cannot be listed, a folder with no image at all and a tree of more
+    than globs.MAX_FOLDERS folders come back as BadSource, so they are reported instead of
+    silently skipped or walked for hours.
     """
-    seen: set[Path] = set()
     stack = [folder]
     found: list[Path | BadSource] = []
+    listed = 0
     while stack:
         d = stack.pop()
+        listed += 1
+        if listed > globs.MAX_FOLDERS:
+            yield BadSource(str(folder), f"holds more than {globs.MAX_FOLDERS:,} folders; give a "
+                            "narrower folder")
+            return
         try:
-            real = d.resolve()
-            if real in seen:
-                continue
-            seen.add(real)
             entries = list(d.iterdir())
         except OSError as exc:
             found.append(BadSource(str(d), f"cannot list folder ({exc.strerror or exc})"))
             continue
         for e in entries:
             try:
-                if e.is_dir():
+                if e.is_symlink() and e.is_dir():
+                    typer.echo(f"note: {printable(str(e))}: a linked folder, not walked; give it "
+                               "by name to read it", err=True)
+                elif e.is_dir():
                     stack.append(e)
                 elif e.suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES:
                     found.append(e)
