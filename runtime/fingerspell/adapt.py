@@ -98,7 +98,11 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
     so that they are reported, not skipped."""
     from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES, natural_key
 
-    if not folder.is_dir():
+    try:
+        is_folder = folder.is_dir()
+    except OSError as exc:  # under a folder this user cannot enter
+        raise DatasetError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
+    if not is_folder:
         raise DatasetError(f"{folder}: not a folder (adapt takes a folder with a subfolder per "
                            "letter: A/, B/, …)")
     by_name = {label.lower(): label for label in labels}

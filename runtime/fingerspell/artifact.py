@@ -8,6 +8,7 @@ the two together: a sidecar for another file is refused.
 from __future__ import annotations
 
 import hashlib
+import stat
 from pathlib import Path
 
 from fingerspell.errors import ModelError
@@ -23,6 +24,28 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def check_readable(path: Path, what: str = "model file") -> None:
+    """ModelError unless `path` is a file this process can open. pathlib's is_file() raises
+    PermissionError for a file in a folder the user cannot enter (which the CLI took for its
+    output failing: exit 1, not 3), and onnxruntime names an unreadable file only as 'system error
+    number 13'."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise ModelError(f"{path}: no such {what}") from None
+    except OSError as exc:  # a parent without search permission, a symlink loop
+        raise ModelError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise ModelError(f"{path}: a folder, not a {what}")
+    if not stat.S_ISREG(mode):  # a FIFO would block the open below
+        raise ModelError(f"{path}: not a regular file, so no {what}")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
 
 
 def bundled_dir() -> Path:
@@ -51,17 +74,24 @@ def sidecar_path(path: Path) -> Path:
 
 def read_sidecar(path: Path) -> ModelMetadata:
     side = sidecar_path(path)
-    if not path.is_file():
-        raise ModelError(f"{path}: no such model file")
-    if not side.is_file():
+    check_readable(path)
+    try:
+        side.stat()
+    except (FileNotFoundError, NotADirectoryError):
         raise ModelError(f"{path}: its metadata sidecar {side.name} is missing; "
-                         "export it with `fingerspell export`")
+                         "export it with `fingerspell export`") from None
+    except OSError:
+        pass  # reported by check_readable below, with the reason
+    check_readable(side, "metadata sidecar")
     try:
         meta = ModelMetadata.from_json(side.read_bytes())
+        got = sha256_file(path)
     except MetadataError as exc:
         raise ModelError(f"{side}: {exc}") from None
+    except OSError as exc:  # gone or unreadable since the checks above
+        raise ModelError(f"{exc.filename or path}: cannot read ({exc.strerror or exc})") from None
     want = meta.artifact.get("sha256")
-    if want != sha256_file(path):
+    if want != got:
         raise ModelError(f"{path}: does not match its metadata {side.name} (sha256 differs): "
                          "the file was changed or the sidecar belongs to another model")
     return meta

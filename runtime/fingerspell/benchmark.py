@@ -45,13 +45,26 @@ class Row:
     reads: str = "network"  # what reads a photo: the network, with the crop and pose head or not
 
 
-def labelled(folder: Path, limit: int = 0) -> list[tuple[Path, str]]:
-    """(image, class) for every image in a folder per class; `limit` spreads a sample evenly."""
+def labelled(folder: Path, limit: int = 0, problems: list[str] | None = None
+             ) -> list[tuple[Path, str]]:
+    """(image, class) for every image in a folder per class; `limit` spreads a sample evenly.
+
+    A class folder that cannot be listed is left out and named in `problems` (one unreadable
+    folder cost the whole benchmark); `folder` itself unlistable raises its OSError."""
     from fingerspell.files import IMAGE_SUFFIXES
     from fingerspell.schema import CLASSES
 
-    files = [(p, d.name) for d in sorted(folder.iterdir()) if d.is_dir() and d.name in CLASSES
-             for p in sorted(d.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
+    files = []
+    for d in sorted(folder.iterdir()):
+        try:
+            if not (d.name in CLASSES and d.is_dir()):
+                continue
+            names = sorted(d.iterdir())
+        except OSError as exc:
+            if problems is not None:
+                problems.append(f"{d}: cannot list folder ({exc.strerror or exc})")
+            continue
+        files.extend((p, d.name) for p in names if p.suffix.lower() in IMAGE_SUFFIXES)
     if limit and len(files) > limit:  # an even spread over classes and people
         step = len(files) / limit
         files = [files[int(i * step)] for i in range(limit)]
@@ -127,8 +140,10 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
             best_ips, best_batch = ips, b
     accuracy, n, failures, photo_ms = None, 0, [], None
     if data is not None:  # over the images that could be read; the others are named
-        files = labelled(data, limit)
+        unlisted: list[str] = []
+        files = labelled(data, limit, unlisted)
         hits, n, failures = score(rec, files, best_batch)
+        failures = unlisted + failures
         accuracy = hits / n if n else None
         k = max(1, min(runs, PHOTOS_TIMED))
         spread = files[::max(1, len(files) // k)][:k]
@@ -213,6 +228,8 @@ def _child() -> None:
                       int(threads) or None, None)
     except FingerspellError as exc:  # e.g. not a fingerspell artifact: one line for the parent
         out = {"error": str(exc), "error_code": exc.exit_code}
+    except OSError as exc:  # a file that went away or turned unreadable: a line, not a traceback
+        out = {"error": f"{exc.filename or model}: {exc.strerror or exc}", "error_code": 1}
     print(json.dumps(out))
 
 

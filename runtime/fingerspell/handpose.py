@@ -350,7 +350,9 @@ class PoseHead:
     def load(cls, path: Path) -> PoseHead:
         try:
             data = json.loads(Path(path).read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except OSError as exc:  # its strerror: str(exc) names the path a second time
+            raise ModelError(f"{path}: cannot read pose head ({exc.strerror or exc})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ModelError(f"{path}: cannot read pose head ({exc})") from None
         return cls.from_dict(data, str(path))
 

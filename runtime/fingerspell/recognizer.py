@@ -19,7 +19,7 @@ import numpy as np
 
 from fingerspell import waiting
 from fingerspell.args import MAX_BATCH, MAX_WORKERS, count
-from fingerspell.artifact import bundled_dir, default_model_path
+from fingerspell.artifact import bundled_dir, check_readable, default_model_path
 from fingerspell.backends import Backend, open_backend
 from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
 from fingerspell.handcrop import ENGINES as HAND_ENGINES
@@ -79,8 +79,7 @@ class Recognizer:
         from the users of a web service. fetcher: a callable url -> bytes replacing the download.
         """
         path = Path(model) if model is not None else default_model_path()
-        if not path.is_file():
-            raise ModelError(f"{path}: no such model file")
+        check_readable(path)
         self.path = path
         self.backend: Backend = open_backend(path, backend, threads)
         self.metadata: ModelMetadata = self.backend.metadata

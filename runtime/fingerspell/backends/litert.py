@@ -44,7 +44,10 @@ class LiteRTBackend:
         self.path = path
         self.threads = threads_for(threads)
         self.metadata = read_sidecar(path)
-        self.content = path.read_bytes()
+        try:
+            self.content = path.read_bytes()
+        except OSError as exc:  # unreadable since read_sidecar looked
+            raise ModelError(f"{path}: cannot read the model file ({exc.strerror or exc})") from None
         self._pool: queue.LifoQueue = queue.LifoQueue()
         self._cap = default_threads()
         self._made_lock = threading.Lock()

@@ -15,9 +15,10 @@ from types import ModuleType
 import numpy as np
 
 from fingerspell.args import count
-from fingerspell.artifact import METADATA_KEY, check_against_io
+from fingerspell.artifact import METADATA_KEY, check_against_io, check_readable
 from fingerspell.errors import MissingExtraError, ModelError
 from fingerspell.imaging import one_line
+from fingerspell.quiet import quiet_stderr
 from fingerspell.schema import MetadataError, ModelMetadata
 
 # onnxruntime fuses a float layer with int8 weights (our head) into MatMulNBits, whose default
@@ -32,7 +33,9 @@ def import_onnxruntime(what: object) -> ModuleType:
     (onnxruntime 1.17 and older) fails on import with a traceback and a banner on sys.stderr."""
     banner = io.StringIO()
     try:
-        with contextlib.redirect_stderr(banner):
+        # fd 2 silenced too: without a writable HOME, onnxruntime 1.32's import prints a coloured
+        # native warning that it cannot store a telemetry device id, on every command
+        with quiet_stderr(), contextlib.redirect_stderr(banner):
             import onnxruntime
     except Exception as exc:  # ImportError, or AttributeError from a binary built for numpy 1.x
         if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C in its native start-up
@@ -52,6 +55,7 @@ class OnnxBackend:
     batchable = True
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
+        check_readable(path)  # onnxruntime says only 'system error number 13'
         ort = import_onnxruntime(path)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -43,10 +43,7 @@ def adapt(
 
     if pose == "none":
         fail("--pose none: adapt needs a pose head to start from (auto or a .json file)", 2)
-    if out.is_dir():
-        fail(f"--out {out}: is a folder", 2)
-    if not out.parent.is_dir():  # found now, not after every photo was read
-        fail(f"--out {out}: no such folder {out.parent}", 2)
+    _check_out(out)  # found now, not after every photo was read
     rec = load_recognizer(model, None, None, "hand", pose, hands)
     if rec.pose_head is None or rec.pose_path is None:
         fail(f"{rec.path.name}: no pose head for its labels; --pose a head fitted for them", 3)
@@ -99,3 +96,23 @@ def adapt(
                    err=True)
     typer.echo(f"wrote {out}: fingerspell predict PHOTO --pose {out}")
     raise typer.Exit(1 if failed else 0)
+
+
+def _check_out(out: Path) -> None:
+    """Exit 2 unless --out names a file this user can write: a folder, a missing or unwritable
+    folder, a read-only file. pathlib's is_dir() raises PermissionError under a folder the user
+    cannot enter, which the CLI took for its output failing (exit 1)."""
+    import os
+
+    try:
+        if out.is_dir():
+            fail(f"--out {out}: is a folder", 2)
+        parent = out.parent
+        if not parent.is_dir():
+            fail(f"--out {out}: no such folder {parent}", 2)
+        if out.exists() and not os.access(out, os.W_OK):
+            fail(f"--out {out}: cannot write (Permission denied)", 2)
+        if not out.exists() and not os.access(parent, os.W_OK | os.X_OK):
+            fail(f"--out {out}: cannot write in {parent} (Permission denied)", 2)
+    except OSError as exc:
+        fail(f"--out {out}: cannot write ({exc.strerror or exc})", 2)

@@ -27,8 +27,9 @@ def benchmark(
 
     Example: fingerspell benchmark --data ../shared/data/dev/massey --limit 500
     """
-    from fingerspell.artifact import bundled_dir
+    from fingerspell.artifact import bundled_dir, check_readable
     from fingerspell.benchmark import measure_row
+    from fingerspell.errors import ModelError
     from fingerspell.handmodels import HAND_MODELS
 
     models = model or sorted(p for p in bundled_dir().glob("*")
@@ -43,16 +44,22 @@ def benchmark(
     if data is not None:  # before minutes of latency runs, not after
         from fingerspell.benchmark import labelled
 
-        if not data.is_dir():
-            fail(f"{data}: not a folder of class folders (A/, B/, …)", 4)
-        if not labelled(data, 1):
-            fail(f"{data}: no images in class folders named like the model's labels (A/, B/, …)", 4)
+        try:
+            if not data.is_dir():
+                fail(f"{data}: not a folder of class folders (A/, B/, …)", 4)
+            if not labelled(data, 1, []):
+                fail(f"{data}: no images in class folders named like the model's labels (A/, B/, "
+                     "…)", 4)
+        except OSError as exc:  # a folder this user cannot list, or under one it cannot enter
+            fail(f"{data}: cannot list folder ({exc.strerror or exc})", 4)
     from fingerspell.backends import litert as litert_backend
 
     litert = litert_backend.installed()
     for m in model:  # artifacts named on the command line: the codes predict uses
-        if not m.is_file():
-            fail(f"{m}: {'a folder, not a model file' if m.is_dir() else 'no such model file'}", 3)
+        try:
+            check_readable(m)
+        except ModelError as exc:
+            fail(str(exc), 3)
         if m.suffix == ".tflite" and not litert:
             fail(f"{m}: {litert_backend.MISSING}", 5)
     if not model and not litert:  # the bundled .tflite needs an extra the default install lacks

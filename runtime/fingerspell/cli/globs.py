@@ -3,6 +3,7 @@ a pattern may list only so many folders."""
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
@@ -16,11 +17,15 @@ class TooWide(Exception):
     """A glob listed more than MAX_FOLDERS folders."""
 
 
-def paths(pattern: str) -> Iterator[str]:
+def paths(pattern: str, unlisted: list[tuple[str, OSError]] | None = None) -> Iterator[str]:
     """What `glob.iglob(pattern, recursive=True)` yields, except that `**` does not descend into
     symlinked folders (as bash's globstar and pathlib do not), so that symlink loops end, and
     that listing more than MAX_FOLDERS folders raises TooWide: glob itself walks loops
-    forever when nothing matches, and any tree of folders however large."""
+    forever when nothing matches, and any tree of folders however large.
+
+    Folders that exist but cannot be listed (no permission) are appended to `unlisted` with their
+    error: glob skips them in silence, which made `'d/*.jpg'` in a locked folder 'no files match'
+    and left a locked subfolder's photos out of `'**/*.jpg'` unsaid."""
     listed: set[str] = set()
     last: list[tuple[str, list[os.DirEntry]]] = []  # `**/*.jpg` lists a folder, then matches in it
 
@@ -33,8 +38,10 @@ def paths(pattern: str) -> Iterator[str]:
         try:
             with os.scandir(d or ".") as it:
                 found = list(it)
-        except OSError:  # not a folder, or not listable: matches nothing, as in glob
+        except OSError as exc:  # matches nothing, as in glob; but a locked folder is said
             found = []
+            if unlisted is not None and exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                unlisted.append((d or ".", exc))
         last[:] = [(d, found)]
         return found
 

@@ -93,8 +93,9 @@ def _stdin() -> Stdin | BadSource:
 def _expand_glob(pattern: str) -> list[Path | BadSource]:
     """Matches in natural order, as the shell would expand them: folders are walked too, but no
     file is read twice (`photos/**` matches every subfolder as well as their files)."""
+    unlisted: list[tuple[str, OSError]] = []
     try:
-        found = list(islice(globs.paths(pattern), MAX_GLOB_MATCHES + 1))
+        found = list(islice(globs.paths(pattern, unlisted), MAX_GLOB_MATCHES + 1))
     except globs.TooWide:
         return [BadSource(pattern, f"lists more than {globs.MAX_FOLDERS:,} folders; give the folder "
                           "itself, or a narrower pattern")]
@@ -102,8 +103,10 @@ def _expand_glob(pattern: str) -> list[Path | BadSource]:
         return [BadSource(pattern, f"matches more than {MAX_GLOB_MATCHES:,} paths; "
                           "give the folder itself, which is walked once")]
     matches = sorted(map(Path, found), key=_natural)
+    locked = [BadSource(d, f"cannot list folder ({exc.strerror or exc})")
+              for d, exc in dict(unlisted).items()]  # a folder listed twice is said once
     if not matches:
-        return [BadSource(pattern, "no files match")]
+        return locked or [BadSource(pattern, "no files match")]
     walked: set[Path] = set()
     seen: set[Path] = set()
     out: list[Path | BadSource] = []
@@ -121,7 +124,8 @@ def _expand_glob(pattern: str) -> list[Path | BadSource]:
             if key not in seen:
                 seen.add(key)
                 out.append(f)
-    return out
+    # a locked folder the pattern matched was walked, and named there already (BadSource is its name)
+    return out + [b for b in locked if b not in seen]
 
 
 def _real(p: Path) -> Path:
