@@ -304,6 +304,13 @@ def test_adapt_refuses_what_it_cannot_do(monkeypatch, tmp_path: Path) -> None:
     r = runner.invoke(app, ["adapt", str(grey), "--out", str(out)])
     assert r.exit_code == 4 and not out.exists() and "no photo with a hand found" in r.stderr
     assert "nothing written" in r.stderr and r.stderr.count("no hand found") == 2
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    Image.new("RGB", (96, 80), COLOURS["red"]).save(loose / "a.png")  # a hand, but no letter folder
+    r = runner.invoke(app, ["adapt", str(loose), "--out", str(out)])
+    assert r.exit_code == 4 and not out.exists(), r.output
+    assert "not in a letter folder" in r.stderr  # was blamed on the hands: 'no photo with a hand'
+    assert f"{loose}: no photo in a letter folder (A/, B/, …); nothing written" in r.stderr
     mine = _photos(tmp_path / "mine", {"A": ["red"]})
     gone = runner.invoke(app, ["adapt", str(tmp_path / "nope"), "--out", str(out)])
     assert gone.exit_code == 4 and gone.stderr.count(str(tmp_path / "nope")) == 1  # named once
@@ -358,6 +365,8 @@ def test_adapt_in_a_program_takes_any_source_and_a_head_in_memory(monkeypatch, t
     assert done.head.training["adapted"]["photos"] == {"F": 2, "K": 1}
     assert done.head.training["adapted"]["from"] == DEFAULT_POSE_HEAD
     assert len(done.missing) == 27 and done.check.photos == 3
+    done.head.save(str(tmp_path / "saved.json"))  # as the docs write it; a str raised AttributeError
+    assert PoseHead.load(tmp_path / "saved.json").to_dict() == done.head.to_dict()
     mine = Recognizer(pose=done.head)  # a head in memory, as a web service keeps one per user
     assert mine.pose_head is done.head and mine.pose_path is None
     assert mine.predict(red).label  # reads with it

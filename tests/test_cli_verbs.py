@@ -131,6 +131,22 @@ def test_a_folder_with_too_many_folders_is_refused(tmp_path: Path,
     assert [p.name for p in expand([str(tmp_path / "d7")])] == ["x.jpg"]
 
 
+def test_backend_litert_alone_reads_the_bundled_tflite(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell.artifact import bundled_dir, default_model_path
+
+    tflite = bundled_dir() / "fingerspell-vgg16-int8.tflite"
+    if not tflite.is_file():
+        pytest.skip("the bundled .tflite is not in this checkout")
+    # `--backend litert` without --model named the .onnx, which that backend refuses
+    assert default_model_path("litert") == tflite
+    assert default_model_path().suffix == default_model_path("onnxruntime").suffix == ".onnx"
+    if find_spec("ai_edge_litert") is None:
+        return
+    from fingerspell.recognizer import Recognizer
+
+    assert Recognizer(backend="litert", pose="none", crop="none").path == tflite
+
+
 def test_silencing_native_output_keeps_the_clis_own_lines() -> None:
     code = ("import os, sys\n"
             "from fingerspell.quiet import keep_python_stderr, quiet_stderr\n"

@@ -60,10 +60,15 @@ def bundled_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "artifacts"
 
 
-def default_model_path() -> Path:
-    path = bundled_dir() / DEFAULT_ARTIFACT
+def default_model_path(backend: str | None = None) -> Path:
+    """The bundled model: the int8 ONNX, or its TFLite twin where the litert backend is asked for
+    (`--backend litert` alone named the .onnx, which that backend cannot read)."""
+    name = DEFAULT_ARTIFACT
+    if backend == "litert":
+        name = str(Path(DEFAULT_ARTIFACT).with_suffix(".tflite"))
+    path = bundled_dir() / name
     if not path.is_file():
-        raise ModelError(f"the bundled model {DEFAULT_ARTIFACT} is missing from {path.parent}; "
+        raise ModelError(f"the bundled model {name} is missing from {path.parent}; "
                          "reinstall fingerspell or pass --model")
     return path
 

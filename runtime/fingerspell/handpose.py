@@ -278,8 +278,8 @@ class PoseHead:
             "layers_before": [{"weight": _rounded(w), "bias": _rounded(b)}
                               for w, b in self.layers_before or []]})
 
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True, default=float) + "\n")
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True, default=float) + "\n")
 
     @classmethod
     def from_dict(cls, data: Any, name: str = "pose head") -> PoseHead:

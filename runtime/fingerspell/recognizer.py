@@ -78,7 +78,7 @@ class Recognizer:
         address (checked after DNS resolution, at every redirect); turn it on when the URLs come
         from the users of a web service. fetcher: a callable url -> bytes replacing the download.
         """
-        path = Path(model) if model is not None else default_model_path()
+        path = Path(model) if model is not None else default_model_path(backend)
         check_readable(path)
         self.path = path
         self.backend: Backend = open_backend(path, backend, threads)

@@ -62,6 +62,8 @@ def adapt(
         fail(str(exc), exc.exit_code)
     for line in problems:
         failure(line)
+    if not photos:  # photos only beside the letter folders (each named above): no hand to blame
+        fail(f"{folder}: no photo in a letter folder (A/, B/, …); nothing written", 4)
     bar = Progress(len(photos)) if len(photos) >= PROGRESS_MIN and sys.stderr.isatty() else None
     try:
         done = fit.adapt(rec, photos, failure, "fingerspell " + " ".join(sys.argv[1:]),

@@ -56,7 +56,9 @@ def info(
         f"backbone   {tr.get('backbone_weights', '?')}",
     ]
     if meta.metrics:
-        lines.append("metrics    " + ", ".join(
+        # the trained network's own scores (Keras, whole photos): not what the runtime reads as
+        # installed, with the hand crop, views and pose head, which the card gives
+        lines.append("metrics    the network alone, before export: " + ", ".join(
             f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in meta.metrics.items()))
     if tr.get("command"):
         lines.append(f"command    {tr['command']}")

@@ -28,7 +28,8 @@ PROGRESS_MIN = 20  # show a progress bar on stderr from this many inputs
 
 
 def predict(
-    sources: list[str] = typer.Argument(..., help="Image files, folders (recursive), globs, http(s) "
+    sources: list[str] = typer.Argument(..., metavar="SOURCE",
+                                        help="Image files, folders (recursive), globs, http(s) "
                                         "URLs, or - for an image on stdin."),
     top_k: int = typer.Option(1, "--top-k", "-k", help="Show the k most likely classes."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line (JSON Lines)."),
@@ -47,8 +48,9 @@ def predict(
     """Print the letter and confidence for each input.
 
     Exit code 0 when every input succeeded, 1 when any failed (all others are still reported),
-    3 when the model cannot be loaded, 141 when the reader of the output went away (`| head`),
-    130 on Ctrl-C (what was printed stays).
+    2 for a bad option, 3 when the model cannot be loaded, 5 when an extra it needs is not
+    installed, 141 when the reader of the output went away (`| head`), 130 on Ctrl-C (what was
+    printed stays).
 
     Example: fingerspell predict photo.jpg photos/ 'shots/*.png' https://example.org/a.jpg
     """
