@@ -27,14 +27,22 @@ from fingerspell.schema import MetadataError, ModelMetadata
 MATMUL_FP32 = ("session.qdq_matmulnbits_accuracy_level", "1")
 
 
+TELEMETRY_SWITCH = "ORT_DISABLE_TELEMETRY"
+
+
 def import_onnxruntime(what: object) -> ModuleType:
     """The onnxruntime module, or a one-line MissingExtraError naming `what` (the model or the hand
     finder) where it is installed but cannot be imported: a build for numpy 1.x under numpy 2
     (onnxruntime 1.17 and older) fails on import with a traceback and a banner on sys.stderr."""
+    # onnxruntime 1.32 on Linux and macOS writes a device id and a queue of usage events under
+    # ~/.cache/Microsoft on import, to send to Microsoft: not what an offline reader of people's
+    # photos should do unasked. Its own switch, so a user's explicit setting (0) stands; it is
+    # read once, at the first import in the process.
+    os.environ.setdefault(TELEMETRY_SWITCH, "1")
     banner = io.StringIO()
     try:
-        # fd 2 silenced too: without a writable HOME, onnxruntime 1.32's import prints a coloured
-        # native warning that it cannot store a telemetry device id, on every command
+        # fd 2 silenced too: where telemetry is on and HOME is not writable, the import prints a
+        # coloured native warning that it cannot store the device id, on every command
         with quiet_stderr(), contextlib.redirect_stderr(banner):
             import onnxruntime
     except Exception as exc:  # ImportError, or AttributeError from a binary built for numpy 1.x
