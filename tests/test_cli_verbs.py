@@ -453,3 +453,25 @@ def test_globs_match_what_glob_matches_where_there_are_no_links(tmp_path: Path,
                     "none*", "a//*.jpg", "*/", f"{tmp_path}/**/*.jpg", "**/b/*", "a/**", "./a/*.jpg"):
         want = sorted(p.rstrip("/") for p in glob.glob(pattern, recursive=True))
         assert sorted(p.rstrip("/") for p in globs.paths(pattern)) == want, pattern
+
+
+@needs_model
+def test_a_model_of_ones_own_says_the_bundled_pose_head_reads_with_it(exported: Path,
+                                                                      tmp_path: Path) -> None:
+    from fingerspell.artifact import DEFAULT_ARTIFACT, bundled_dir
+
+    photo = tmp_path / "a.jpg"
+    Image.new("RGB", (64, 64), (120, 90, 60)).save(photo)
+    own = exported / "tiny-int8.onnx"
+    note = "its answers are multiplied by the bundled pose head's"
+    # fused with the bundled head without a word: answers that were not the user's network's
+    res = CliRunner().invoke(app, ["predict", str(photo), "--model", str(own)])
+    assert res.exit_code == 0 and f"note: {own}: {note}" in res.stderr, res.output
+    alone = CliRunner().invoke(app, ["predict", str(photo), "--model", str(own), "--pose", "none"])
+    assert alone.exit_code == 0 and note not in alone.stderr
+    if (bundled_dir() / DEFAULT_ARTIFACT).is_file():  # the bundled network, or a copy: no note
+        copy = tmp_path / "copy.onnx"
+        shutil.copy(bundled_dir() / DEFAULT_ARTIFACT, copy)
+        for model in (bundled_dir() / DEFAULT_ARTIFACT, copy):
+            res = CliRunner().invoke(app, ["predict", str(photo), "--model", str(model)])
+            assert res.exit_code == 0 and note not in res.stderr, model

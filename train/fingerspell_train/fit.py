@@ -121,13 +121,19 @@ def _sequence(inputs: list[np.ndarray], labels: np.ndarray, preset: Preset, seed
 
 
 class KeepBest:
-    """Restore the weights of the epoch with the best validation accuracy (the block split)."""
+    """Restore the weights of the epoch with the best validation accuracy (the block split); of
+    epochs with the same accuracy, the one with the lowest validation loss (a small validation
+    set ties often, and the earliest epoch kept a warm-up epoch whose loss was twice the last's).
+
+    Epochs are counted across training phases: keras numbers each fit() from 1, which made
+    `best_epoch` name a warm-up epoch's number for a fine-tuning epoch."""
 
     def __init__(self, model: Any) -> None:
         self.model = model
-        self.best = -1.0
+        self.best = (-1.0, float("inf"))  # (accuracy, loss)
         self.weights: list[np.ndarray] | None = None
-        self.epoch = 0
+        self.epoch = 0  # the kept epoch, 1-based over all phases
+        self.seen = 0  # epochs ended so far, over all phases
 
     def callback(self) -> Any:
         import keras
@@ -136,9 +142,11 @@ class KeepBest:
 
         class _Cb(keras.callbacks.Callback):
             def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+                outer.seen += 1
                 acc = (logs or {}).get("val_accuracy", -1.0)
-                if acc > outer.best:
-                    outer.best, outer.epoch = acc, epoch + 1
+                loss = (logs or {}).get("val_loss", float("inf"))
+                if acc > outer.best[0] or (acc == outer.best[0] and loss < outer.best[1]):
+                    outer.best, outer.epoch = (acc, loss), outer.seen
                     outer.weights = [w.copy() for w in outer.model.get_weights()]
 
         return _Cb()

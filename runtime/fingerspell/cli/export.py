@@ -69,6 +69,10 @@ def export(
         fail(f"--stem must be a file name, not {stem!r}", 2)
     if out.exists() and not out.is_dir():
         fail(f"--out {out}: exists and is not a folder", 2)
+    foreign = _not_an_export(out)
+    if foreign:  # an export writes over its own files (a re-export), never over anything else
+        fail(f"--out {out}: holds {foreign}, which export does not write; give a new or empty "
+             "folder", 2)
     from fingerspell_train.dataset import discover
 
     for folder in (*calib, *parity):  # before the model loads and --out is created
@@ -93,3 +97,22 @@ def export(
     except ValueError as exc:
         fail(f"{model}: {exc}", 3)
     typer.echo(table(rows), nl=False)
+
+
+EXPORT_FILES = (".onnx", ".tflite", ".json", ".txt")  # artifacts, sidecars, parity.*, export.json
+
+
+def _not_an_export(out: Path) -> str | None:
+    """The first name in `out` that no export writes (a folder, or a file of another kind); None
+    for a new, empty or earlier export folder. Hidden names (.DS_Store) do not count."""
+    try:
+        entries = sorted(out.iterdir()) if out.is_dir() else []
+    except OSError as exc:
+        fail(f"--out {out}: cannot list folder ({exc.strerror or exc})", 2)
+    for e in entries:
+        if e.name.startswith("."):
+            continue
+        if e.is_dir() or e.suffix.lower() not in EXPORT_FILES or (
+                e.suffix.lower() == ".txt" and e.name != "parity.txt"):
+            return e.name
+    return None
