@@ -88,3 +88,20 @@ def test_discover_all_concatenates_roots(tiny_dataset: Path, tmp_path: Path) -> 
         discover_all([tiny_dataset, other])  # a single class folder is not a dataset
     other2 = make_dataset(tmp_path / "other2", per_class=3, classes=("A", "B"), sources=("zed",))
     assert len(discover_all([tiny_dataset, other2])) == 180 + 6
+
+
+def test_own_folders_are_read_as_a_user_makes_them(tmp_path: Path) -> None:
+    from fingerspell_train.dataset import root_notes
+
+    root = tmp_path / "mine"
+    for rel in ("a/1.jpg", "B/monday/2.jpg", "B/tuesday/10.jpg", "B/tuesday/9.jpg",
+                "space/IMG_1.HEIC", "Spce/3.jpg", "B/.thumbs/x.jpg"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"x")
+    (root / "C").mkdir()
+    got = [(s.class_name, s.path.relative_to(root).as_posix()) for s in discover(root)]
+    # a lowercase folder, subfolders and phone photos were left out without a word
+    assert got == [("A", "a/1.jpg"), ("B", "B/monday/2.jpg"), ("B", "B/tuesday/9.jpg"),
+                   ("B", "B/tuesday/10.jpg"), ("space", "space/IMG_1.HEIC")]
+    assert root_notes(root) == [f"{root}: ignored folder(s) not named after a class: Spce (space?)",
+                                f"{root}: class folder(s) with no image: C"]

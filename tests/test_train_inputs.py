@@ -267,7 +267,7 @@ def test_odd_folders_are_named_and_an_unreadable_eval_folder_keeps_the_run(
         tiny_dataset: Path, tmp_path: Path) -> None:
     ds = tmp_path / "ds"
     shutil.copytree(tiny_dataset, ds)
-    shutil.copytree(ds / "A", ds / "a")  # lowercase: not a class
+    shutil.copytree(ds / "A", ds / "Spce")  # misspelt: not a class
     bad = tmp_path / "bad"
     for c in ("A", "B"):
         (bad / c).mkdir(parents=True)
@@ -275,7 +275,7 @@ def test_odd_folders_are_named_and_an_unreadable_eval_folder_keeps_the_run(
     run = tmp_path / "run"
     r = _run("train", str(ds), *TINY, "--eval", str(bad), "--out", str(run))
     assert r.exit_code == 0, r.output
-    assert "not named after a class: a" in r.output and "skipped --eval" in r.output
+    assert "not named after a class: Spce (space?)" in r.output and "skipped --eval" in r.output
     assert (run / "model.keras").is_file() and not (run / "eval_bad.json").exists()
 
 
@@ -331,3 +331,17 @@ def test_export_refuses_a_folder_holding_other_files(tiny_run: Path, tiny_datase
     # it wrote its artifacts among the user's files, exit 0
     assert r.exit_code == 2 and "holds todo.txt, which export does not write" in r.output, r.output
     assert sorted(p.name for p in notes.iterdir()) == ["parity.txt", "todo.txt"]
+
+
+def test_a_few_still_photos_are_told_about_the_gap(tiny_dataset: Path, tmp_path: Path) -> None:
+    few = tmp_path / "few"
+    for c in ("A", "B"):  # six photos of each letter, as a user takes them
+        (few / c).mkdir(parents=True)
+        for p in sorted((tiny_dataset / c).glob("*.jpg"))[:6]:
+            shutil.copy(p, few / c / p.name)
+    r = _run("train", str(few), *TINY, "--out", str(tmp_path / "run"))
+    assert r.exit_code == 0, r.output
+    # most photos were used by neither side, said only in the split's numbers
+    assert "as neighbours of validation frames" in r.output and "--gap 0 keeps them" in r.output
+    r = _run("train", str(few), *TINY, "--gap", "0", "--out", str(tmp_path / "run0"))
+    assert r.exit_code == 0 and "neighbours of validation frames" not in r.output

@@ -8,12 +8,13 @@ whole sources can be held out; without it, the root is one source.
 from __future__ import annotations
 
 import csv
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from fingerspell.errors import DatasetError
-from fingerspell.files import IMAGE_SUFFIXES, natural_key
+from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES, natural_key
 from fingerspell.schema import CLASSES
 
 
@@ -44,18 +45,46 @@ def _read_manifest(root: Path) -> dict[str, str]:
     return {row["path"]: row.get("source_repo") or root.name for row in rows}
 
 
+def _class_dirs(root: Path) -> dict[str, list[Path]]:
+    """Class name -> its folders in a root. Case does not matter (`a/` is A, `Space/` is space),
+    as in `fingerspell adapt`: a user's own folders were skipped for a lowercase name."""
+    by_lower = {c.lower(): c for c in CLASSES}
+    found: dict[str, list[Path]] = {}
+    for p in sorted(root.iterdir()):
+        if p.name.lower() in by_lower and p.is_dir():
+            found.setdefault(by_lower[p.name.lower()], []).append(p)
+    return found
+
+
+def _images(folder: Path) -> list[Path]:
+    """Image files under a class folder, its subfolders too (`A/monday/`, as adapt reads them),
+    in natural order of their path in it; phone formats too, so that a photo Pillow cannot
+    decode is counted as unreadable, not left out unsaid. Symlinked and hidden folders are not
+    walked."""
+    def unlisted(exc: OSError) -> None:
+        raise DatasetError(f"{exc.filename}: cannot be listed ({exc.strerror or exc})")
+
+    files = []
+    for top, dirs, names in os.walk(folder, onerror=unlisted):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        files.extend(Path(top) / n for n in names
+                     if Path(n).suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES)
+    return sorted(files, key=lambda p: natural_key(p.relative_to(folder).as_posix()))
+
+
 def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
     """List the images under one folder-per-class root, sorted by class then natural name order."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: not a directory")
     try:
-        class_dirs = {p.name: p for p in root.iterdir() if p.is_dir()}
+        class_dirs = _class_dirs(root)
+        unknown = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.lower()
+                         not in {c.lower() for c in CLASSES})
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     known = [c for c in CLASSES if c in class_dirs]
     if len(known) < min_classes:
-        unknown = sorted(set(class_dirs) - set(CLASSES))
         hint = f" (found folders {unknown[:5]})" if unknown else ""
         raise DatasetError(
             f"{root}: does not look like a dataset: expected one folder per class "
@@ -64,23 +93,36 @@ def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
     sources = _read_manifest(root)
     samples: list[Sample] = []
     for name in known:
-        try:
-            files = [p for p in class_dirs[name].iterdir()
-                     if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-        except OSError as exc:
-            raise DatasetError(f"{class_dirs[name]}: cannot be listed ({exc.strerror or exc})") from None
-        for p in sorted(files, key=lambda p: natural_key(p.name)):
-            rel = f"{name}/{p.name}"
-            samples.append(Sample(p, CLASSES.index(name), sources.get(rel, root.name)))
+        for d in class_dirs[name]:
+            for p in _images(d):
+                rel = p.relative_to(root).as_posix()
+                samples.append(Sample(p, CLASSES.index(name), sources.get(rel, root.name)))
     if not samples:
         raise DatasetError(f"{root}: class folders hold no images")
     return samples
 
 
-def ignored_folders(root: Path | str) -> list[str]:
-    """Sub-folders of a dataset root that discover() skips: not named after a class."""
-    return sorted(p.name for p in Path(root).iterdir()
-                  if p.is_dir() and p.name not in CLASSES and not p.name.startswith("."))
+def root_notes(root: Path | str) -> list[str]:
+    """What discover() leaves out of a root, for a `note:` line each: folders not named after a
+    class (with the nearest class name, `Spce` -> space), and class folders without an image."""
+    import difflib
+
+    root = Path(root)
+    lower = {c.lower(): c for c in CLASSES}
+    notes = []
+    odd = [p.name for p in sorted(root.iterdir()) if p.is_dir() and p.name.lower() not in lower
+           and not p.name.startswith(".") and p.name != MASK_DIR]
+    if odd:
+        def named(n: str) -> str:
+            near = difflib.get_close_matches(n.lower(), list(lower), n=1, cutoff=0.75)
+            return f"{n} ({lower[near[0]]}?)" if near else n
+
+        notes.append(f"{root}: ignored folder(s) not named after a class: "
+                     + ", ".join(named(n) for n in odd[:8]) + (", …" if len(odd) > 8 else ""))
+    empty = [d.name for dirs in _class_dirs(root).values() for d in dirs if not _images(d)]
+    if empty:
+        notes.append(f"{root}: class folder(s) with no image: {', '.join(empty)}")
+    return notes
 
 
 def discover_all(roots: list[Path | str]) -> list[Sample]:

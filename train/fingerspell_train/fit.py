@@ -26,8 +26,8 @@ from fingerspell_train.dataset import (
     class_counts,
     crop_of,
     discover,
-    ignored_folders,
     person_of,
+    root_notes,
     source_counts,
 )
 from fingerspell_train.features import (
@@ -277,9 +277,8 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
     crop = crop_of(opts.roots)
     per_root = [discover(r) for r in opts.roots]
     for r in opts.roots:
-        ignored = ignored_folders(r)
-        if ignored:  # e.g. a lowercase 'a' or 'Del': not a class, so not trained on
-            log(f"note: {r}: ignored folder(s) not named after a class: {', '.join(ignored[:8])}")
+        for line in root_notes(r):  # a misspelt or empty class folder: trained without it
+            log(f"note: {line}")
     check_eval_dirs(opts.eval_dirs)  # before training, so that a typo costs seconds, not the run
     # Written into a sibling folder and moved into place at the end: a failed or abandoned run
     # never leaves a half-written run folder, nor half-replaces an earlier one.
@@ -305,6 +304,10 @@ def _train_into(out: Path, preset: Preset, opts: TrainOptions, per_root: list[li
     samples = [s for r in per_root for s in r]
     split = make_split(samples, opts.split, opts.val_fraction, opts.gap, opts.holdout, opts.seed)
     log(f"{len(samples)} images from {len(per_root)} root(s); split {split.describe()}")
+    if split.dropped > len(split.train):  # a few photos of one's own: most were used by neither side
+        log(f"note: the block split left {split.dropped} of {len(samples)} images out as "
+            "neighbours of validation frames (near-duplicates in a video); for separate still "
+            "photos, --gap 0 keeps them")
 
     trainer = Trainer(preset, opts)
     views = 1 + (preset.augment_views if preset.kind == "vgg" else 0)

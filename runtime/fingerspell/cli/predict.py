@@ -28,8 +28,7 @@ PROGRESS_MIN = 20  # show a progress bar on stderr from this many inputs
 
 
 def predict(
-    sources: list[str] = typer.Argument(..., metavar="SOURCE",
-                                        help="Image files, folders (recursive), globs, http(s) "
+    sources: list[str] = typer.Argument(..., help="Image files, folders (recursive), globs, http(s) "
                                         "URLs, or - for an image on stdin."),
     top_k: int = typer.Option(1, "--top-k", "-k", help="Show the k most likely classes."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line (JSON Lines)."),

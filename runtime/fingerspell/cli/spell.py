@@ -23,8 +23,7 @@ from fingerspell.spell import spell as spell_text
 
 
 def spell(
-    sources: list[str] = typer.Argument(..., metavar="SOURCE",
-                                        help="Images in order: files, a folder (natural name "
+    sources: list[str] = typer.Argument(..., help="Images in order: files, a folder (natural name "
                                         "order), globs, URLs."),
     threshold: float = typer.Option(0.5, help="Frames below this confidence are ignored."),
     model: Path = typer.Option(None, parser=path_arg,
