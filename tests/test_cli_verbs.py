@@ -469,6 +469,10 @@ def test_a_model_of_ones_own_says_the_bundled_pose_head_reads_with_it(exported: 
     assert res.exit_code == 0 and f"note: {own}: {note}" in res.stderr, res.output
     alone = CliRunner().invoke(app, ["predict", str(photo), "--model", str(own), "--pose", "none"])
     assert alone.exit_code == 0 and note not in alone.stderr
+    from fingerspell.recognizer import Recognizer
+
+    with pytest.warns(UserWarning, match="multiplied by the bundled pose head's"):
+        Recognizer(own)  # a program is told too
     if (bundled_dir() / DEFAULT_ARTIFACT).is_file():  # the bundled network, or a copy: no note
         copy = tmp_path / "copy.onnx"
         shutil.copy(bundled_dir() / DEFAULT_ARTIFACT, copy)

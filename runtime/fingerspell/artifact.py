@@ -26,15 +26,15 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def check_readable(path: Path, what: str = "model file") -> None:
-    """ModelError unless `path` is a file this process can open. pathlib's is_file() raises
-    PermissionError for a file in a folder the user cannot enter (which the CLI took for its
-    output failing: exit 1, not 3), and onnxruntime names an unreadable file only as 'system error
-    number 13'."""
+def check_readable(path: Path, what: str = "model file", missing: str | None = None) -> None:
+    """ModelError unless `path` is a file this process can open (`missing`: the message where it
+    does not exist). pathlib's is_file() raises PermissionError for a file in a folder the user
+    cannot enter (which the CLI took for its output failing: exit 1, not 3), and onnxruntime names
+    an unreadable file only as 'system error number 13'."""
     try:
         mode = path.stat().st_mode
     except (FileNotFoundError, NotADirectoryError):
-        raise ModelError(f"{path}: no such {what}") from None
+        raise ModelError(missing or f"{path}: no such {what}") from None
     except OSError as exc:  # a parent without search permission, a symlink loop
         raise ModelError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
     if stat.S_ISDIR(mode):
@@ -46,6 +46,21 @@ def check_readable(path: Path, what: str = "model file") -> None:
             pass
     except OSError as exc:
         raise ModelError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+
+
+def is_bundled_copy(path: Path) -> bool:
+    """Whether a model file is one of the bundled networks, or a copy of one (by SHA-256, hashed
+    only where the size matches one of theirs)."""
+    try:
+        here = bundled_dir()
+        if path.resolve().parent == here.resolve():
+            return True
+        ours = [p for p in here.iterdir() if p.suffix in (".onnx", ".tflite")]
+        if path.stat().st_size not in {p.stat().st_size for p in ours}:
+            return False
+        return sha256_file(path) in (here / "SHA256SUMS").read_text().split()[::2]
+    except OSError:
+        return False
 
 
 def bundled_dir() -> Path:
@@ -80,14 +95,8 @@ def sidecar_path(path: Path) -> Path:
 def read_sidecar(path: Path) -> ModelMetadata:
     side = sidecar_path(path)
     check_readable(path)
-    try:
-        side.stat()
-    except (FileNotFoundError, NotADirectoryError):
-        raise ModelError(f"{path}: its metadata sidecar {side.name} is missing; "
-                         "export it with `fingerspell export`") from None
-    except OSError:
-        pass  # reported by check_readable below, with the reason
-    check_readable(side, "metadata sidecar")
+    check_readable(side, "metadata sidecar", missing=f"{path}: its metadata sidecar {side.name} "
+                   "is missing; export it with `fingerspell export`")
     try:
         meta = ModelMetadata.from_json(side.read_bytes())
         got = sha256_file(path)

@@ -19,7 +19,7 @@ import numpy as np
 
 from fingerspell import waiting
 from fingerspell.args import MAX_BATCH, MAX_WORKERS, count
-from fingerspell.artifact import bundled_dir, check_readable, default_model_path
+from fingerspell.artifact import bundled_dir, check_readable, default_model_path, is_bundled_copy
 from fingerspell.backends import Backend, open_backend
 from fingerspell.errors import FingerspellError, MissingExtraError, ModelError
 from fingerspell.handcrop import ENGINES as HAND_ENGINES
@@ -79,7 +79,7 @@ class Recognizer:
         from the users of a web service. fetcher: a callable url -> bytes replacing the download.
         """
         path = Path(model) if model is not None else default_model_path(backend)
-        check_readable(path)
+        check_readable(path)  # one line for what onnxruntime calls 'system error number 13'
         self.path = path
         self.backend: Backend = open_backend(path, backend, threads)
         self.metadata: ModelMetadata = self.backend.metadata
@@ -93,6 +93,12 @@ class Recognizer:
         self.pose_head: PoseHead | None = None
         self.pose_path: Path | None = None  # the file the pose head was read from
         self._crop = self._use_hands(crop, pose, hands)
+        if pose == "auto" and self.pose_head is not None and not is_bundled_copy(path):
+            # a network of one's own (`fingerspell export`) read with the bundled head gave
+            # answers that were not that network's, unsaid; the CLI prints this as a note
+            warnings.warn(f"{path}: its answers are multiplied by the bundled pose head's, fitted "
+                          "beside the bundled network; --pose none (pose='none') reads it alone",
+                          stacklevel=2)
         if fetcher is None and block_private_urls:
             from functools import partial
 

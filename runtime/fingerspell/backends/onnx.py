@@ -15,7 +15,7 @@ from types import ModuleType
 import numpy as np
 
 from fingerspell.args import count
-from fingerspell.artifact import METADATA_KEY, check_against_io, check_readable
+from fingerspell.artifact import METADATA_KEY, check_against_io
 from fingerspell.errors import MissingExtraError, ModelError
 from fingerspell.imaging import one_line
 from fingerspell.quiet import quiet_stderr
@@ -63,7 +63,6 @@ class OnnxBackend:
     batchable = True
 
     def __init__(self, path: Path, threads: int | None = None) -> None:
-        check_readable(path)  # onnxruntime says only 'system error number 13'
         ort = import_onnxruntime(path)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

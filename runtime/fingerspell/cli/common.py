@@ -133,26 +133,7 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
         report_error(exc)
     for w in caught:
         typer.echo(f"note: {printable(str(w.message))}", err=True)
-    if pose == "auto" and model is not None and rec.pose_head is not None and not _bundled(rec.path):
-        # a network of the user's own (`fingerspell export`) read with the bundled head gave
-        # answers that were not that network's, unsaid
-        typer.echo(f"note: {printable(str(rec.path))}: its answers are multiplied by the bundled "
-                   "pose head's, fitted beside the bundled network; --pose none reads it alone",
-                   err=True)
     return rec
-
-
-def _bundled(path: Path) -> bool:
-    """Whether a model file is one of the bundled networks (or a copy of one)."""
-    from fingerspell.artifact import bundled_dir, sha256_file
-
-    try:
-        if path.resolve().parent == bundled_dir().resolve():
-            return True
-        sums = (bundled_dir() / "SHA256SUMS").read_text().split()
-        return sha256_file(path) in sums[::2]
-    except OSError:
-        return False
 
 
 POSE_HELP = ("auto: where a hand is found, multiply the network's answer by the bundled pose "
