@@ -42,3 +42,14 @@ def test_benchmark_reports_a_broken_artifact(tmp_path: Path) -> None:
     bad.write_bytes(b"nope")
     res = CliRunner().invoke(app, ["benchmark", "--model", str(bad), "--runs", "2"])
     assert res.exit_code == 3 and "error:" in res.stdout and "broken.onnx" in res.stderr
+
+
+def test_benchmark_data_is_read_as_train_and_adapt_read_folders(tmp_path: Path) -> None:
+    from fingerspell.benchmark import labelled
+
+    for rel in ("a/1.jpg", "B/monday/2.jpg", "B/3.jpg", "B/.thumbs/4.jpg", "notes/5.jpg"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    # a lowercase class folder and a subfolder were left out unsaid
+    got = [(str(p.relative_to(tmp_path)), c) for p, c in labelled(tmp_path)]
+    assert got == [("B/3.jpg", "B"), ("B/monday/2.jpg", "B"), ("a/1.jpg", "A")]

@@ -325,11 +325,12 @@ def test_benchmark_names_unreadable_images_and_scores_the_rest(exported: Path, t
     data = tmp_path / "data"
     shutil.copytree(tiny_dataset, data)
     (data / "A" / "junk.jpg").write_bytes(b"not a jpeg")
-    (data / "B" / "dir.jpg").mkdir()
+    (data / "B" / "dir.jpg").mkdir()  # a folder, read as one (empty): as predict and train do
+    (data / "B" / "dir.jpg" / "cut.png").write_bytes(b"\x89PNG cut short")
     res = CliRunner().invoke(app, ["benchmark", "--runs", "2", "--json", "--data", str(data),
                                    "--model", str(exported / "tiny-int8.onnx")])
     assert res.exit_code == 1, res.output  # was 0 with the two counted as wrong, never named
-    assert "junk.jpg" in res.stderr and "dir.jpg" in res.stderr
+    assert "junk.jpg" in res.stderr and "dir.jpg/cut.png" in res.stderr
     (row,) = json.loads(res.stdout)
     assert row["images"] == sum(1 for _ in tiny_dataset.glob("*/*.jpg"))
     assert len(row["failures"]) == 2 and 0 <= row["accuracy"] <= 1

@@ -142,14 +142,14 @@ def test_benchmark_leaves_out_a_class_folder_it_cannot_list(tmp_path: Path,
 
     data = tmp_path / "data"
     a, b = _photo(data / "A" / "1.jpg"), _photo(data / "B" / "1.jpg")
-    real_iterdir = pathlib.Path.iterdir
+    real_scandir = os.scandir
 
-    def iterdir(self: Path):
-        if self == b.parent:
-            raise _denied(self)
-        return real_iterdir(self)
+    def scandir(p: object = ".") -> object:
+        if Path(os.fspath(p)) == b.parent:
+            raise _denied(p)
+        return real_scandir(p)
 
-    monkeypatch.setattr(pathlib.Path, "iterdir", iterdir)
+    monkeypatch.setattr(os, "scandir", scandir)
     problems: list[str] = []
     # one such folder stopped the whole benchmark, with nothing measured
     assert labelled(data, 0, problems) == [(a, "A")]

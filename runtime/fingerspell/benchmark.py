@@ -49,22 +49,33 @@ def labelled(folder: Path, limit: int = 0, problems: list[str] | None = None
              ) -> list[tuple[Path, str]]:
     """(image, class) for every image in a folder per class; `limit` spreads a sample evenly.
 
-    A class folder that cannot be listed is left out and named in `problems` (one unreadable
+    Class folders are matched in any case and read with their subfolders, as `train` and `adapt`
+    read them. A folder that cannot be listed is left out and named in `problems` (one unreadable
     folder cost the whole benchmark); `folder` itself unlistable raises its OSError."""
-    from fingerspell.files import IMAGE_SUFFIXES
+    from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES
     from fingerspell.schema import CLASSES
+
+    by_lower = {c.lower(): c for c in CLASSES}
+
+    def unlisted(exc: OSError) -> None:
+        if problems is not None:
+            problems.append(f"{exc.filename}: cannot list folder ({exc.strerror or exc})")
 
     files = []
     for d in sorted(folder.iterdir()):
+        name = by_lower.get(d.name.lower())
         try:
-            if not (d.name in CLASSES and d.is_dir()):
+            if name is None or not d.is_dir():
                 continue
-            names = sorted(d.iterdir())
         except OSError as exc:
-            if problems is not None:
-                problems.append(f"{d}: cannot list folder ({exc.strerror or exc})")
+            unlisted(exc)
             continue
-        files.extend((p, d.name) for p in names if p.suffix.lower() in IMAGE_SUFFIXES)
+        found = []
+        for top, dirs, names in os.walk(d, onerror=unlisted):  # symlinked folders not followed
+            dirs[:] = [x for x in dirs if not x.startswith(".")]
+            found.extend(Path(top) / n for n in names
+                         if Path(n).suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES)
+        files.extend((p, name) for p in sorted(found))
     if limit and len(files) > limit:  # an even spread over classes and people
         step = len(files) / limit
         files = [files[int(i * step)] for i in range(limit)]
