@@ -103,5 +103,6 @@ def test_own_folders_are_read_as_a_user_makes_them(tmp_path: Path) -> None:
     # a lowercase folder, subfolders and phone photos were left out without a word
     assert got == [("A", "a/1.jpg"), ("B", "B/monday/2.jpg"), ("B", "B/tuesday/9.jpg"),
                    ("B", "B/tuesday/10.jpg"), ("space", "space/IMG_1.HEIC")]
-    assert root_notes(root) == [f"{root}: ignored folder(s) not named after a class: Spce (space?)",
-                                f"{root}: class folder(s) with no image: C"]
+    assert root_notes(root, discover(root)) == [
+        f"{root}: ignored folder(s) not named after a class: Spce (space?)",
+        f"{root}: class folder(s) with no image: C"]

@@ -52,10 +52,7 @@ def labelled(folder: Path, limit: int = 0, problems: list[str] | None = None
     Class folders are matched in any case and read with their subfolders, as `train` and `adapt`
     read them. A folder that cannot be listed is left out and named in `problems` (one unreadable
     folder cost the whole benchmark); `folder` itself unlistable raises its OSError."""
-    from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES
-    from fingerspell.schema import CLASSES
-
-    by_lower = {c.lower(): c for c in CLASSES}
+    from fingerspell.files import class_named, image_files
 
     def unlisted(exc: OSError) -> None:
         if problems is not None:
@@ -63,19 +60,14 @@ def labelled(folder: Path, limit: int = 0, problems: list[str] | None = None
 
     files = []
     for d in sorted(folder.iterdir()):
-        name = by_lower.get(d.name.lower())
+        name = class_named(d.name)
         try:
             if name is None or not d.is_dir():
                 continue
         except OSError as exc:
             unlisted(exc)
             continue
-        found = []
-        for top, dirs, names in os.walk(d, onerror=unlisted):  # symlinked folders not followed
-            dirs[:] = [x for x in dirs if not x.startswith(".")]
-            found.extend(Path(top) / n for n in names
-                         if Path(n).suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES)
-        files.extend((p, name) for p in sorted(found))
+        files.extend((p, name) for p in sorted(image_files(d, unlisted)))
     if limit and len(files) > limit:  # an even spread over classes and people
         step = len(files) / limit
         files = [files[int(i * step)] for i in range(limit)]

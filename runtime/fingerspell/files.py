@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
 # Phone formats Pillow may not decode: listed from folders so they are reported, not skipped.
@@ -21,3 +24,22 @@ def natural_key(text: str) -> tuple:
     # text apart from the parts: where one name's parts begin the other's ('cam', 'cam2.jpg'),
     # the shorter sorts first, where the text used to meet a number (TypeError)
     return (parts, text)
+
+
+def class_named(folder_name: str) -> str | None:
+    """The class a folder is named after, in any case (`a` is A, `Space` is space), or None."""
+    from fingerspell.schema import CLASSES
+
+    return {c.lower(): c for c in CLASSES}.get(folder_name.lower())
+
+
+def image_files(folder: Path, onerror: Callable[[OSError], None] | None = None) -> list[Path]:
+    """Image files (phone formats too) in a folder and its subfolders, unsorted; hidden and
+    symlinked folders are not walked. `onerror` gets os.walk's error for a folder it cannot
+    list. Shared by training's datasets and `benchmark --data`, so both read a folder alike."""
+    found = []
+    for top, dirs, names in os.walk(folder, onerror=onerror):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(Path(top) / n for n in names
+                     if Path(n).suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES)
+    return found

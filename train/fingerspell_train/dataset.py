@@ -8,13 +8,12 @@ whole sources can be held out; without it, the root is one source.
 from __future__ import annotations
 
 import csv
-import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from fingerspell.errors import DatasetError
-from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES, natural_key
+from fingerspell.files import class_named, image_files, natural_key
 from fingerspell.schema import CLASSES
 
 
@@ -45,31 +44,32 @@ def _read_manifest(root: Path) -> dict[str, str]:
     return {row["path"]: row.get("source_repo") or root.name for row in rows}
 
 
-def _class_dirs(root: Path) -> dict[str, list[Path]]:
-    """Class name -> its folders in a root. Case does not matter (`a/` is A, `Space/` is space),
-    as in `fingerspell adapt`: a user's own folders were skipped for a lowercase name."""
-    by_lower = {c.lower(): c for c in CLASSES}
-    found: dict[str, list[Path]] = {}
+def _folders(root: Path) -> tuple[dict[str, list[Path]], list[str]]:
+    """Class name -> its folders in a root, and the names of the other folders. Case does not
+    matter (`a/` is A, `Space/` is space), as in `fingerspell adapt`: a user's own folders were
+    skipped for a lowercase name."""
+    classes: dict[str, list[Path]] = {}
+    others = []
     for p in sorted(root.iterdir()):
-        if p.name.lower() in by_lower and p.is_dir():
-            found.setdefault(by_lower[p.name.lower()], []).append(p)
-    return found
+        if not p.is_dir():
+            continue
+        name = class_named(p.name)
+        if name is None:
+            others.append(p.name)
+        else:
+            classes.setdefault(name, []).append(p)
+    return classes, others
 
 
 def _images(folder: Path) -> list[Path]:
     """Image files under a class folder, its subfolders too (`A/monday/`, as adapt reads them),
     in natural order of their path in it; phone formats too, so that a photo Pillow cannot
-    decode is counted as unreadable, not left out unsaid. Symlinked and hidden folders are not
-    walked."""
+    decode is counted as unreadable, not left out unsaid."""
     def unlisted(exc: OSError) -> None:
         raise DatasetError(f"{exc.filename}: cannot be listed ({exc.strerror or exc})")
 
-    files = []
-    for top, dirs, names in os.walk(folder, onerror=unlisted):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        files.extend(Path(top) / n for n in names
-                     if Path(n).suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES)
-    return sorted(files, key=lambda p: natural_key(p.relative_to(folder).as_posix()))
+    return sorted(image_files(folder, unlisted),
+                  key=lambda p: natural_key(p.relative_to(folder).as_posix()))
 
 
 def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
@@ -78,9 +78,7 @@ def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
     if not root.is_dir():
         raise DatasetError(f"{root}: not a directory")
     try:
-        class_dirs = _class_dirs(root)
-        unknown = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.lower()
-                         not in {c.lower() for c in CLASSES})
+        class_dirs, unknown = _folders(root)
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     known = [c for c in CLASSES if c in class_dirs]
@@ -102,16 +100,17 @@ def discover(root: Path | str, min_classes: int = 2) -> list[Sample]:
     return samples
 
 
-def root_notes(root: Path | str) -> list[str]:
-    """What discover() leaves out of a root, for a `note:` line each: folders not named after a
-    class (with the nearest class name, `Spce` -> space), and class folders without an image."""
+def root_notes(root: Path | str, samples: list[Sample]) -> list[str]:
+    """What discover() left out of a root (`samples`, its answer), for a `note:` line each:
+    folders not named after a class (with the nearest class name, `Spce` -> space), and class
+    folders without an image."""
     import difflib
 
     root = Path(root)
     lower = {c.lower(): c for c in CLASSES}
+    class_dirs, others = _folders(root)
     notes = []
-    odd = [p.name for p in sorted(root.iterdir()) if p.is_dir() and p.name.lower() not in lower
-           and not p.name.startswith(".") and p.name != MASK_DIR]
+    odd = [n for n in others if not n.startswith(".") and n != MASK_DIR]
     if odd:
         def named(n: str) -> str:
             near = difflib.get_close_matches(n.lower(), list(lower), n=1, cutoff=0.75)
@@ -119,7 +118,8 @@ def root_notes(root: Path | str) -> list[str]:
 
         notes.append(f"{root}: ignored folder(s) not named after a class: "
                      + ", ".join(named(n) for n in odd[:8]) + (", …" if len(odd) > 8 else ""))
-    empty = [d.name for dirs in _class_dirs(root).values() for d in dirs if not _images(d)]
+    used = {s.path.relative_to(root).parts[0] for s in samples}  # not a second walk of the root
+    empty = [d.name for dirs in class_dirs.values() for d in dirs if d.name not in used]
     if empty:
         notes.append(f"{root}: class folder(s) with no image: {', '.join(empty)}")
     return notes

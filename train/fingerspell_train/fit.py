@@ -276,8 +276,8 @@ def train(preset: Preset, opts: TrainOptions) -> dict[str, Any]:
     final = check_out_dir(opts.out_dir, opts.overwrite)
     crop = crop_of(opts.roots)
     per_root = [discover(r) for r in opts.roots]
-    for r in opts.roots:
-        for line in root_notes(r):  # a misspelt or empty class folder: trained without it
+    for r, found in zip(opts.roots, per_root, strict=True):
+        for line in root_notes(r, found):  # a misspelt or empty class folder: trained without it
             log(f"note: {line}")
     check_eval_dirs(opts.eval_dirs)  # before training, so that a typo costs seconds, not the run
     # Written into a sibling folder and moved into place at the end: a failed or abandoned run
