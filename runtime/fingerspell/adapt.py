@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -95,8 +94,8 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
     """(photo, class) for each image in a folder per class (its subfolders too, such as A/day1/),
     and a line for each subfolder whose name is no class (case does not matter: `a/` is A,
     `Space/` is space) or that cannot be listed. Phone formats Pillow may not read are listed,
-    so that they are reported, not skipped."""
-    from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES, natural_key
+    so that they are reported, not skipped; hidden names are not read (files.is_hidden)."""
+    from fingerspell.files import IMAGE_SUFFIXES, image_files, is_hidden, natural_key
 
     try:
         is_folder = folder.is_dir()
@@ -108,13 +107,14 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
     by_name = {label.lower(): label for label in labels}
     photos, problems = [], []
     try:
-        entries = sorted(folder.iterdir(), key=lambda d: natural_key(d.name))
+        entries = sorted((d for d in folder.iterdir() if not is_hidden(d.name)),
+                         key=lambda d: natural_key(d.name))
         subfolders = [d for d in entries if d.is_dir()]
     except OSError as exc:
         raise DatasetError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
     # a photo beside the letter folders has no letter: said, not skipped in silence
     problems.extend(f"{d}: not in a letter folder (A/, B/, …); not used" for d in entries
-                    if d not in subfolders and not d.name.startswith("."))
+                    if d not in subfolders)
 
     def unlisted(exc: OSError) -> None:  # os.walk's errors name the folder
         problems.append(f"{exc.filename}: cannot list folder ({exc.strerror or exc})")
@@ -123,11 +123,8 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
         if d.name.lower() not in by_name:
             problems.append(f"{d}: not a class ({_classes(labels)}); its photos are not used")
             continue
-        files: list[Path] = []
-        for root, _, names in os.walk(d, onerror=unlisted):  # symlinked folders not followed
-            files.extend(Path(root) / n for n in names
-                         if Path(n).suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES)
-        files.sort(key=lambda p: natural_key(str(p.relative_to(d))))
+        # as training reads a class folder: subfolders too, symlinked and hidden ones not
+        files = sorted(image_files(d, unlisted), key=lambda p: natural_key(str(p.relative_to(d))))
         photos.extend((p, by_name[d.name.lower()]) for p in files)
     if not photos and not problems:
         raise DatasetError(f"{folder}: no photos in a folder per letter (A/, B/, …; images "

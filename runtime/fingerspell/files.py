@@ -7,7 +7,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
+# .jfif and .jpe are JPEGs by other names (browsers on Windows save downloads as .jfif).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".bmp", ".webp", ".gif",
+                            ".tif", ".tiff"})
 # Phone formats Pillow may not decode: listed from folders so they are reported, not skipped.
 PHONE_SUFFIXES = frozenset({".heic", ".heif", ".avif"})
 
@@ -26,6 +28,13 @@ def natural_key(text: str) -> tuple:
     return (parts, text)
 
 
+def is_hidden(name: str) -> bool:
+    """A name folder walks skip, as `ls` and the shell's `*` do: dot-files and dot-folders, which
+    include macOS's `._IMG_1.jpg` (AppleDouble metadata beside each photo on a USB stick or in a
+    zip, not an image), and the `__MACOSX` folder of such metadata that unzipping leaves."""
+    return name.startswith(".") or name == "__MACOSX"
+
+
 def class_named(folder_name: str) -> str | None:
     """The class a folder is named after, in any case (`a` is A, `Space` is space), or None."""
     from fingerspell.schema import CLASSES
@@ -33,13 +42,18 @@ def class_named(folder_name: str) -> str | None:
     return {c.lower(): c for c in CLASSES}.get(folder_name.lower())
 
 
+def is_image_name(name: str) -> bool:
+    """A file a folder walk reads: an image or phone-format suffix, and not hidden."""
+    return not is_hidden(name) and Path(name).suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES
+
+
 def image_files(folder: Path, onerror: Callable[[OSError], None] | None = None) -> list[Path]:
-    """Image files (phone formats too) in a folder and its subfolders, unsorted; hidden and
-    symlinked folders are not walked. `onerror` gets os.walk's error for a folder it cannot
-    list. Shared by training's datasets and `benchmark --data`, so both read a folder alike."""
+    """Image files (phone formats too) in a folder and its subfolders, unsorted; hidden names
+    (is_hidden) and symlinked folders are not walked. `onerror` gets os.walk's error for a
+    folder it cannot list. Shared by training's datasets, `adapt` and `benchmark --data`, so
+    all read a folder alike."""
     found = []
     for top, dirs, names in os.walk(folder, onerror=onerror):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        found.extend(Path(top) / n for n in names
-                     if Path(n).suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES)
+        dirs[:] = [d for d in dirs if not is_hidden(d)]
+        found.extend(Path(top) / n for n in names if is_image_name(n))
     return found

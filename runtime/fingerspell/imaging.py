@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from fingerspell import formats
 from fingerspell.errors import InputError
 from fingerspell.schema import RESIZE_FIT, RESIZE_METHOD
 
@@ -53,7 +54,15 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
         # We own the file, not Pillow: it is closed on every path out, refused images included.
         with warnings.catch_warnings(), source as fp:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(fp)
+            kind = _sniff(fp)
+            if kind == "heic":
+                formats.heif_opener()  # where installed; else Pillow's error is explained below
+            try:
+                img = Image.open(fp)
+            except Image.UnidentifiedImageError:
+                if formats.unreadable(kind):
+                    raise InputError(f"{name}: {formats.unreadable(kind)}") from None
+                raise
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise InputError(f"{name}: image is {w}x{h}, larger than the {MAX_PIXELS:,}-pixel limit")
@@ -74,6 +83,18 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
         # Decoders of untrusted bytes fail in many ways (OSError for truncation, TypeError or
         # KeyError for a corrupt TIFF header, ...): all of them mean "not a usable image".
         raise InputError(f"{name}: cannot decode image ({one_line(exc)})") from None
+
+
+def _sniff(fp: BinaryIO) -> str | None:
+    """formats.kind of the file's first bytes, the file left where it was (None where it cannot
+    be read back: Pillow then says what it can)."""
+    try:
+        at = fp.tell()
+        head = fp.read(formats.HEAD_BYTES)
+        fp.seek(at)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return formats.kind(head) if isinstance(head, bytes) else None
 
 
 def _load(img: Image.Image) -> None:

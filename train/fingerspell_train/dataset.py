@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fingerspell.errors import DatasetError
-from fingerspell.files import class_named, image_files, natural_key
+from fingerspell.files import class_named, image_files, is_hidden, natural_key
 from fingerspell.schema import CLASSES
 
 
@@ -110,7 +110,7 @@ def root_notes(root: Path | str, samples: list[Sample]) -> list[str]:
     lower = {c.lower(): c for c in CLASSES}
     class_dirs, others = _folders(root)
     notes = []
-    odd = [n for n in others if not n.startswith(".") and n != MASK_DIR]
+    odd = [n for n in others if not is_hidden(n) and n != MASK_DIR]
     if odd:
         def named(n: str) -> str:
             near = difflib.get_close_matches(n.lower(), list(lower), n=1, cutoff=0.75)

@@ -11,7 +11,7 @@ import typer
 
 from fingerspell.cli import globs
 from fingerspell.cli.common import printable
-from fingerspell.files import IMAGE_SUFFIXES, PHONE_SUFFIXES, natural_key
+from fingerspell.files import IMAGE_SUFFIXES, is_hidden, is_image_name, natural_key
 from fingerspell.sources import MAX_STREAM_BYTES, BadSource, is_url
 
 MAX_GLOB_MATCHES = 100_000
@@ -33,9 +33,10 @@ def _walk(folder: Path) -> Iterator[Path | BadSource]:
     Symlinked folders inside it are not followed (as `find`, `ls -R` and the `**` of globs do
     not): through a link to `/` (`/proc/self/root`) the walk took in the whole machine. Each one
     is named in a note, so no photo is left out unsaid; a link given as the argument itself is
-    followed. A folder that cannot be listed, a folder with no image at all and a tree of more
-    than globs.MAX_FOLDERS folders come back as BadSource, so they are reported instead of
-    silently skipped or walked for hours.
+    followed. Hidden names are skipped, as `ls` and the shell's `*` skip them (files.is_hidden:
+    macOS's `._` files beside each photo are not images). A folder that cannot be listed, a
+    folder with no image at all and a tree of more than globs.MAX_FOLDERS folders come back as
+    BadSource, so they are reported instead of silently skipped or walked for hours.
     """
     stack = [folder]
     found: list[Path | BadSource] = []
@@ -53,13 +54,15 @@ def _walk(folder: Path) -> Iterator[Path | BadSource]:
             found.append(BadSource(str(d), f"cannot list folder ({exc.strerror or exc})"))
             continue
         for e in entries:
+            if is_hidden(e.name):
+                continue
             try:
                 if e.is_symlink() and e.is_dir():
                     typer.echo(f"note: {printable(str(e))}: a linked folder, not walked; give it "
                                "by name to read it", err=True)
                 elif e.is_dir():
                     stack.append(e)
-                elif e.suffix.lower() in IMAGE_SUFFIXES | PHONE_SUFFIXES:
+                elif is_image_name(e.name):
                     found.append(e)
             except OSError:
                 found.append(e)  # reported as a failure when read
@@ -103,6 +106,8 @@ def _expand_glob(pattern: str) -> list[Path | BadSource]:
         return [BadSource(pattern, f"matches more than {MAX_GLOB_MATCHES:,} paths; "
                           "give the folder itself, which is walked once")]
     matches = sorted(map(Path, found), key=_natural)
+    if "__MACOSX" not in pattern:  # `*` leaves out dot-names itself; this one is hidden too
+        matches = [m for m in matches if "__MACOSX" not in m.parts]
     locked = [BadSource(d, f"cannot list folder ({exc.strerror or exc})")
               for d, exc in dict(unlisted).items()]  # a folder listed twice is said once
     if not matches:

@@ -1,0 +1,154 @@
+"""Photos as devices leave them: iPhone HEIC, AVIF, a video given as a photo, macOS's `._`
+files and `__MACOSX` folders, Windows' `.jfif` downloads."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fingerspell import formats
+from fingerspell.errors import InputError
+from fingerspell.imaging import open_image
+
+
+def _ftyp(major: bytes, *compatible: bytes) -> bytes:
+    box = major + b"\0\0\0\0" + b"".join(compatible)
+    return (8 + len(box)).to_bytes(4, "big") + b"ftyp" + box + b"\0\0\0\x08free"
+
+
+@pytest.mark.parametrize(("head", "kind"), [
+    (_ftyp(b"heic", b"mif1", b"heic"), "heic"),  # an iPhone photo
+    (_ftyp(b"mif1", b"heic"), "heic"),
+    (_ftyp(b"avif", b"mif1", b"miaf"), "avif"),
+    (_ftyp(b"mif1", b"avif"), "avif"),  # generic HEIF brand, AVIF inside: not HEIC
+    (_ftyp(b"isom", b"iso2", b"avc1", b"mp41"), "video"),  # MP4
+    (_ftyp(b"qt  ", b"qt  "), "video"),  # an iPhone's MOV
+    (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01", "video"),  # WebM / Matroska
+    (b"RIFF\0\0\0\0AVI LIST", "video"),
+    (b"RIFF\0\0\0\0WEBPVP8 ", None),  # a WebP is a photo
+    (b"\xff\xd8\xff\xe0\0\x10JFIF", None),
+    (b"\0\0\0\x18ftyp", None),  # cut short
+    (b"", None),
+])
+def test_a_file_is_known_by_its_first_bytes(head: bytes, kind: str | None) -> None:
+    assert formats.kind(head) == kind
+
+
+def _heic(img: Image.Image) -> bytes:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    img.save(buf, "HEIF")
+    return buf.getvalue()
+
+
+def _without_heif(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As where pillow-heif is not installed: not importable, and not registered with Pillow."""
+    Image.init()
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # import raises ImportError
+    monkeypatch.setattr(formats, "_heif_registered", False)
+    monkeypatch.setattr(Image, "ID", [i for i in Image.ID if i != "HEIF"])
+
+
+def test_an_iphone_photo_is_read_with_pillow_heif(tmp_path: Path) -> None:
+    left_red = Image.new("RGB", (60, 30), (0, 0, 255))
+    left_red.paste((255, 0, 0), (0, 0, 30, 30))
+    data = _heic(left_red)
+    (tmp_path / "IMG_0001.HEIC").write_bytes(data)
+    for source in (tmp_path / "IMG_0001.HEIC", data):
+        px = np.asarray(open_image(source, "IMG_0001.HEIC"))
+        assert px.shape == (30, 60, 3) and px[15, 10, 0] > 200 and px[15, 50, 2] > 200
+
+
+def test_without_pillow_heif_a_heic_photo_says_how_to_read_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    photo = tmp_path / "IMG_0001.HEIC"
+    photo.write_bytes(_heic(Image.new("RGB", (16, 16))))
+    _without_heif(monkeypatch)
+    with pytest.raises(InputError) as err:  # was: "not an image (unrecognised format)"
+        open_image(photo, str(photo))
+    assert str(err.value) == (f"{photo}: a HEIC photo, which needs pillow-heif to read: "
+                              "pip install pillow-heif (or save it as JPEG)")
+
+
+def test_a_video_given_as_a_photo_says_to_take_frames(tmp_path: Path) -> None:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(_ftyp(b"isom", b"iso2", b"avc1", b"mp41") + b"\0" * 200)
+    with pytest.raises(InputError, match=r"clip.mp4: a video, not a photo: take frames from it"):
+        open_image(clip, str(clip))
+
+
+def test_an_avif_this_pillow_cannot_read_says_to_upgrade(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import features
+
+    if not features.check("avif"):
+        pytest.skip("this Pillow has no AVIF codec to write the sample with")
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, "AVIF")
+    Image.init()
+    monkeypatch.setattr(Image, "ID", [i for i in Image.ID if i != "AVIF"])  # an older Pillow
+    with pytest.raises(InputError, match=r"x.avif: an AVIF image, which Pillow .* cannot read: "
+                       r"pip install -U pillow"):
+        open_image(buf.getvalue(), "x.avif")
+
+
+def _tree(root: Path, rels: list[str]) -> None:
+    for rel in rels:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(root / rel, "JPEG")
+
+
+# a Mac's copy to a USB stick writes `._NAME` beside each file; a Mac's zip adds __MACOSX/
+MAC_AND_WINDOWS = ["A/IMG_1.jpg", "A/._IMG_1.jpg", "A/download.jfif", "A/.thumbnails/t.jpg",
+                   "__MACOSX/A/._IMG_1.jpg", "B/x.JPE", "B/._x.JPE"]
+
+
+def test_a_folder_walk_skips_hidden_names_and_reads_jfif(tmp_path: Path) -> None:
+    from fingerspell.cli.inputs import expand
+
+    _tree(tmp_path, MAC_AND_WINDOWS)
+    # `._IMG_1.jpg` was each read and failed as "not an image": exit 1 for a folder of photos
+    got = [str(p.relative_to(tmp_path)) for p in expand([str(tmp_path)])]
+    assert got == ["A/download.jfif", "A/IMG_1.jpg", "B/x.JPE"]
+    got = [str(p.relative_to(tmp_path)) for p in expand([str(tmp_path / "*")])]
+    assert got == ["A/download.jfif", "A/IMG_1.jpg", "B/x.JPE"]
+
+
+def test_labelled_folders_skip_hidden_names_and_read_jfif(tmp_path: Path) -> None:
+    from fingerspell.adapt import labelled_photos
+    from fingerspell.benchmark import labelled
+    from fingerspell.schema import CLASSES
+
+    _tree(tmp_path, MAC_AND_WINDOWS)
+    want = [("A/download.jfif", "A"), ("A/IMG_1.jpg", "A"), ("B/x.JPE", "B")]
+    photos, problems = labelled_photos(tmp_path, list(CLASSES))  # adapt
+    assert [(str(p.relative_to(tmp_path)), c) for p, c in photos] == want
+    assert problems == []  # `__MACOSX` was "not a class"
+    got = sorted((str(p.relative_to(tmp_path)), c) for p, c in labelled(tmp_path))  # benchmark
+    assert got == sorted(want)
+
+
+def test_training_skips_hidden_names_and_reads_jfif(tmp_path: Path) -> None:
+    pytest.importorskip("fingerspell_train")
+    from fingerspell_train.dataset import discover, root_notes
+
+    _tree(tmp_path, MAC_AND_WINDOWS)
+    samples = discover(tmp_path)
+    assert [s.path.relative_to(tmp_path).as_posix() for s in samples] == [
+        "A/download.jfif", "A/IMG_1.jpg", "B/x.JPE"]
+    assert root_notes(tmp_path, samples) == []  # `__MACOSX` was an "ignored folder"
+
+
+def test_a_damaged_heic_is_not_said_to_need_pillow_heif_where_it_is_installed(
+        tmp_path: Path) -> None:
+    data = _heic(Image.new("RGB", (16, 16)))  # registers pillow-heif
+    photo = tmp_path / "IMG_0002.HEIC"
+    photo.write_bytes(data[:40] + b"\0" * 200)  # its ftyp box, then nothing of a photo
+    with pytest.raises(InputError) as err:
+        open_image(photo, str(photo))
+    assert "pip install" not in str(err.value) and str(err.value).startswith(f"{photo}: ")
