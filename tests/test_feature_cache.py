@@ -87,3 +87,16 @@ def test_entries_under_the_old_key_are_moved_not_rebuilt(tmp_path: Path) -> None
     FeatureCache(cache, samples, SPEC, (3,)).build(lower, 8, progress=False)
     assert lower.calls == 1
     assert [p.name for p in cache.iterdir()] == [cache_key(samples, SPEC)]
+
+
+def test_progress_into_a_pipe_is_plain_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    from fingerspell_train import features
+
+    bar = features._progress(25, "features block4_pool view 0")  # stdout is not a tty here
+    for done in (0, 8, 16, 25):
+        bar.update(done)
+    out, err = capsys.readouterr()
+    # Keras's bar drew backspaces and carriage returns into logs and pipes
+    assert "\r" not in out + err and "\x08" not in out + err
+    assert err.splitlines()[0] == "features block4_pool view 0"
+    assert err.splitlines()[-1] == "  25/25 images"

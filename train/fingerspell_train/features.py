@@ -178,10 +178,26 @@ class FeatureCache:
         return np.load(self.data_path, mmap_mode="r"), ok
 
 
+class _Lines:
+    """Progress as a line per tenth, where Keras's bar would fill a log or pipe with its
+    backspaces and carriage returns (it draws them whenever the OS is POSIX, tty or not)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.said = total, -1
+
+    def update(self, done: int) -> None:
+        tenth = done * 10 // max(self.total, 1)
+        if tenth > self.said:
+            self.said = tenth
+            print(f"  {done:,}/{self.total:,} images", file=sys.stderr, flush=True)
+
+
 def _progress(total: int, title: str) -> Any:
+    print(title, file=sys.stderr)
+    if not sys.stdout.isatty():
+        return _Lines(total)
     from keras.utils import Progbar
 
-    print(title, file=sys.stderr)
     return Progbar(total, unit_name="image")
 
 
