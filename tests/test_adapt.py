@@ -159,10 +159,11 @@ def test_the_folder_names_the_letters_and_reports_the_rest(tmp_path: Path) -> No
         ("a/1.jpg", "A"), ("a/2.png", "A"), ("a/10.jpg", "A"), ("a/day2/3.HEIC", "A"),
         ("Space/s.jpg", "space")]
     assert len(problems) == 1 and "junk" in problems[0] and "not a class" in problems[0]
-    for stray in ("B_photo.jpg", "C", ".DS_Store"):  # beside the letter folders: were not named
+    # beside the letter folders: photos were not named; Windows' files were failures (exit 1)
+    for stray in ("B_photo.jpg", "C.HEIC", ".DS_Store", "Thumbs.db", "desktop.ini"):
         (tmp_path / stray).write_bytes(b"")
     _, problems = labelled_photos(tmp_path, list(CLASSES))
-    assert [Path(p.split(": ")[0]).name for p in problems] == ["B_photo.jpg", "C", "junk"]
+    assert [Path(p.split(": ")[0]).name for p in problems] == ["B_photo.jpg", "C.HEIC", "junk"]
     assert all("not in a letter folder" in p for p in problems[:2]) and "not a class" in problems[2]
     with pytest.raises(DatasetError, match="not a folder"):
         labelled_photos(tmp_path / "a" / "1.jpg", list(CLASSES))

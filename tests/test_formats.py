@@ -4,6 +4,7 @@ files and `__MACOSX` folders, Windows' `.jfif` downloads."""
 from __future__ import annotations
 
 import io
+import os
 import sys
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def _ftyp(major: bytes, *compatible: bytes) -> bytes:
     (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01", "video"),  # WebM / Matroska
     (b"RIFF\0\0\0\0AVI LIST", "video"),
     (b"RIFF\0\0\0\0WEBPVP8 ", None),  # a WebP is a photo
-    (b"\xff\xd8\xff\xe0\0\x10JFIF", None),
+    (b"\xff\xd8\xff\xe0\0\x10JFIF", "jpeg"),
     (b"\0\0\0\x18ftyp", None),  # cut short
     (b"", None),
 ])
@@ -152,3 +153,115 @@ def test_a_damaged_heic_is_not_said_to_need_pillow_heif_where_it_is_installed(
     with pytest.raises(InputError) as err:
         open_image(photo, str(photo))
     assert "pip install" not in str(err.value) and str(err.value).startswith(f"{photo}: ")
+
+
+def _frames(colours: list[tuple[int, int, int]]) -> list[Image.Image]:
+    return [Image.new("RGB", (24, 24), c) for c in colours]
+
+
+RGB3 = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG", "TIFF"])
+def test_an_animated_image_is_its_frames_in_order(fmt: str, tmp_path: Path) -> None:
+    from fingerspell.frames import each_frame, frame_count
+
+    first, *rest = _frames(RGB3)
+    path = tmp_path / f"word.{fmt.lower()}"
+    lossless = {"lossless": True} if fmt == "WEBP" else {}
+    first.save(path, fmt, save_all=True, append_images=rest, **lossless)
+    still = tmp_path / "still.png"
+    first.save(still)
+    got = list(each_frame([still, path, path.read_bytes()]))
+    assert got[0] == still  # a still image is passed on, to be read as any photo
+    names = [getattr(g, "name", None) for g in got[1:]]
+    size = path.stat().st_size
+    assert names == [f"{path}[1]", f"{path}[2]", f"{path}[3]",
+                     f"<{size} bytes>[1]", f"<{size} bytes>[2]", f"<{size} bytes>[3]"]
+    colours = [tuple(np.asarray(g)[12, 12]) for g in got[1:4]]
+    assert [tuple(int(v) for v in c) for c in colours] == RGB3
+    assert frame_count(path) == 3 and frame_count(still) == 1
+
+
+def test_frames_of_a_file_that_is_no_image_are_left_to_the_usual_reading(tmp_path: Path) -> None:
+    from fingerspell.frames import each_frame
+
+    fake = tmp_path / "not.gif"
+    fake.write_text("hello")
+    fifo = tmp_path / "pipe.gif"
+    os.mkfifo(fifo)  # open() would wait for a writer for ever
+    assert list(each_frame([fake, fifo, "https://example.org/a.gif"])) == [
+        fake, fifo, "https://example.org/a.gif"]
+
+
+def test_spell_reads_a_gif_frame_by_frame_and_predict_notes_it(exported: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fingerspell.cli import app
+
+    model = str(exported / "tiny-int8.onnx")
+    frames = _frames([(200, 40, 40), (40, 200, 40), (40, 40, 200), (200, 200, 40)])
+    gif = tmp_path / "word.gif"
+    frames[0].save(gif, "GIF", save_all=True, append_images=frames[1:])
+    singles = []
+    with Image.open(gif) as img:
+        for i in range(4):
+            img.seek(i)
+            singles.append(tmp_path / f"f{i}.png")
+            img.convert("RGB").save(singles[-1])
+    args = ["--model", model, "--pose", "none", "--threshold", "0"]
+    whole = CliRunner().invoke(app, ["spell", str(gif), *args])
+    apart = CliRunner().invoke(app, ["spell", *map(str, singles), *args])
+    assert whole.exit_code == apart.exit_code == 0
+    assert whole.stdout == apart.stdout and whole.stdout.strip()  # was the first frame's letter
+    res = CliRunner().invoke(app, ["predict", str(gif), "--model", model, "--pose", "none"])
+    assert res.exit_code == 0
+    assert f"note: {gif}: 4 frames, the first read; `fingerspell spell` reads them all" in res.stderr
+
+
+def test_a_108_megapixel_phone_jpeg_is_read_at_reduced_scale(tmp_path: Path) -> None:
+    from fingerspell.sources import load_pixels
+
+    photo = tmp_path / "samsung_108MP.jpg"
+    Image.new("L", (12_000, 9_000), 128).save(photo, quality=50)  # was refused as a bomb
+    px = load_pixels(photo, (32, 32), crop=lambda img: img)  # the hand crop's reduced decode
+    assert px.shape == (32, 32, 3) and abs(int(px.mean()) - 128) <= 2
+
+
+def test_a_folder_of_videos_says_to_take_frames(tmp_path: Path) -> None:
+    from fingerspell.cli.inputs import expand
+
+    for name in ("a.mp4", "b.MOV"):
+        (tmp_path / name).write_bytes(b"\0" * 64)
+    (got,) = expand([str(tmp_path)])
+    assert "only 2 video(s): take frames from them (ffmpeg" in got.reason
+    (tmp_path / "a.mp4").unlink()
+    (tmp_path / "b.MOV").unlink()
+    (got,) = expand([str(tmp_path)])
+    assert ".heic" in got.reason and "video" not in got.reason  # phone formats are looked for too
+
+
+def test_names_that_are_not_utf8_are_told_apart_everywhere(exported: Path, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from fingerspell.cli import app
+
+    photo = Image.new("RGB", (40, 40), (180, 120, 90))
+    folder = tmp_path / "zip"
+    folder.mkdir()
+    for raw in (b"caf\xe9.jpg", b"caf\xe8.jpg"):  # latin-1 names from a Windows zip
+        photo.save(os.fsdecode(os.fsencode(folder) + b"/" + raw), "JPEG")
+    (Path(os.fsdecode(os.fsencode(folder) + b"/bad\xe9.png"))).write_bytes(b"cut")
+    base = ["predict", str(folder), "--model", str(exported / "tiny-int8.onnx"), "--pose", "none"]
+    text = CliRunner().invoke(app, base)
+    csv_ = CliRunner().invoke(app, [*base, "--csv"])
+    js = CliRunner().invoke(app, [*base, "--json"])
+    want = [f"{folder}/caf\\xe8.jpg", f"{folder}/caf\\xe9.jpg"]  # each was 'caf?.jpg'
+    assert [line.split("\t")[0] for line in text.stdout.splitlines()] == want
+    bad = f"{folder}/bad\\xe9.png"
+    assert [line.split(",")[0] for line in csv_.stdout.splitlines()[1:]] == [bad, *want]
+    rows = [json.loads(line) for line in js.stdout.splitlines()]
+    assert [r["source"] for r in rows] == [bad, *want] and rows[0]["error"].startswith(bad)
+    assert f"error: {folder}/bad\\xe9.png: " in text.stderr

@@ -255,13 +255,14 @@ def test_links_and_empty_files_on_disk(tmp_path: Path) -> None:
 def test_files_are_closed_whatever_the_outcome(tmp_path: Path) -> None:
     """No file handle is left to the garbage collector: a multi-frame GIF, refused and cut images."""
     (tmp_path / "anim.gif").write_bytes(hf.animated_gif())
-    (tmp_path / "big.jpg").write_bytes(hf.jpeg_claiming(9_000, 9_000))  # over MAX_PIXELS only
+    # over MAX_PIXELS only (a JPEG that size is now read at reduced scale: MAX_JPEG_PIXELS)
+    (tmp_path / "big.png").write_bytes(hf.png_claiming(9_000, 9_000))
     assert MAX_PIXELS < 9_000 * 9_000
     jpeg = hf.encode(hf.noise(64, 64), "JPEG")
     (tmp_path / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ResourceWarning)
-        for name in ("anim.gif", "big.jpg", "cut.jpg"):
+        for name in ("anim.gif", "big.png", "cut.jpg"):
             with contextlib.suppress(InputError):
                 load_pixels(tmp_path / name, SIZE)
         gc.collect()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # aarch64 smoke test: `pip install` the runtime wheel and run `fingerspell predict` on 64-bit ARM
 # Linux (Debian bookworm arm64, the base of 64-bit Raspberry Pi OS), emulated with qemu-user.
+# SUITE=trixie is Raspberry Pi OS trixie's base (Python 3.13); ARCH=amd64 with SUITE=forky is a
+# laptop with Python 3.14, run natively (no qemu).
 #
 # NOT FOR CI: it debootstraps a Debian root (~4 min, ~700 MB) and runs inference under emulation
 # (~20 s per image, minutes in all). Run it by hand, as root, on a Debian/Ubuntu x86-64 host:
@@ -10,7 +12,8 @@
 # WORKDIR (default /var/tmp/fingerspell-arm64) holds the clone, the wheel, the arm64 root and
 # evidence.txt; the root is reused when present. IMAGE defaults to four Massey dev photos; `adapt`
 # is run on four train/multi photos (ADAPT_IMAGES), then predict again with the adapted head.
-# Env: PYTHON (builds the wheel, default python3), MIRROR (Debian mirror), SKIP_LITERT=1.
+# Env: PYTHON (builds the wheel, default python3), MIRROR (Debian mirror), SKIP_LITERT=1,
+# SUITE (Debian release, default bookworm), ARCH (Debian architecture, default arm64).
 # Exit status: 0 only if every install and prediction inside the arm64 root succeeded.
 set -euo pipefail
 
@@ -29,6 +32,11 @@ ADAPT_IMAGES=("$T/A/t32rahman-aslml__data_A_0.jpg" "$T/B/t32rahman-aslml__data_B
               "$T/L/t32rahman-aslml__data_L_0.jpg" "$T/Y/t32rahman-aslml__data_Y_0.jpg")
 ROOT="$WORK/rootfs"
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
+SUITE=${SUITE:-bookworm}
+ARCH=${ARCH:-arm64}
+# a release newer than this debootstrap knows is made with the script of sid, which it tracks
+SCRIPT=/usr/share/debootstrap/scripts/$SUITE
+[ -e "$SCRIPT" ] || SCRIPT=/usr/share/debootstrap/scripts/sid
 EVIDENCE="$WORK/evidence.txt"
 [ "$(id -u)" = 0 ] || { echo "run as root (debootstrap, mount, chroot)" >&2; exit 2; }
 for f in "${IMAGES[@]}" "${ADAPT_IMAGES[@]}"; do [ -f "$f" ] || { echo "no such image: $f" >&2; exit 2; }; done
@@ -47,6 +55,7 @@ ev "commit: $(git -C "$WORK/src" rev-parse HEAD)  wheel: $(basename "$WHEEL") $(
 
 # 2. qemu-user + binfmt_misc, so the kernel runs aarch64 ELF files (and so chroot works). The F
 #    flag (Debian's default) makes the kernel hold the interpreter open: nothing to copy into the root.
+if [ "$ARCH" = arm64 ]; then
 step "qemu + binfmt"
 command -v qemu-aarch64-static >/dev/null && command -v debootstrap >/dev/null ||
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user-static debootstrap binfmt-support
@@ -58,15 +67,20 @@ grep -q '^enabled' $BF/qemu-aarch64 || { echo "qemu-aarch64 binfmt entry not ena
 grep '^flags:' $BF/qemu-aarch64 | grep -q F ||
     echo "warning: qemu-aarch64 binfmt entry lacks the F flag; chroot may not find the interpreter" >&2
 ev "host: $(uname -m)  $(qemu-aarch64-static --version | head -1)"
+else
+command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap
+ev "host: $(uname -m), a $ARCH root run natively"
+fi
 
-# 3. Debian bookworm arm64 root (python3 = 3.11, as on Raspberry Pi OS bookworm). A finished
-#    debootstrap removes $ROOT/debootstrap, so its presence means an interrupted run: start over.
-step "arm64 root at $ROOT"
+# 3. Debian bookworm arm64 root (python3 = 3.11, as on Raspberry Pi OS bookworm), or SUITE and
+#    ARCH's. A finished debootstrap removes $ROOT/debootstrap, so its presence means an
+#    interrupted run: start over.
+step "$SUITE $ARCH root at $ROOT"
 if [ ! -x "$ROOT/usr/bin/python3" ] || [ -d "$ROOT/debootstrap" ]; then
     mountpoint -q "$ROOT/proc" || mountpoint -q "$ROOT/dev" && { echo "$ROOT has mounts; unmount first" >&2; exit 2; }
     rm -rf "$ROOT"
-    debootstrap --arch=arm64 --variant=minbase \
-        --include=python3,python3-venv,python3-pip,ca-certificates bookworm "$ROOT" "$MIRROR"
+    debootstrap --arch="$ARCH" --variant=minbase \
+        --include=python3,python3-venv,python3-pip,ca-certificates "$SUITE" "$ROOT" "$MIRROR" "$SCRIPT"
 else
     echo "reusing it"
 fi

@@ -95,7 +95,7 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
     and a line for each subfolder whose name is no class (case does not matter: `a/` is A,
     `Space/` is space) or that cannot be listed. Phone formats Pillow may not read are listed,
     so that they are reported, not skipped; hidden names are not read (files.is_hidden)."""
-    from fingerspell.files import IMAGE_SUFFIXES, image_files, is_hidden, natural_key
+    from fingerspell.files import LOOKED_FOR, image_files, is_hidden, is_image_name, natural_key
 
     try:
         is_folder = folder.is_dir()
@@ -113,8 +113,9 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
     except OSError as exc:
         raise DatasetError(f"{folder}: cannot list folder ({exc.strerror or exc})") from None
     # a photo beside the letter folders has no letter: said, not skipped in silence
+    # (only photos: Windows' desktop.ini and Thumbs.db there were failures, exit 1)
     problems.extend(f"{d}: not in a letter folder (A/, B/, …); not used" for d in entries
-                    if d not in subfolders)
+                    if d not in subfolders and is_image_name(d.name))
 
     def unlisted(exc: OSError) -> None:  # os.walk's errors name the folder
         problems.append(f"{exc.filename}: cannot list folder ({exc.strerror or exc})")
@@ -128,7 +129,7 @@ def labelled_photos(folder: Path, labels: list[str]) -> tuple[list[tuple[Path, s
         photos.extend((p, by_name[d.name.lower()]) for p in files)
     if not photos and not problems:
         raise DatasetError(f"{folder}: no photos in a folder per letter (A/, B/, …; images "
-                           f"{', '.join(sorted(IMAGE_SUFFIXES))})")
+                           f"{LOOKED_FOR})")
     return photos, problems
 
 

@@ -12,6 +12,10 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".bmp", ".
                             ".tif", ".tiff"})
 # Phone formats Pillow may not decode: listed from folders so they are reported, not skipped.
 PHONE_SUFFIXES = frozenset({".heic", ".heif", ".avif"})
+# What a folder of no images is said to lack.
+LOOKED_FOR = ", ".join(sorted(IMAGE_SUFFIXES | PHONE_SUFFIXES))
+# Videos are not read; a folder holding only these is told how to take frames from them.
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".3gp"})
 
 
 def natural_key(text: str) -> tuple:

@@ -19,15 +19,19 @@ AVIF_BRANDS = frozenset({b"avif", b"avis"})
 VIDEO_BRANDS = frozenset({b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1",
                           b"qt  ", b"M4V ", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"dash", b"MSNV"})
 
-FRAMES_HINT = ("take frames from it (ffmpeg -i CLIP -vf fps=5 frames/%04d.jpg) and give their "
-               "folder; `fingerspell spell frames/` spells them")
+def frames_hint(what: str = "it") -> str:
+    return (f"take frames from {what} (ffmpeg -i CLIP -vf fps=5 frames/%04d.jpg) and give their "
+            "folder; `fingerspell spell frames/` spells them")
 
 _heif_lock = threading.Lock()
 _heif_registered = False
 
 
 def kind(head: bytes) -> str | None:
-    """'heic', 'avif' or 'video' for a file starting with `head`, or None for anything else."""
+    """'jpeg', 'heic', 'avif' or 'video' for a file starting with `head`, or None for anything
+    else."""
+    if head[:3] == b"\xff\xd8\xff":
+        return "jpeg"
     if head[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska and WebM
         return "video"
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
@@ -74,5 +78,5 @@ def unreadable(kind_: str | None) -> str | None:
 
         return f"an AVIF image, which Pillow {__version__} cannot read: pip install -U pillow"
     if kind_ == "video":
-        return f"a video, not a photo: {FRAMES_HINT}"
+        return f"a video, not a photo: {frames_hint()}"
     return None

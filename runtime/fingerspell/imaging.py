@@ -22,10 +22,14 @@ if TYPE_CHECKING:
     import numpy as np
     from PIL import Image
 
-# Refuse images whose header claims more pixels than this (decompression bombs). 64 MP is above
-# any phone camera (a 12 MP photo is 12e6): 192 MB decoded as 8-bit RGB; a 16-bit RGBA file that
-# size peaked at 0.9 GB while converted (measured), still far from what a bomb would take.
+# Refuse images whose header claims more pixels than this (decompression bombs). 64 MP is 192 MB
+# decoded as 8-bit RGB; a 16-bit RGBA file that size peaked at 0.9 GB while converted (measured),
+# still far from what a bomb would take.
 MAX_PIXELS = 64_000_000
+# A JPEG read at reduced scale (draft) may claim more: phones save 64, 108 and 200 MP photos
+# (16320x12240), which DCT scaling decodes at 1/8 of each side without the full image in memory.
+# The image it decodes is held to MAX_PIXELS still.
+MAX_JPEG_PIXELS = 256_000_000
 
 
 def _pil() -> tuple:
@@ -47,7 +51,7 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
             raise InputError(f"{name}: empty file")
         source: contextlib.AbstractContextManager[BinaryIO] = contextlib.nullcontext(io.BytesIO(data))
     elif isinstance(data, (Path, str)):
-        source = _open_file(Path(data), name)
+        source = open_file(Path(data), name)
     else:
         source = contextlib.nullcontext(data)
     try:
@@ -57,19 +61,26 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
             kind = _sniff(fp)
             if kind == "heic":
                 formats.heif_opener()  # where installed; else Pillow's error is explained below
+            drafted = kind == "jpeg" and draft_size is not None
             try:
-                img = Image.open(fp)
+                img = _open_jpeg(fp) if drafted else None
+                if img is None:
+                    img = Image.open(fp)
             except Image.UnidentifiedImageError:
                 if formats.unreadable(kind):
                     raise InputError(f"{name}: {formats.unreadable(kind)}") from None
                 raise
             w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise InputError(f"{name}: image is {w}x{h}, larger than the {MAX_PIXELS:,}-pixel limit")
+            limit = MAX_JPEG_PIXELS if drafted and img.format == "JPEG" else MAX_PIXELS
+            if w * h > limit:
+                raise InputError(f"{name}: image is {w}x{h}, larger than the {limit:,}-pixel limit")
             if getattr(img, "n_frames", 1) > 1:
                 img.seek(0)  # animated: the first frame
             if draft_size is not None and img.format == "JPEG":
                 img.draft("RGB", draft_size)
+                if img.size[0] * img.size[1] > MAX_PIXELS:  # too large even at 1/8 of each side
+                    raise InputError(f"{name}: image is {w}x{h}, larger than the "
+                                     f"{MAX_PIXELS:,}-pixel limit at reduced scale")
             _load(img)
             img = ImageOps.exif_transpose(img) or img
             return to_rgb(img)
@@ -83,6 +94,20 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
         # Decoders of untrusted bytes fail in many ways (OSError for truncation, TypeError or
         # KeyError for a corrupt TIFF header, ...): all of them mean "not a usable image".
         raise InputError(f"{name}: cannot decode image ({one_line(exc)})") from None
+
+
+def _open_jpeg(fp: BinaryIO) -> Image.Image | None:
+    """A JPEG opened by Pillow's JPEG plugin itself, without Image.open's check against
+    Image.MAX_IMAGE_PIXELS (89 MP warns, 179 MP fails), which a 108 or 200 MP phone photo
+    exceeds; open_image holds it to MAX_JPEG_PIXELS instead, and decodes it at reduced scale.
+    None where the plugin does not take it: Image.open then says why."""
+    from PIL import JpegImagePlugin
+
+    try:
+        return JpegImagePlugin.jpeg_factory(fp)
+    except Exception:  # whatever it is, Image.open reports it below
+        fp.seek(0)
+        return None
 
 
 def _sniff(fp: BinaryIO) -> str | None:
@@ -110,7 +135,7 @@ def _load(img: Image.Image) -> None:
         img.load()
 
 
-def _open_file(path: Path, name: str) -> BinaryIO:
+def open_file(path: Path, name: str) -> BinaryIO:
     """Open a file for decoding. Raises InputError naming `name`.
 
     O_NONBLOCK keeps open() from waiting forever for the writer of a FIFO named like an image;

@@ -348,8 +348,13 @@ class Recognizer:
             yield result
 
     def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
-        """The text spelled by an ordered sequence of images (see fingerspell.spell)."""
-        return spell_predictions(self.predict_many(sources), threshold)
+        """The text spelled by an ordered sequence of images (see fingerspell.spell); an
+        animated image (GIF, WebP, APNG, multi-page TIFF) counts as its frames in order."""
+        from fingerspell.frames import each_frame
+
+        if _one_source(sources):
+            sources = [sources]  # type: ignore[list-item]
+        return spell_predictions(self.predict_many(each_frame(sources)), threshold)
 
 
 def _one_source(sources: object) -> bool:

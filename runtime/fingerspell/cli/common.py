@@ -25,12 +25,24 @@ def path_arg(value: str) -> Path:
 
 def printable(text: str) -> str:
     """Control characters (a newline or a tab in a file name) written as Python escapes them, so
-    that one message stays one line and a tab-separated field one field."""
+    that one message stays one line and a tab-separated field one field; and the bytes of a name
+    that is not UTF-8 as unbytes writes them."""
     if text.isprintable():
         return text
     import unicodedata
 
-    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" else c for c in text)
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) == "Cc" else c
+                   for c in unbytes(text))
+
+
+def unbytes(text: str) -> str:
+    """A name's bytes that are not UTF-8 (Python holds them as the surrogates U+DC80-U+DCFF) as
+    `\\xNN`, the same on stdout, stderr, CSV and JSON: printed, each became '?', so `café` and
+    `cafè` from a Windows zip were both `caf?.jpg`, and JSON held a lone surrogate."""
+    if text.isprintable() or not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff"
+                   else repr(c)[1:-1] if "\ud800" <= c <= "\udfff" else c for c in text)
 
 
 def fail(message: str, code: int) -> NoReturn:

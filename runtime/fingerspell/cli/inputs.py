@@ -11,7 +11,8 @@ import typer
 
 from fingerspell.cli import globs
 from fingerspell.cli.common import printable
-from fingerspell.files import IMAGE_SUFFIXES, is_hidden, is_image_name, natural_key
+from fingerspell.files import LOOKED_FOR, VIDEO_SUFFIXES, is_hidden, is_image_name, natural_key
+from fingerspell.formats import frames_hint
 from fingerspell.sources import MAX_STREAM_BYTES, BadSource, is_url
 
 MAX_GLOB_MATCHES = 100_000
@@ -40,7 +41,7 @@ def _walk(folder: Path) -> Iterator[Path | BadSource]:
     """
     stack = [folder]
     found: list[Path | BadSource] = []
-    listed = 0
+    listed = videos = 0
     while stack:
         d = stack.pop()
         listed += 1
@@ -64,11 +65,15 @@ def _walk(folder: Path) -> Iterator[Path | BadSource]:
                     stack.append(e)
                 elif is_image_name(e.name):
                     found.append(e)
+                elif e.suffix.lower() in VIDEO_SUFFIXES:
+                    videos += 1
             except OSError:
                 found.append(e)  # reported as a failure when read
-    if not found:
-        found.append(BadSource(str(folder), "no image files in this folder (looked for "
-                               f"{', '.join(sorted(IMAGE_SUFFIXES))})"))
+    if not found and videos:
+        found.append(BadSource(str(folder), f"no image files in this folder, only {videos:,} "
+                               f"video(s): {frames_hint('them')}"))
+    elif not found:
+        found.append(BadSource(str(folder), f"no image files in this folder (looked for {LOOKED_FOR})"))
     yield from sorted(found, key=_natural)
 
 

@@ -20,6 +20,7 @@ from fingerspell.cli.common import (
     path_arg,
     pipe_closed,
     printable,
+    unbytes,
 )
 from fingerspell.cli.inputs import expand
 from fingerspell.results import Failure, Prediction
@@ -71,6 +72,7 @@ def predict(
                 _emit_failure(r, as_json, writer)
             else:
                 _emit(r, threshold, as_json, writer, top_k)
+                _first_frame_note(r.source)
             if bar:
                 bar.step()
         sys.stdout.flush()
@@ -106,18 +108,32 @@ def _label(r: Prediction, threshold: float) -> str:
 def _emit(r: Prediction, threshold: float, as_json: bool, writer, top_k: int) -> None:
     if as_json:
         d = r.to_dict()
+        d["source"] = unbytes(d["source"])
         d["unsure"] = r.confidence < threshold
         typer.echo(json.dumps(d))
     elif writer:
-        writer.writerow([r.source, _label(r, threshold), f"{r.confidence:.4f}", ""])
+        writer.writerow([unbytes(r.source), _label(r, threshold), f"{r.confidence:.4f}", ""])
     else:
         extra = "  " + "  ".join(f"{lab} {s:.3f}" for lab, s in r.top_k[1:]) if top_k > 1 else ""
         typer.echo(f"{printable(r.source)}\t{_label(r, threshold)}\t{r.confidence:.3f}{extra}")
 
 
+def _first_frame_note(source: str) -> None:
+    """An animated image is read by its first frame here; `spell` reads every frame."""
+    from fingerspell.frames import SUFFIXES, frame_count
+
+    if Path(source).suffix.lower() in SUFFIXES:
+        count = frame_count(source)
+        if count > 1:
+            typer.echo(f"note: {printable(source)}: {count:,} frames, the first read; `fingerspell "
+                       "spell` reads them all", err=True)
+
+
 def _emit_failure(r: Failure, as_json: bool, writer) -> None:
     typer.echo(f"error: {printable(r.error)}", err=True)
     if as_json:
-        typer.echo(json.dumps(r.to_dict()))
+        d = r.to_dict()
+        d.update(source=unbytes(d["source"]), error=unbytes(d["error"]))
+        typer.echo(json.dumps(d))
     elif writer:
-        writer.writerow([r.source, "", "", r.error])
+        writer.writerow([unbytes(r.source), "", "", unbytes(r.error)])

@@ -18,13 +18,14 @@ from fingerspell.cli.common import (
     printable,
 )
 from fingerspell.cli.inputs import expand
+from fingerspell.frames import each_frame
 from fingerspell.results import Failure
 from fingerspell.spell import spell as spell_text
 
 
 def spell(
     sources: list[str] = typer.Argument(..., help="Images in order: files, a folder (natural name "
-                                        "order), globs, URLs."),
+                                        "order), globs, URLs; animated images frame by frame."),
     threshold: float = typer.Option(0.5, help="Frames below this confidence are ignored."),
     model: Path = typer.Option(None, parser=path_arg,
                                help="A .onnx or .tflite artifact (default: the bundled model)."),
@@ -39,12 +40,13 @@ def spell(
     Letters append, 'space' adds a space, 'del' deletes the last character, 'nothing' separates
     repeated letters (a sign held over several frames counts once).
 
-    Example: fingerspell spell frames/  (frames/001.jpg, frames/002.jpg, …)
+    Example: fingerspell spell frames/  (frames/001.jpg, frames/002.jpg, …); an animated GIF,
+    WebP or PNG is read frame by frame: fingerspell spell word.gif
     """
     check_options(threshold=threshold)
     rec = load_recognizer(model, backend, threads, crop, pose, hands)
     try:
-        results = list(rec.predict_many(expand(sources)))
+        results = list(rec.predict_many(each_frame(expand(sources))))
     except KeyboardInterrupt:
         interrupted()
     failures = [r for r in results if isinstance(r, Failure)]

@@ -1,0 +1,91 @@
+"""An animated image's frames, for spelling: a GIF of a word spelled out (the web's usual form
+of fingerspelling) spells the word, where reading its first frame spelled one letter.
+
+Only GIF, WebP, PNG (APNG) and TIFF count: a JPEG's second picture (MPO) is a stereo view or a
+gain map, not the next moment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from fingerspell.imaging import MAX_PIXELS, one_line, open_file, to_rgb
+from fingerspell.sources import BadSource, describe, is_url
+
+MAX_FRAMES = 2_000  # a minute at 30 frames a second; more is a video, not a GIF
+ANIMATED = ("GIF", "WEBP", "PNG", "TIFF")
+SUFFIXES = frozenset({".gif", ".webp", ".png", ".apng", ".tif", ".tiff"})
+
+
+def each_frame(sources: Iterable[Any]) -> Iterator[Any]:
+    """The sources in order, an animated image's frames in its place (named `NAME[1]`, `NAME[2]`,
+    …, as PIL images); anything else, a still image included, is passed on as it came, to be read
+    and reported as any source is."""
+    for source in sources:
+        yield from _frames(source)
+
+
+def _frames(source: Any) -> Iterator[Any]:
+    if not _may_animate(source):
+        yield source
+        return
+    from PIL import Image
+
+    name = describe(source)
+    with contextlib.ExitStack() as stack:
+        try:
+            # open_file refuses a FIFO or device named like an image, which open() waits on
+            fp = stack.enter_context(open_file(Path(source), name) if isinstance(source, (str, Path))
+                                     else io.BytesIO(bytes(source)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = stack.enter_context(Image.open(fp, formats=ANIMATED))
+            w, h = img.size
+            count = getattr(img, "n_frames", 1)
+        except Exception:  # not animated, or not readable: the usual reading says what it is
+            yield source
+            return
+        if count <= 1 or w * h > MAX_PIXELS:
+            yield source
+            return
+        for i in range(min(count, MAX_FRAMES)):
+            try:
+                img.seek(i)
+                frame = to_rgb(img.copy())
+            except Exception as exc:
+                yield BadSource(f"{name}[{i + 1}]", f"cannot decode frame ({one_line(exc)})")
+                return
+            frame.name = f"{name}[{i + 1}]"  # what results and errors call it
+            yield frame
+        if count > MAX_FRAMES:
+            yield BadSource(name, f"{count:,} frames; only the first {MAX_FRAMES:,} were read")
+
+
+def _may_animate(source: Any) -> bool:
+    if isinstance(source, BadSource):
+        return False
+    if isinstance(source, (str, Path)):
+        return not (isinstance(source, str) and is_url(source)) and \
+            Path(source).suffix.lower() in SUFFIXES
+    return isinstance(source, (bytes, bytearray))  # stdin's bytes, or a program's
+
+
+def frame_count(source: Any) -> int:
+    """How many frames a local animated image holds (1 for anything else, or where it cannot
+    be read: its reading says why), without decoding them."""
+    if not _may_animate(source) or not isinstance(source, (str, Path)):
+        return 1
+    from PIL import Image
+
+    try:
+        with open_file(Path(source), str(source)) as fp, warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(fp, formats=ANIMATED) as img:
+                return max(1, int(getattr(img, "n_frames", 1)))
+    except Exception:
+        return 1
