@@ -13,7 +13,10 @@
 # evidence.txt; the root is reused when present. IMAGE defaults to four Massey dev photos; `adapt`
 # is run on four train/multi photos (ADAPT_IMAGES), then predict again with the adapted head.
 # Env: PYTHON (builds the wheel, default python3), MIRROR (Debian mirror), SKIP_LITERT=1,
-# SUITE (Debian release, default bookworm), ARCH (Debian architecture, default arm64).
+# SUITE (Debian release, default bookworm), ARCH (Debian architecture, default arm64), CPU (the
+# CPU qemu emulates, default cortex-a76, a Raspberry Pi 5's: qemu's own default, "max", has SME,
+# where numpy 2.5.5's OpenBLAS takes its armv9sme kernel and float64 matmul comes out wrong,
+# which no Pi can meet; found 2026-11-29).
 # Exit status: 0 only if every install and prediction inside the arm64 root succeeded.
 set -euo pipefail
 
@@ -34,6 +37,7 @@ ROOT="$WORK/rootfs"
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SUITE=${SUITE:-bookworm}
 ARCH=${ARCH:-arm64}
+CPU=${CPU:-cortex-a76}
 # a release newer than this debootstrap knows is made with the script of sid, which it tracks
 SCRIPT=/usr/share/debootstrap/scripts/$SUITE
 [ -e "$SCRIPT" ] || SCRIPT=/usr/share/debootstrap/scripts/sid
@@ -66,7 +70,7 @@ BF=/proc/sys/fs/binfmt_misc
 grep -q '^enabled' $BF/qemu-aarch64 || { echo "qemu-aarch64 binfmt entry not enabled" >&2; exit 2; }
 grep '^flags:' $BF/qemu-aarch64 | grep -q F ||
     echo "warning: qemu-aarch64 binfmt entry lacks the F flag; chroot may not find the interpreter" >&2
-ev "host: $(uname -m)  $(qemu-aarch64-static --version | head -1)"
+ev "host: $(uname -m)  $(qemu-aarch64-static --version | head -1), -cpu $CPU"
 else
 command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap
 ev "host: $(uname -m), a $ARCH root run natively"
@@ -99,6 +103,7 @@ mountpoint -q "$ROOT/dev" || mount --bind /dev "$ROOT/dev"
 # A clean environment inside (the host's PIP_* settings point at host paths); proxies pass through.
 inroot() {
     chroot "$ROOT" /usr/bin/env -i PATH=/opt/smoke/venv/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+        QEMU_CPU="$CPU" \
         LANG=C.UTF-8 PIP_CERT=/etc/ssl/certs/ca-certificates.crt PIP_DISABLE_PIP_VERSION_CHECK=1 \
         ${https_proxy:+https_proxy=$https_proxy} ${HTTPS_PROXY:+HTTPS_PROXY=$HTTPS_PROXY} \
         ${no_proxy:+no_proxy=$no_proxy} "$@"
