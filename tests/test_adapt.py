@@ -424,3 +424,25 @@ def test_a_head_adapted_to_some_classes_keeps_the_others_reading(tmp_path: Path)
             PoseHead.from_dict({**doc, **bad})
     letters = np.arange(26)  # A–Z, without del, nothing, space: adapted in full
     assert fitted(base, rng.normal(size=(26, HEAD_FEATURES)) + base.mean, letters).adapted_classes is None
+
+
+def test_adapt_writes_nothing_where_the_numbers_come_out_impossible(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell import adapt as fit
+    from fingerspell.cli import app
+
+    monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
+    real = fit.fitted
+
+    def broken_blas(*args, **kw):  # as numpy's OpenBLAS gave under an emulated CPU with SME
+        head = real(*args, **kw)
+        (w, b), rest = head.layers[0], head.layers[1:]
+        head.layers = [(w * np.inf, b), *rest]
+        return head
+
+    monkeypatch.setattr(fit, "fitted", broken_blas)
+    folder = _photos(tmp_path / "mine", {"M": ["red"] * 3, "S": ["blue"] * 3})
+    out = tmp_path / "h.json"
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out)])
+    # it used to write a head every later predict refused (exit 3 there)
+    assert r.exit_code == 3 and not out.exists() and "Traceback" not in r.output
+    assert "not finite" in r.stderr and "nothing written" in r.stderr

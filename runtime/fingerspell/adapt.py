@@ -326,6 +326,19 @@ class Adapted:
     missing: list[str]  # classes without a usable photo (those not OPTIONAL keep the old reading)
 
 
+def _check_numbers(head: PoseHead) -> None:
+    """The fitted head as loading would check it, before it is written: where this machine's
+    numerical libraries go wrong (numpy's OpenBLAS under an emulated CPU with SME gave float64
+    matmuls of 1e8, 2026-11-29), adapt wrote a file that every later predict refused."""
+    from fingerspell.errors import ModelError
+
+    try:
+        PoseHead.from_dict(head.to_dict(), name="the adapted head")
+    except ModelError as exc:
+        raise ModelError(f"{exc}: this machine's numerical libraries (numpy, its BLAS) gave "
+                         "impossible numbers") from None
+
+
 def adapt(rec: Any, photos: Iterable[tuple[Source, str]],
           on_failure: Callable[[str], None] = lambda _: None, command: str = "",
           on_photo: Callable[[], None] = lambda: None) -> Adapted:
@@ -350,6 +363,7 @@ def adapt(rec: Any, photos: Iterable[tuple[Source, str]],
     missing = [label for label in rec.labels if label not in have]
     result = check(base, enrolled)
     head = fitted(base, *enrolled.rows(range(len(enrolled.names))))
+    _check_numbers(head)
     counts = Counter(base.labels[i] for i in enrolled.labels)
     path = rec.pose_path
     head.training = {
