@@ -446,3 +446,16 @@ def test_adapt_writes_nothing_where_the_numbers_come_out_impossible(monkeypatch,
     # it used to write a head every later predict refused (exit 3 there)
     assert r.exit_code == 3 and not out.exists() and "Traceback" not in r.output
     assert "not finite" in r.stderr and "nothing written" in r.stderr
+
+
+def test_adapt_s_summary_names_the_folder_as_its_errors_do(monkeypatch, tmp_path: Path) -> None:
+    from fingerspell.cli import app
+
+    monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
+    folder = _photos(tmp_path / "my\nletters", {"M": ["red"] * 3, "S": ["blue"] * 3})
+    out = tmp_path / "h\n.json"
+    r = CliRunner().invoke(app, ["adapt", str(folder), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    # the newline split each line in two; a name's bytes that are not UTF-8 were '?'
+    assert f"{tmp_path}/my\\nletters: 6 photos with a hand" in r.stdout
+    assert f"wrote {tmp_path}/h\\n.json: fingerspell predict PHOTO --pose {tmp_path}/h\\n.json" in r.stdout

@@ -265,3 +265,70 @@ def test_names_that_are_not_utf8_are_told_apart_everywhere(exported: Path, tmp_p
     rows = [json.loads(line) for line in js.stdout.splitlines()]
     assert [r["source"] for r in rows] == [bad, *want] and rows[0]["error"].startswith(bad)
     assert f"error: {folder}/bad\\xe9.png: " in text.stderr
+
+
+def test_a_heic_with_several_images_is_read_by_its_primary_one(tmp_path: Path) -> None:
+    pytest.importorskip("pillow_heif").register_heif_opener()
+    red, green, blue = _frames(RGB3)
+    photo = tmp_path / "burst.heic"
+    red.save(photo, save_all=True, append_images=[green, blue], primary_index=2, quality=90)
+    px = np.asarray(open_image(photo, str(photo)))  # the first image was read: red
+    assert px[12, 12, 2] > 200 and px[12, 12, 0] < 60
+
+
+def test_a_phone_jpeg_with_a_gain_map_over_64_mp_is_read(tmp_path: Path) -> None:
+    from fingerspell.sources import load_pixels
+
+    photo = tmp_path / "ultrahdr.jpg"  # Pillow reads a JPEG with a second picture as MPO
+    Image.new("L", (8_100, 8_000), 128).save(photo, "MPO", save_all=True,
+                                             append_images=[Image.new("L", (64, 64))], quality=50)
+    with Image.open(photo) as img:
+        assert img.format == "MPO"
+    px = load_pixels(photo, (32, 32), crop=lambda img: img)  # was refused over 64 MP
+    assert abs(int(px.mean()) - 128) <= 2
+
+
+def test_a_large_progressive_jpeg_is_refused_before_decoding(tmp_path: Path) -> None:
+    from fingerspell.sources import load_pixels
+
+    photo = tmp_path / "progressive.jpg"  # decoding one holds every coefficient: 1.6 GB at 256 MP
+    Image.new("L", (9_000, 8_000), 128).save(photo, quality=50, progressive=True)
+    with pytest.raises(InputError, match=r"9000x8000, larger than the 64,000,000-pixel limit "
+                       r"\(a progressive JPEG; a baseline one is read up to 256,000,000\)"):
+        load_pixels(photo, (32, 32), crop=lambda img: img)
+
+
+def test_frames_over_the_limit_are_refused_before_decoding(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell import frames
+
+    monkeypatch.setattr(frames, "MAX_PIXELS", 50 * 50)  # the real limit: 64 MP
+    pages = tmp_path / "pages.tif"
+    Image.new("RGB", (40, 40)).save(pages, save_all=True, append_images=[Image.new("RGB", (60, 60))])
+    first, second = frames.each_frame([pages])
+    assert first.name == f"{pages}[1]"
+    assert second == f"{pages}[2]" and "60x60, larger than the 2,500-pixel limit" in second.reason
+
+
+def test_frames_keep_their_file_s_orientation(tmp_path: Path) -> None:
+    from fingerspell.frames import each_frame
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned: 60x30 frames read as 30x60
+    first, *rest = [Image.new("RGBA", (60, 30), (*c, 255)) for c in RGB3]
+    path = tmp_path / "turned.webp"
+    first.save(path, save_all=True, append_images=rest, exif=exif.tobytes(), lossless=True)
+    assert [f.size for f in each_frame([path])] == [(30, 60)] * 3
+
+
+def test_frames_are_counted_up_to_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell import frames
+
+    first, *rest = _frames(RGB3 * 2)
+    path = tmp_path / "long.gif"
+    first.save(path, save_all=True, append_images=rest)
+    assert frames.frame_count(path) == 6
+    monkeypatch.setattr(frames, "MAX_FRAMES", 3)
+    assert frames.frame_count(path) == 4  # "more than 3": a million frames took 16 s to count
+    *read, said = frames.each_frame([path])
+    assert len(read) == 3 and said == str(path) and "more than 3 frames" in said.reason

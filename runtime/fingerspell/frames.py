@@ -34,36 +34,69 @@ def _frames(source: Any) -> Iterator[Any]:
     if not _may_animate(source):
         yield source
         return
-    from PIL import Image
+    from PIL import ImageOps
 
     name = describe(source)
     with contextlib.ExitStack() as stack:
         try:
-            # open_file refuses a FIFO or device named like an image, which open() waits on
-            fp = stack.enter_context(open_file(Path(source), name) if isinstance(source, (str, Path))
-                                     else io.BytesIO(bytes(source)))
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = stack.enter_context(Image.open(fp, formats=ANIMATED))
+            img = stack.enter_context(_open(source, name))
             w, h = img.size
-            count = getattr(img, "n_frames", 1)
+            animated = bool(getattr(img, "is_animated", False))  # looks at frame 2 only
         except Exception:  # not animated, or not readable: the usual reading says what it is
             yield source
             return
-        if count <= 1 or w * h > MAX_PIXELS:
+        if not animated or w * h > MAX_PIXELS:
             yield source
             return
-        for i in range(min(count, MAX_FRAMES)):
+        for i in range(MAX_FRAMES + 1):
             try:
-                img.seek(i)
-                frame = to_rgb(img.copy())
+                with _bombs_refused():
+                    img.seek(i)
+            except EOFError:
+                return
+            except Exception as exc:
+                yield BadSource(f"{name}[{i + 1}]", f"cannot decode frame ({one_line(exc)})")
+                return
+            if i == MAX_FRAMES:
+                yield BadSource(name, f"more than {MAX_FRAMES:,} frames; the first {MAX_FRAMES:,} "
+                                "were read")
+                return
+            fw, fh = img.size  # a TIFF's pages each have their own
+            if fw * fh > MAX_PIXELS:
+                yield BadSource(f"{name}[{i + 1}]", f"image is {fw}x{fh}, larger than the "
+                                f"{MAX_PIXELS:,}-pixel limit")
+                return
+            try:
+                with _bombs_refused():
+                    # the orientation first: to_rgb's copy of a frame with transparency drops it
+                    frame = to_rgb(ImageOps.exif_transpose(img.copy()))
             except Exception as exc:
                 yield BadSource(f"{name}[{i + 1}]", f"cannot decode frame ({one_line(exc)})")
                 return
             frame.name = f"{name}[{i + 1}]"  # what results and errors call it
             yield frame
-        if count > MAX_FRAMES:
-            yield BadSource(name, f"{count:,} frames; only the first {MAX_FRAMES:,} were read")
+
+
+@contextlib.contextmanager
+def _open(source: Any, name: str) -> Iterator[Any]:
+    from PIL import Image
+
+    # open_file refuses a FIFO or device named like an image, which open() waits on
+    with (open_file(Path(source), name) if isinstance(source, (str, Path))
+          else io.BytesIO(bytes(source))) as fp, _bombs_refused(), \
+            Image.open(fp, formats=ANIMATED) as img:
+        yield img
+
+
+@contextlib.contextmanager
+def _bombs_refused() -> Iterator[None]:
+    """Pillow's warning for an image over 89 MP as an error (it printed two lines of source on
+    stderr), held only around Pillow's own calls, never across a yield."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
 
 
 def _may_animate(source: Any) -> bool:
@@ -76,16 +109,18 @@ def _may_animate(source: Any) -> bool:
 
 
 def frame_count(source: Any) -> int:
-    """How many frames a local animated image holds (1 for anything else, or where it cannot
-    be read: its reading says why), without decoding them."""
+    """How many frames a local animated image holds, counted up to MAX_FRAMES + 1 (1 for
+    anything else, or where it cannot be read: its reading says why), without decoding them."""
     if not _may_animate(source) or not isinstance(source, (str, Path)):
         return 1
-    from PIL import Image
-
+    count = 1
     try:
-        with open_file(Path(source), str(source)) as fp, warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(fp, formats=ANIMATED) as img:
-                return max(1, int(getattr(img, "n_frames", 1)))
+        with _open(source, str(source)) as img:
+            if getattr(img, "is_animated", False):
+                with contextlib.suppress(EOFError):
+                    while count <= MAX_FRAMES:
+                        img.seek(count)
+                        count += 1
     except Exception:
         return 1
+    return count

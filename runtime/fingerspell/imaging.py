@@ -71,12 +71,20 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
                     raise InputError(f"{name}: {formats.unreadable(kind)}") from None
                 raise
             w, h = img.size
-            limit = MAX_JPEG_PIXELS if drafted and img.format == "JPEG" else MAX_PIXELS
+            # Baseline only: a progressive JPEG holds every coefficient while decoding, whatever
+            # the scale (a 16000x16000 one of 7 KB took 1.6 GB), and phones write baseline.
+            big = drafted and img.format in ("JPEG", "MPO") and "progression" not in img.info
+            limit = MAX_JPEG_PIXELS if big else MAX_PIXELS
             if w * h > limit:
-                raise InputError(f"{name}: image is {w}x{h}, larger than the {limit:,}-pixel limit")
-            if getattr(img, "n_frames", 1) > 1:
-                img.seek(0)  # animated: the first frame
-            if draft_size is not None and img.format == "JPEG":
+                hint = (" (a progressive JPEG; a baseline one is read up to "
+                        f"{MAX_JPEG_PIXELS:,})" if drafted and "progression" in img.info else "")
+                raise InputError(f"{name}: image is {w}x{h}, larger than the {limit:,}-pixel "
+                                 f"limit{hint}")
+            if getattr(img, "n_frames", 1) > 1 and img.format != "HEIF":
+                img.seek(0)  # animated: the first frame (a HEIC opens on its primary image)
+            # an MPO (a gain map or a stereo view after the photo) at full scale where it can be,
+            # as before JPEGs this large were read
+            if draft_size is not None and (img.format == "JPEG" or (big and w * h > MAX_PIXELS)):
                 img.draft("RGB", draft_size)
                 if img.size[0] * img.size[1] > MAX_PIXELS:  # too large even at 1/8 of each side
                     raise InputError(f"{name}: image is {w}x{h}, larger than the "

@@ -80,8 +80,8 @@ def adapt(
         fail(f"--out {out}: cannot write ({exc.strerror or exc})", 2)
     letters = [label for label in rec.labels if label not in done.missing]
     start = rec.pose_path.name
-    typer.echo(f"{folder}: {len(done.enrolled.names)} photos with a hand, {len(letters)} letters "
-               f"({' '.join(letters)})")
+    typer.echo(f"{printable(str(folder))}: {len(done.enrolled.names)} photos with a hand, "
+               f"{len(letters)} letters ({' '.join(letters)})")
     typer.echo(f"each photo read by a head adapted without it: {done.check.before} of "
                f"{done.check.photos} right with {start}, {done.check.after} adapted")
     worst = done.check.letters_misread()
@@ -96,7 +96,7 @@ def adapt(
     elif done.missing:
         typer.echo(f"note: no photos of {' '.join(done.missing)}: they can read worse adapted",
                    err=True)
-    typer.echo(f"wrote {out}: fingerspell predict PHOTO --pose {out}")
+    typer.echo(f"wrote {printable(str(out))}: fingerspell predict PHOTO --pose {printable(str(out))}")
     raise typer.Exit(1 if failed else 0)
 
 

@@ -120,11 +120,14 @@ def _emit(r: Prediction, threshold: float, as_json: bool, writer, top_k: int) ->
 
 def _first_frame_note(source: str) -> None:
     """An animated image is read by its first frame here; `spell` reads every frame."""
-    from fingerspell.frames import SUFFIXES, frame_count
+    from fingerspell.frames import MAX_FRAMES, SUFFIXES, frame_count
 
     if Path(source).suffix.lower() in SUFFIXES:
         count = frame_count(source)
-        if count > 1:
+        if count > MAX_FRAMES:
+            typer.echo(f"note: {printable(source)}: more than {MAX_FRAMES:,} frames, the first read; "
+                       f"`fingerspell spell` reads the first {MAX_FRAMES:,}", err=True)
+        elif count > 1:
             typer.echo(f"note: {printable(source)}: {count:,} frames, the first read; `fingerspell "
                        "spell` reads them all", err=True)
 
