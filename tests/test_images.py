@@ -267,3 +267,21 @@ def test_files_are_closed_whatever_the_outcome(tmp_path: Path) -> None:
                 load_pixels(tmp_path / name, SIZE)
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_reading_in_threads_leaves_the_process_warning_filters_as_they_were() -> None:
+    data = _png(Image.new("RGB", (64, 64)))
+    before = list(warnings.filters)
+
+    def work() -> None:
+        for _ in range(200):
+            open_image(data, "x")
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # catch_warnings in threads left an 'error' filter for Pillow's bomb warning behind: the
+    # embedding program's own Image.open of a 100 MP image then raised
+    assert list(warnings.filters) == before

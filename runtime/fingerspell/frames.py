@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,8 +49,7 @@ def _frames(source: Any) -> Iterator[Any]:
             return
         for i in range(MAX_FRAMES + 1):
             try:
-                with _bombs_refused():
-                    img.seek(i)
+                img.seek(i)
             except EOFError:
                 return
             except Exception as exc:
@@ -67,9 +65,8 @@ def _frames(source: Any) -> Iterator[Any]:
                                 f"{MAX_PIXELS:,}-pixel limit")
                 return
             try:
-                with _bombs_refused():
-                    # the orientation first: to_rgb's copy of a frame with transparency drops it
-                    frame = to_rgb(ImageOps.exif_transpose(img.copy()))
+                # the orientation first: to_rgb's copy of a frame with transparency drops it
+                frame = to_rgb(ImageOps.exif_transpose(img.copy()))
             except Exception as exc:
                 yield BadSource(f"{name}[{i + 1}]", f"cannot decode frame ({one_line(exc)})")
                 return
@@ -83,20 +80,8 @@ def _open(source: Any, name: str) -> Iterator[Any]:
 
     # open_file refuses a FIFO or device named like an image, which open() waits on
     with (open_file(Path(source), name) if isinstance(source, (str, Path))
-          else io.BytesIO(bytes(source))) as fp, _bombs_refused(), \
-            Image.open(fp, formats=ANIMATED) as img:
+          else io.BytesIO(bytes(source))) as fp, Image.open(fp, formats=ANIMATED) as img:
         yield img
-
-
-@contextlib.contextmanager
-def _bombs_refused() -> Iterator[None]:
-    """Pillow's warning for an image over 89 MP as an error (it printed two lines of source on
-    stderr), held only around Pillow's own calls, never across a yield."""
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        yield
 
 
 def _may_animate(source: Any) -> bool:

@@ -10,7 +10,6 @@ import contextlib
 import io
 import os
 import stat
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -56,8 +55,10 @@ def open_image(data: bytes | BinaryIO | Path | str, name: str, draft_size: tuple
         source = contextlib.nullcontext(data)
     try:
         # We own the file, not Pillow: it is closed on every path out, refused images included.
-        with warnings.catch_warnings(), source as fp:
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        # Pillow's warning for an image of 89-179 MP is left alone: the pixel limit below refuses
+        # it first. Made an error here, under catch_warnings, which threads share, the filter was
+        # left behind in the process for good (its own Image.open then raised).
+        with source as fp:
             kind = _sniff(fp)
             if kind == "heic":
                 formats.heif_opener()  # where installed; else Pillow's error is explained below

@@ -79,6 +79,8 @@ def main() -> None:
     # Pillow's complaints about a photo it did decode (corrupt EXIF, an icon of another size) are
     # two lines of its source on stderr, naming no input; a photo it cannot decode is our error
     warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+    # nor its warning for an image of 89-179 MP, which the pixel limit refuses in its own words
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"PIL\.")
     try:
         try:
             app()
