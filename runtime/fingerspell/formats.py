@@ -19,9 +19,12 @@ AVIF_BRANDS = frozenset({b"avif", b"avis"})
 VIDEO_BRANDS = frozenset({b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1",
                           b"qt  ", b"M4V ", b"3gp4", b"3gp5", b"3gp6", b"3g2a", b"dash", b"MSNV"})
 
+
 def frames_hint(what: str = "it") -> str:
+    """How to read a video: as its frames, which `spell` reads in order."""
     return (f"take frames from {what} (ffmpeg -i CLIP -vf fps=5 frames/%04d.jpg) and give their "
             "folder; `fingerspell spell frames/` spells them")
+
 
 _heif_lock = threading.Lock()
 _heif_registered = False
