@@ -53,3 +53,23 @@ def test_benchmark_data_is_read_as_train_and_adapt_read_folders(tmp_path: Path) 
     # a lowercase class folder and a subfolder were left out unsaid
     got = [(str(p.relative_to(tmp_path)), c) for p, c in labelled(tmp_path)]
     assert got == [("B/3.jpg", "B"), ("B/monday/2.jpg", "B"), ("a/1.jpg", "A")]
+
+
+def test_peak_memory_is_read_on_each_os(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+    import sys
+
+    from fingerspell import benchmark
+
+    class Usage:
+        ru_maxrss = 300 * 2**20  # bytes on macOS, KiB on Linux
+
+    monkeypatch.setattr(resource, "getrusage", lambda who: Usage())
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert benchmark.peak_rss_mb() == 300  # was read as KiB: 307,200 MB
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert benchmark.peak_rss_mb() == 300 * 1024
+    monkeypatch.setitem(sys.modules, "resource", None)  # Windows: no such module
+    assert benchmark.peak_rss_mb() is None  # was a ModuleNotFoundError traceback
+    row = benchmark.Row("a.onnx", "onnx", "onnxruntime", 15.1, None, 0, 50.0, 60.0, 20.0, 8, None, 1.0)
+    assert benchmark.table([row], 0.5).splitlines()[2].split()[8] == "-"  # the RSS column

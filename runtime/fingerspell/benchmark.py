@@ -32,7 +32,7 @@ class Row:
     latency_ms_p90: float
     throughput_ips: float
     best_batch: int
-    peak_rss_mb: float
+    peak_rss_mb: float | None  # None where the OS does not say (Windows)
     load_s: float
     passed: bool | None = None  # accuracy at or above the floor (None without --data)
     error: str | None = None  # the artifact could not be measured
@@ -154,9 +154,7 @@ def measure(model: Path, data: Path | None, runs: int, limit: int, threads: int 
         if readable:
             photo_ms = float(np.mean([timed_ms(lambda f=f: rec.predict(f), 1, 0)[0]
                                       for f in readable]))
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = peak_rss_mb()
     return asdict(Row(
         artifact=model.name, format=model.suffix.lstrip("."), backend=rec.backend.name,
         size_mb=model.stat().st_size / 1e6, accuracy=accuracy, images=n,
@@ -203,6 +201,17 @@ def _failed(model: Path, error: str, code: int) -> Row:
                passed=False, error=error, error_code=code)
 
 
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MB: ru_maxrss is KiB on Linux but bytes on macOS,
+    and Windows has no `resource` module (importing it there ended benchmark in a traceback)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
 def table(rows: list[Row], floor: float) -> str:
     head = (f"{'artifact':<34} {'backend':<11} {'size MB':>7} {'accuracy':>9} {'ms p50':>7} "
             f"{'ms p90':>7} {'img/s':>7} {'batch':>5} {'RSS MB':>7} {'ms/photo':>8}  reads")
@@ -213,9 +222,10 @@ def table(rows: list[Row], floor: float) -> str:
             continue
         acc = "-" if r.accuracy is None else f"{100 * r.accuracy:.1f}% {'✔' if r.passed else '✘'}"
         photo = "-" if r.photo_ms_mean is None else f"{r.photo_ms_mean:.1f}"
+        rss = "-" if r.peak_rss_mb is None else f"{r.peak_rss_mb:.0f}"
         lines.append(f"{r.artifact:<34} {r.backend:<11} {r.size_mb:7.1f} {acc:>9} "
                      f"{r.latency_ms_median:7.1f} {r.latency_ms_p90:7.1f} {r.throughput_ips:7.1f} "
-                     f"{r.best_batch:5d} {r.peak_rss_mb:7.0f} {photo:>8}  {r.reads}")
+                     f"{r.best_batch:5d} {rss:>7} {photo:>8}  {r.reads}")
     lines.append(f"(accuracy floor {100 * floor:.0f} %; ms p50/p90 = batch-1 inference on a decoded "
                  "image; ms/photo = mean over up to 20 photos of --data, file to answer, as predict reads "
                  "them)")

@@ -18,9 +18,11 @@ from collections.abc import Iterator
 
 _stderr_lock = threading.Lock()
 # A fork while another thread has fd 2 on /dev/null would leave the child silenced (and the lock
-# held) for good: forks wait for the redirect to end.
-os.register_at_fork(before=_stderr_lock.acquire, after_in_parent=_stderr_lock.release,
-                    after_in_child=_stderr_lock.release)
+# held) for good: forks wait for the redirect to end. (Windows has no fork, nor this hook: calling
+# it there stopped the runtime from importing at all.)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_stderr_lock.acquire, after_in_parent=_stderr_lock.release,
+                        after_in_child=_stderr_lock.release)
 
 
 @contextlib.contextmanager
