@@ -54,3 +54,24 @@ def test_a_prediction_runs_without_posix_extras(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip()
+
+
+def test_photos_are_opened_in_binary_mode(tmp_path, monkeypatch) -> None:
+    import os
+
+    from fingerspell.imaging import open_file
+
+    fake_binary = 0x8000  # Windows' O_BINARY; a text-mode descriptor there turns CR LF into LF
+    monkeypatch.setattr(os, "O_BINARY", fake_binary, raising=False)
+    real_open, flags = os.open, []
+
+    def spy(path, how, *rest):
+        flags.append(how)
+        return real_open(path, how & ~fake_binary, *rest)
+
+    monkeypatch.setattr(os, "open", spy)
+    photo = tmp_path / "crlf.jpg"
+    photo.write_bytes(b"\xff\xd8\r\n\x1a\r\n")
+    with open_file(photo, "crlf.jpg") as fp:
+        assert fp.read() == b"\xff\xd8\r\n\x1a\r\n"
+    assert flags and all(f & fake_binary for f in flags)  # was opened without it

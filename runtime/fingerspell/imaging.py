@@ -151,7 +151,9 @@ def open_file(path: Path, name: str) -> BinaryIO:
     anything but a regular file is then refused, since reading a FIFO or device may never end.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        # O_BINARY: on Windows a descriptor opens in text mode, where reads turn CR LF into LF
+        # and stop at the first 0x1A, which every photo holds somewhere
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except PermissionError:
