@@ -459,3 +459,22 @@ def test_adapt_s_summary_names_the_folder_as_its_errors_do(monkeypatch, tmp_path
     # the newline split each line in two; a name's bytes that are not UTF-8 were '?'
     assert f"{tmp_path}/my\\nletters: 6 photos with a hand" in r.stdout
     assert f"wrote {tmp_path}/h\\n.json: fingerspell predict PHOTO --pose {tmp_path}/h\\n.json" in r.stdout
+
+
+def test_adapt_refuses_to_write_over_its_head_by_another_name(monkeypatch, tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    from fingerspell.cli import app
+
+    monkeypatch.setattr(handcrop, "HandCropper", _ColourHands)
+    mine = _photos(tmp_path / "mine", {"A": ["red"]})
+    head = tmp_path / "mine.json"
+    shutil.copy(BUNDLED, head)
+    # on macOS `Mine.json` is `mine.json`; a hard link is the same file by another name here
+    other = tmp_path / "Mine.json"
+    os.link(head, other)
+    before = head.read_bytes()
+    r = CliRunner().invoke(app, ["adapt", str(mine), "--pose", str(head), "--out", str(other)])
+    assert r.exit_code == 2 and "adapted from" in r.stderr  # it wrote over the head it read
+    assert head.read_bytes() == before

@@ -34,3 +34,16 @@ def test_a_prediction_leaves_nothing_in_home(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     # (an onnxruntime older than its telemetry writes nothing either way)
     assert [str(p.relative_to(home)) for p in home.rglob("*")] == []
+
+
+def test_on_windows_the_wheel_s_own_switch_is_turned_off(tmp_path: Path) -> None:
+    # the Windows wheel reads no ORT_DISABLE_TELEMETRY: its events go through Windows' tracing
+    says_off = ("def disable_telemetry_events():\n    print('events off')\n")
+    env = fake_onnxruntime(tmp_path, says_off)
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    as_windows = "import os\nos.name = 'nt'\n" + IMPORT
+    assert "events off" in run_python(as_windows, env).stdout
+    env["ORT_DISABLE_TELEMETRY"] = "0"  # the user's own choice stands
+    assert "events off" not in run_python(as_windows, env).stdout
+    env.pop("ORT_DISABLE_TELEMETRY")
+    assert "events off" not in run_python(IMPORT, env).stdout  # elsewhere the variable does it

@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -218,11 +219,41 @@ _BINARY_TYPES = frozenset({"application/octet-stream", "binary/octet-stream"})
 
 
 def _reason(exc: BaseException) -> str:
+    import ssl
+
+    # By the error's type first: its words are the OS's (glibc's 'Name or service not known' is
+    # macOS's 'nodename nor servname provided' and Windows' 'getaddrinfo failed'), and on those
+    # the user got requests' wrapping cut at 160 characters instead of a reason.
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):
+            return "cannot resolve the host name"
+        if isinstance(cause, ConnectionRefusedError):
+            return "Connection refused"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "certificate verify failed"
     while exc.args and isinstance(exc.args[0], BaseException):  # requests wraps urllib3's errors
         exc = exc.args[0]
     text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc)
-    for marker in ("Connection refused", "Name or service not known", "No route to host",
-                   "Temporary failure in name resolution", "certificate verify failed"):
+    for marker in ("Connection refused", "No route to host", "certificate verify failed"):
         if marker in text:
             return marker
+    for marker in ("Name or service not known", "Temporary failure in name resolution",
+                   "nodename nor servname provided", "getaddrinfo failed"):
+        if marker in text:
+            return "cannot resolve the host name"
     return text.splitlines()[0][:160] if text else type(exc).__name__
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """An error and what it wraps: requests' and urllib3's errors hold the socket's in their
+    args, `reason`, __cause__ and __context__."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo and len(seen) < 50:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo.extend(x for x in (*e.args, getattr(e, "reason", None), e.__cause__, e.__context__)
+                    if isinstance(x, BaseException))

@@ -157,6 +157,8 @@ def open_file(path: Path, name: str) -> BinaryIO:
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except PermissionError:
+        if os.path.isdir(path):  # what Windows says for a folder (CPython issue 87261)
+            raise InputError(f"{name}: is a directory, not an image") from None
         raise InputError(f"{name}: permission denied") from None
     except OSError as exc:  # e.g. a symlink loop, a name too long
         raise InputError(f"{name}: cannot open ({exc.strerror or one_line(exc)})") from None

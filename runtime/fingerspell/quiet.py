@@ -65,7 +65,11 @@ def keep_python_stderr() -> None:
         copy = os.dup(2)
     except OSError:
         return
-    sys.stderr = io.TextIOWrapper(io.BufferedWriter(_DroppingFile(copy, "w")), line_buffering=True,
+    # A Windows console is written in UTF-16 through its own class; a plain file on the copy
+    # sent it UTF-8 bytes, which the console showed in its code page ('JosÃ©' for 'José').
+    console = type(getattr(getattr(sys.stderr, "buffer", None), "raw", None))
+    raw = console(copy, "w") if console.__name__ == "_WindowsConsoleIO" else _DroppingFile(copy, "w")
+    sys.stderr = io.TextIOWrapper(io.BufferedWriter(raw), line_buffering=True,
                                   encoding=sys.stderr.encoding, errors=sys.stderr.errors)
 
 

@@ -55,6 +55,11 @@ def import_onnxruntime(what: object) -> ModuleType:
             f"{what}: onnxruntime cannot be imported ({cause}); "
             "`pip install -U onnxruntime` installs a build for this numpy") from None
     sys.stderr.write(banner.getvalue())  # nothing went wrong: whatever it printed is not ours to drop
+    # The Windows wheel reads no such variable: its events go through Windows' own tracing, on
+    # until this call (its Privacy.md); an event at start-up may have gone already.
+    if os.name == "nt" and os.environ.get(TELEMETRY_SWITCH) != "0" and \
+            hasattr(onnxruntime, "disable_telemetry_events"):
+        onnxruntime.disable_telemetry_events()
     return onnxruntime
 
 

@@ -12,6 +12,7 @@ import typer
 
 from fingerspell import __version__
 from fingerspell.cli import adapt, benchmark, evaluate, export, info, predict, spell, train
+from fingerspell.cli.common import pipe_gone
 
 app = typer.Typer(
     name="fingerspell",
@@ -83,7 +84,9 @@ def main() -> None:
     warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"PIL\.")
     try:
         try:
-            app()
+            # typer expands globs itself on Windows (in NTFS's order, 'frame10' before 'frame2',
+            # folders and their files both): the sources' own expansion is ours, everywhere
+            app(windows_expand_args=False)
         finally:
             sys.stdout.flush()  # a full disk shows here at the latest, not in Python's exit
     except OSError as exc:  # the output could not be written (a full disk, an I/O error)
@@ -91,7 +94,7 @@ def main() -> None:
     except SystemExit as exc:
         # click's and rich's own closed-pipe exits (`--help | head`) are 1, which means an input
         # failed here; both exit while handling the BrokenPipeError
-        if exc.code == 1 and isinstance(exc.__context__, BrokenPipeError):
+        if exc.code == 1 and pipe_gone(exc.__context__):
             raise SystemExit(141) from None
         raise
 
@@ -104,7 +107,7 @@ def _output_failed(exc: OSError) -> None:
     import sys
 
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    if isinstance(exc, BrokenPipeError):
+    if pipe_gone(exc):
         raise SystemExit(141) from None
     print(f"error: {exc.filename or 'standard output'}: {exc.strerror or exc}", file=sys.stderr)
     raise SystemExit(1) from None

@@ -47,7 +47,7 @@ def adapt(
     rec = load_recognizer(model, None, None, "hand", pose, hands)
     if rec.pose_head is None or rec.pose_path is None:
         fail(f"{rec.path.name}: no pose head for its labels; --pose a head fitted for them", 3)
-    if out.exists() and out.resolve() == rec.pose_path.resolve():
+    if _same_file(out, rec.pose_path):
         fail(f"--out {out}: is the pose head adapted from; write the adapted one elsewhere", 2)
     failed = 0
 
@@ -98,6 +98,15 @@ def adapt(
                    err=True)
     typer.echo(f"wrote {printable(str(out))}: fingerspell predict PHOTO --pose {printable(str(out))}")
     raise typer.Exit(1 if failed else 0)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """By the file, not the name: on macOS (and Windows) `Mine.json` is `mine.json`, which a
+    comparison of resolved names missed, so adapt wrote over the head it adapted from."""
+    try:
+        return a.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def _check_out(out: Path) -> None:

@@ -57,8 +57,21 @@ def emit(text: str, nl: bool = True) -> None:
     try:
         typer.echo(text, nl=nl)
         sys.stdout.flush()
-    except BrokenPipeError:
-        pipe_closed()
+    except OSError as exc:
+        if pipe_gone(exc):
+            pipe_closed()
+        raise
+
+
+def pipe_gone(exc: BaseException | None) -> bool:
+    """Whether a write failed because the reader went away: BrokenPipeError, or on Windows an
+    OSError EINVAL, which a closed pipe can give there instead (CPython issue 79935), and which
+    read as 'error: standard output: Invalid argument', exit 1."""
+    import errno
+    import os
+
+    return isinstance(exc, BrokenPipeError) or (
+        os.name == "nt" and isinstance(exc, OSError) and exc.errno == errno.EINVAL)
 
 
 def pipe_closed() -> NoReturn:
@@ -134,7 +147,8 @@ def load_recognizer(model: object, backend: str | None, threads: int | None, cro
     if backend is not None and backend not in BACKENDS.values():
         fail(f"--backend must be one of {', '.join(sorted(BACKENDS.values()))}, not {backend!r}", 2)
     check_options(threads=threads)
-    if str(model or "").lower().startswith(("http:/", "https:/")):  # Path() ate one of the slashes
+    # Path() ate one of the slashes, and on Windows turned the rest into backslashes
+    if str(model or "").replace("\\", "/").lower().startswith(("http:/", "https:/")):
         fail("--model takes a file on this machine, not a URL: download the artifact first", 2)
     try:
         with warnings.catch_warnings(record=True) as caught:

@@ -7,7 +7,7 @@ import errno
 import fnmatch
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 MAX_FOLDERS = 100_000  # folders a glob may list: `/**/*.jpg` must end, match or not
 _MAGIC = re.compile(r"[*?[]")
@@ -85,7 +85,8 @@ def paths(pattern: str, unlisted: list[tuple[str, OSError]] | None = None) -> It
                         yield join(folder, e.name)
         elif _MAGIC.search(head):
             for e in entries(d):
-                if shown(e, head) and fnmatch.fnmatchcase(e.name, head):
+                # fnmatch: case-insensitive where the OS's names are (Windows), as glob is there
+                if shown(e, head) and fnmatch.fnmatch(e.name, head):
                     if not rest:
                         yield join(d, e.name)
                     elif os.path.isdir(join(d, e.name)):
@@ -98,8 +99,17 @@ def paths(pattern: str, unlisted: list[tuple[str, OSError]] | None = None) -> It
             elif os.path.lexists(p):
                 yield p
 
-    parts = pattern.split(os.sep)
+    drive, parts = split(pattern)
     if parts[0] == "":  # an absolute pattern
-        yield from match(os.sep, parts[1:])
-    else:
-        yield from match("", parts)
+        yield from match(drive + os.sep, parts[1:])
+    else:  # relative; on Windows `C:x*` is relative to drive C's current folder
+        yield from match(drive, parts)
+
+
+def split(pattern: str, sep: str = os.sep, altsep: str | None = os.altsep,
+          splitdrive: Callable[[str], tuple[str, str]] = os.path.splitdrive
+          ) -> tuple[str, list[str]]:
+    """A pattern's drive (Windows' `C:`, `\\\\server\\share`; '' elsewhere) and its parts, split at
+    either separator: on Windows `frames/f*.jpg` matched nothing, split at `\\` alone."""
+    drive, rest = splitdrive(pattern)
+    return drive, re.split("[" + re.escape(sep + (altsep or "")) + "]", rest)

@@ -19,6 +19,7 @@ from fingerspell.cli.common import (
     load_recognizer,
     path_arg,
     pipe_closed,
+    pipe_gone,
     printable,
     unbytes,
 )
@@ -60,6 +61,10 @@ def predict(
     rec = load_recognizer(model, backend, threads, crop, pose, hands)
     items = expand(sources)
     results = rec.predict_many(items, top_k=top_k, batch_size=batch_size)
+    if as_csv and hasattr(sys.stdout, "reconfigure"):
+        # csv ends rows in CR LF itself; Windows' stdout made that CR CR LF, a blank row after
+        # each in Excel and csv.reader. Untranslated, the bytes are what Linux always wrote.
+        sys.stdout.reconfigure(newline="")
     writer = csv.writer(sys.stdout) if as_csv else None
     if writer:
         writer.writerow(["source", "label", "confidence", "error"])
@@ -76,8 +81,10 @@ def predict(
             if bar:
                 bar.step()
         sys.stdout.flush()
-    except BrokenPipeError:
-        pipe_closed()
+    except OSError as exc:
+        if pipe_gone(exc):
+            pipe_closed()
+        raise
     except KeyboardInterrupt:
         interrupted()
     if bar:
