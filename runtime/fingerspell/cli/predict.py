@@ -127,16 +127,15 @@ def _emit(r: Prediction, threshold: float, as_json: bool, writer, top_k: int) ->
 
 def _first_frame_note(source: str) -> None:
     """An animated image is read by its first frame here; `spell` reads every frame."""
-    from fingerspell.frames import MAX_FRAMES, SUFFIXES, frame_count
+    from fingerspell.frames import MAX_FRAMES, frame_count
 
-    if Path(source).suffix.lower() in SUFFIXES:
-        count = frame_count(source)
-        if count > MAX_FRAMES:
-            typer.echo(f"note: {printable(source)}: more than {MAX_FRAMES:,} frames, the first read; "
-                       f"`fingerspell spell` reads the first {MAX_FRAMES:,}", err=True)
-        elif count > 1:
-            typer.echo(f"note: {printable(source)}: {count:,} frames, the first read; `fingerspell "
-                       "spell` reads them all", err=True)
+    count = frame_count(source)  # 1 at once for a name no animated image has
+    if count > MAX_FRAMES:
+        typer.echo(f"note: {printable(source)}: more than {MAX_FRAMES:,} frames, the first read; "
+                   f"`fingerspell spell` reads the first {MAX_FRAMES:,}", err=True)
+    elif count > 1:
+        typer.echo(f"note: {printable(source)}: {count:,} frames, the first read; `fingerspell "
+                   "spell` reads them all", err=True)
 
 
 def _emit_failure(r: Failure, as_json: bool, writer) -> None:
