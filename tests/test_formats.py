@@ -332,3 +332,17 @@ def test_frames_are_counted_up_to_the_cap(tmp_path: Path, monkeypatch: pytest.Mo
     assert frames.frame_count(path) == 4  # "more than 3": a million frames took 16 s to count
     *read, said = frames.each_frame([path])
     assert len(read) == 3 and said == str(path) and "more than 3 frames" in said.reason
+
+
+def test_predict_notes_an_animated_image_on_stdin_too(exported: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from fingerspell.cli import app
+
+    first, *rest = _frames(RGB3)
+    gif = tmp_path / "word.gif"
+    first.save(gif, save_all=True, append_images=rest)
+    res = CliRunner().invoke(app, ["predict", "-", "--model", str(exported / "tiny-int8.onnx"),
+                                   "--pose", "none"], input=gif.read_bytes())
+    assert res.exit_code == 0, res.output
+    assert "note: -: 3 frames, the first read; `fingerspell spell` reads them all" in res.stderr

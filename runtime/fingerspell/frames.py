@@ -94,13 +94,14 @@ def _may_animate(source: Any) -> bool:
 
 
 def frame_count(source: Any) -> int:
-    """How many frames a local animated image holds, counted up to MAX_FRAMES + 1 (1 for
-    anything else, or where it cannot be read: its reading says why), without decoding them."""
-    if not _may_animate(source) or not isinstance(source, (str, Path)):
+    """How many frames a local animated image or its bytes hold, counted up to MAX_FRAMES + 1
+    (1 for anything else, or where it cannot be read: its reading says why), without decoding
+    them."""
+    if not _may_animate(source):
         return 1
     count = 1
     try:
-        with _open(source, str(source)) as img:
+        with _open(source, describe(source)) as img:
             if getattr(img, "is_animated", False):
                 with contextlib.suppress(EOFError):
                     while count <= MAX_FRAMES:

@@ -23,7 +23,7 @@ from fingerspell.cli.common import (
     printable,
     unbytes,
 )
-from fingerspell.cli.inputs import expand
+from fingerspell.cli.inputs import Stdin, expand
 from fingerspell.results import Failure, Prediction
 
 PROGRESS_MIN = 20  # show a progress bar on stderr from this many inputs
@@ -70,6 +70,7 @@ def predict(
         writer.writerow(["source", "label", "confidence", "error"])
     failed = 0
     bar = Progress(len(items)) if len(items) >= PROGRESS_MIN and sys.stderr.isatty() else None
+    stdin = next((i for i in items if isinstance(i, Stdin)), None)  # what `-` read
     try:
         for r in results:
             if isinstance(r, Failure):
@@ -77,7 +78,7 @@ def predict(
                 _emit_failure(r, as_json, writer)
             else:
                 _emit(r, threshold, as_json, writer, top_k)
-                _first_frame_note(r.source)
+                _first_frame_note(stdin if r.source == "-" and stdin is not None else r.source)
             if bar:
                 bar.step()
         sys.stdout.flush()
@@ -125,11 +126,13 @@ def _emit(r: Prediction, threshold: float, as_json: bool, writer, top_k: int) ->
         typer.echo(f"{printable(r.source)}\t{_label(r, threshold)}\t{r.confidence:.3f}{extra}")
 
 
-def _first_frame_note(source: str) -> None:
+def _first_frame_note(source: str | bytes) -> None:
     """An animated image is read by its first frame here; `spell` reads every frame."""
     from fingerspell.frames import MAX_FRAMES, frame_count
+    from fingerspell.sources import describe
 
     count = frame_count(source)  # 1 at once for a name no animated image has
+    source = describe(source)
     if count > MAX_FRAMES:
         typer.echo(f"note: {printable(source)}: more than {MAX_FRAMES:,} frames, the first read; "
                    f"`fingerspell spell` reads the first {MAX_FRAMES:,}", err=True)
