@@ -346,3 +346,20 @@ def test_predict_notes_an_animated_image_on_stdin_too(exported: Path, tmp_path: 
                                    "--pose", "none"], input=gif.read_bytes())
     assert res.exit_code == 0, res.output
     assert "note: -: 3 frames, the first read; `fingerspell spell` reads them all" in res.stderr
+
+
+def test_spell_counts_what_it_has_read_on_a_terminal(exported: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from fingerspell.cli import app
+    from fingerspell.cli import spell as verb
+
+    first, *rest = _frames(RGB3 * 4)
+    gif = tmp_path / "long.gif"
+    first.save(gif, save_all=True, append_images=rest)
+    monkeypatch.setattr(verb, "_on_terminal", lambda: True)
+    res = CliRunner().invoke(app, ["spell", str(gif), "--model", str(exported / "tiny-int8.onnx"),
+                                   "--pose", "none"])
+    assert res.exit_code == 0, res.output
+    assert "\r10 images read" in res.stderr and res.stderr.endswith("\r")  # and wiped after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -45,12 +46,31 @@ def spell(
     """
     check_options(threshold=threshold)
     rec = load_recognizer(model, backend, threads, crop, pose, hands)
+    results: list = []
+    counting = _on_terminal()  # a GIF of 2,000 frames takes minutes: say how far it got
     try:
-        results = list(rec.predict_many(each_frame(expand(sources))))
+        for r in rec.predict_many(each_frame(expand(sources))):
+            results.append(r)
+            if counting and len(results) % 10 == 0:
+                sys.stderr.write(f"\r{len(results):,} images read")
+                sys.stderr.flush()
     except KeyboardInterrupt:
+        _wipe(counting, len(results))
         interrupted()
+    _wipe(counting, len(results))
     failures = [r for r in results if isinstance(r, Failure)]
     for f in failures:
         typer.echo(f"error: {printable(f.error)}", err=True)
     emit(spell_text(results, threshold))
     raise typer.Exit(1 if failures else 0)
+
+
+def _on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def _wipe(counting: bool, read: int) -> None:
+    """The count gone from the terminal before the answer (or `interrupted`) is printed."""
+    if counting and read >= 10:
+        sys.stderr.write("\r" + " " * 24 + "\r")
+        sys.stderr.flush()
