@@ -363,3 +363,30 @@ def test_spell_counts_what_it_has_read_on_a_terminal(exported: Path, tmp_path: P
                                    "--pose", "none"])
     assert res.exit_code == 0, res.output
     assert "\r10 images read" in res.stderr and res.stderr.endswith("\r")  # and wiped after
+
+
+def test_ctrl_c_in_spell_keeps_the_text_spelled_so_far(monkeypatch: pytest.MonkeyPatch,
+                                                       tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from fingerspell.cli import app
+    from fingerspell.cli import spell as verb
+    from fingerspell.results import Prediction
+
+    class Halfway:  # reads two frames, then the user presses Ctrl-C
+        def predict_many(self, sources):
+            yield Prediction("a[1]", "H", 0.9)
+            yield Prediction("a[2]", "I", 0.9)
+            raise KeyboardInterrupt
+
+    def leave() -> None:  # the real one ends the process (os._exit), and pytest with it
+        typer.echo("interrupted", err=True)
+        raise typer.Exit(130)
+
+    monkeypatch.setattr(verb, "load_recognizer", lambda *a, **k: Halfway())
+    monkeypatch.setattr(verb, "interrupted", leave)
+    (tmp_path / "a.png").write_bytes(b"")
+    res = CliRunner().invoke(app, ["spell", str(tmp_path / "a.png")])
+    assert res.exit_code == 130 and res.stdout == "HI\n"  # was lost
+    assert res.stderr.strip().endswith("interrupted")

@@ -56,6 +56,9 @@ def spell(
                 sys.stderr.flush()
     except KeyboardInterrupt:
         _wipe(counting, len(results))
+        text = spell_text(results, threshold)
+        if text:  # what was spelled before Ctrl-C is kept, as predict keeps its rows
+            emit(text)
         interrupted()
     _wipe(counting, len(results))
     failures = [r for r in results if isinstance(r, Failure)]
