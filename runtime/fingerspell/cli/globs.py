@@ -9,6 +9,8 @@ import os
 import re
 from collections.abc import Callable, Iterator
 
+from fingerspell.files import is_hidden
+
 MAX_FOLDERS = 100_000  # folders a glob may list: `/**/*.jpg` must end, match or not
 _MAGIC = re.compile(r"[*?[]")
 
@@ -18,10 +20,11 @@ class TooWide(Exception):
 
 
 def paths(pattern: str, unlisted: list[tuple[str, OSError]] | None = None) -> Iterator[str]:
-    """What `glob.iglob(pattern, recursive=True)` yields, except that `**` does not descend into
-    symlinked folders (as bash's globstar and pathlib do not), so that symlink loops end, and
-    that listing more than MAX_FOLDERS folders raises TooWide: glob itself walks loops
-    forever when nothing matches, and any tree of folders however large.
+    """What `glob.iglob(pattern, recursive=True)` yields, except that wildcards skip every name
+    the folder walks skip (files.is_hidden: a Mac zip's `__MACOSX` too), that `**` does not
+    descend into symlinked folders (as bash's globstar and pathlib do not), so that symlink
+    loops end, and that listing more than MAX_FOLDERS folders raises TooWide: glob itself walks
+    loops forever when nothing matches, and any tree of folders however large.
 
     Folders that exist but cannot be listed (no permission) are appended to `unlisted` with their
     error: glob skips them in silence, which made `'d/*.jpg'` in a locked folder 'no files match'
@@ -49,7 +52,7 @@ def paths(pattern: str, unlisted: list[tuple[str, OSError]] | None = None) -> It
         return os.path.join(d, name) if d else name
 
     def shown(e: os.DirEntry, part: str) -> bool:  # glob's rule: `*` skips hidden names
-        return not e.name.startswith(".") or part.startswith(".")
+        return not is_hidden(e.name) or part.startswith(".")
 
     def real_dir(e: os.DirEntry) -> bool:
         try:
@@ -77,7 +80,7 @@ def paths(pattern: str, unlisted: list[tuple[str, OSError]] | None = None) -> It
                 elif folder != d or d:  # glob yields `p/` itself for `p/**`
                     yield folder
                 for e in found:
-                    if e.name.startswith("."):
+                    if is_hidden(e.name):
                         continue
                     if real_dir(e):
                         stack.append(join(folder, e.name))

@@ -111,8 +111,6 @@ def _expand_glob(pattern: str) -> list[Path | BadSource]:
         return [BadSource(pattern, f"matches more than {MAX_GLOB_MATCHES:,} paths; "
                           "give the folder itself, which is walked once")]
     matches = sorted(map(Path, found), key=_natural)
-    if "__MACOSX" not in pattern:  # `*` leaves out dot-names itself; this one is hidden too
-        matches = [m for m in matches if "__MACOSX" not in m.parts]
     locked = [BadSource(d, f"cannot list folder ({exc.strerror or exc})")
               for d, exc in dict(unlisted).items()]  # a folder listed twice is said once
     if not matches:
