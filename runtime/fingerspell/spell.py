@@ -15,24 +15,35 @@ from fingerspell.results import Failure, Prediction
 
 
 def spell(predictions: Iterable[Prediction | Failure], threshold: float = 0.5) -> str:
-    # numpy scalars are Real too; True is not a threshold
-    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold must be a number between 0 and 1, not {threshold!r}")
-    text: list[str] = []
-    last: str | None = None
+    speller = Speller(threshold)
     for p in predictions:
-        if not isinstance(p, Prediction) or p.confidence < threshold:
-            continue
-        if p.label == last:
-            continue
-        last = p.label
-        if p.label == "nothing":
-            continue
+        speller.add(p)
+    return speller.text
+
+
+class Speller:
+    """The text so far, a frame at a time (what `fingerspell spell` shows while it reads)."""
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        # numpy scalars are Real too; True is not a threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, Real) or not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be a number between 0 and 1, not {threshold!r}")
+        self.threshold = threshold
+        self._chars: list[str] = []
+        self._last: str | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self._chars)
+
+    def add(self, p: Prediction | Failure) -> None:
+        if not isinstance(p, Prediction) or p.confidence < self.threshold or p.label == self._last:
+            return
+        self._last = p.label
         if p.label == "space":
-            text.append(" ")
+            self._chars.append(" ")
         elif p.label == "del":
-            if text:
-                text.pop()
-        else:
-            text.append(p.label)
-    return "".join(text)
+            if self._chars:
+                self._chars.pop()
+        elif p.label != "nothing":
+            self._chars.append(p.label)

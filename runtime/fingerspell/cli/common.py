@@ -109,6 +109,22 @@ def report_error(exc: FingerspellError) -> NoReturn:
     fail(str(exc), exc.exit_code)
 
 
+LIVE_HELP = ("Stdin is a live feed (a camera's MJPEG): read the newest image each time, skipping "
+             "those that came while the model was busy.")
+
+
+def check_live(live: bool, sources: list[str]) -> None:
+    """--live reads a camera's stream on stdin, and nothing else."""
+    if live and sources != ["-"]:
+        fail("--live reads a live feed on stdin: give - as the only source "
+             "(e.g. rpicam-vid -t 0 --codec mjpeg -o - | fingerspell spell --live -)", 2)
+
+
+def skipped_note(skipped: int) -> None:
+    typer.echo(f"note: -: {skipped:,} image{'s' if skipped != 1 else ''} skipped while the model "
+               "was busy (--live)", err=True)
+
+
 def check_options(threshold: float | None = None, top_k: int | None = None,
                   batch_size: int | None = None, threads: int | None = None,
                   floor: float | None = None) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
+from typing import BinaryIO
 
 import typer
 
+from fingerspell import stream
 from fingerspell.cli import globs
 from fingerspell.cli.common import printable
 from fingerspell.files import LOOKED_FOR, VIDEO_SUFFIXES, is_hidden, is_image_name, natural_key
@@ -19,9 +22,57 @@ MAX_GLOB_MATCHES = 100_000
 
 
 class Stdin(bytes):
-    """The bytes read from standard input, named '-' in results."""
+    """An image read from standard input, named '-' in results, or '-[2]' where several came."""
 
     name = "-"
+
+
+class StdinImages:
+    """What `-` names: the images on standard input, read one at a time as they arrive (a
+    camera's or ffmpeg's stream of JPEGs: fingerspell.stream). `single` is the image once it
+    turns out to be the only one, for predict's note on an animated one. A live feed numbers its
+    first image at once: naming it '-' if alone would wait for the next."""
+
+    name = "-"
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self.fp = fp
+        self.single: Stdin | None = None
+        self.live = False
+
+    def __iter__(self) -> Iterator[Stdin | BadSource]:
+        try:
+            parts = stream.images(self.fp, MAX_STREAM_BYTES, "stdin")
+            first = next(parts, None)
+            second = next(parts, None) if isinstance(first, bytes) and not self.live else None
+            if second is None and not self.live:  # one image, or nothing: named '-' as always
+                if isinstance(first, stream.Problem):
+                    yield BadSource("-", first)
+                else:
+                    self.single = Stdin(first or b"")
+                    yield self.single
+                return
+            for i, part in enumerate(itertools.chain([first, second][:1 if self.live else 2],
+                                                     parts), 1):
+                if isinstance(part, stream.Problem):
+                    yield BadSource(f"-[{i}]", part)
+                    return
+                img = Stdin(part)
+                img.name = f"-[{i}]"
+                yield img
+        except OSError as exc:  # e.g. stdin is a directory
+            yield BadSource("-", f"cannot read standard input ({exc.strerror or exc})")
+
+
+def read(items: Iterable, live: bool = False) -> Iterator:
+    """The sources in order, stdin's images in the place of its `-` (a live feed's numbered
+    from the first)."""
+    for item in items:
+        if isinstance(item, StdinImages):
+            item.live = live
+            yield from item
+        else:
+            yield item
 
 
 def _natural(p: Path) -> tuple:
@@ -86,16 +137,10 @@ def _probe(check: Callable[[], bool]) -> bool:
         return False
 
 
-def _stdin() -> Stdin | BadSource:
+def _stdin() -> StdinImages | BadSource:
     if sys.stdin is None:  # started with stdin closed (`<&-`)
         return BadSource("-", "standard input is closed")
-    try:
-        data = sys.stdin.buffer.read(MAX_STREAM_BYTES + 1)
-    except OSError as exc:  # e.g. stdin is a directory
-        return BadSource("-", f"cannot read standard input ({exc.strerror or exc})")
-    if len(data) > MAX_STREAM_BYTES:
-        return BadSource("-", f"more than {MAX_STREAM_BYTES:,} bytes on stdin, not a photo")
-    return Stdin(data)
+    return StdinImages(sys.stdin.buffer)
 
 
 def _expand_glob(pattern: str) -> list[Path | BadSource]:
@@ -143,8 +188,9 @@ def _real(p: Path) -> Path:
         return p
 
 
-def expand(args: list[str]) -> list[str | Path | bytes]:
-    out: list[str | Path | bytes] = []
+def expand(args: list[str]) -> list[str | Path | StdinImages]:
+    """The sources as given, folders and globs expanded; stdin is read when `read` reaches it."""
+    out: list[str | Path | StdinImages] = []
     stdin_read = False
     for arg in args:
         if arg == "-" and stdin_read:

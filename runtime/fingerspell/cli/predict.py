@@ -12,7 +12,9 @@ import typer
 from fingerspell.cli.common import (
     CROP_HELP,
     HANDS_HELP,
+    LIVE_HELP,
     POSE_HELP,
+    check_live,
     check_options,
     fail,
     interrupted,
@@ -21,9 +23,12 @@ from fingerspell.cli.common import (
     pipe_closed,
     pipe_gone,
     printable,
+    skipped_note,
     unbytes,
 )
-from fingerspell.cli.inputs import Stdin, expand
+from fingerspell.cli.inputs import StdinImages, expand, read
+from fingerspell.live import Newest
+from fingerspell.live import answers as live_answers
 from fingerspell.results import Failure, Prediction
 
 PROGRESS_MIN = 20  # show a progress bar on stderr from this many inputs
@@ -31,7 +36,7 @@ PROGRESS_MIN = 20  # show a progress bar on stderr from this many inputs
 
 def predict(
     sources: list[str] = typer.Argument(..., help="Image files, folders (recursive), globs, http(s) "
-                                        "URLs, or - for an image on stdin."),
+                                        "URLs, or - for the image(s) on stdin."),
     top_k: int = typer.Option(1, "--top-k", "-k", help="Show the k most likely classes."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line (JSON Lines)."),
     as_csv: bool = typer.Option(False, "--csv", help="CSV with a header row."),
@@ -45,6 +50,7 @@ def predict(
     pose: str = typer.Option("auto", help=POSE_HELP),
     hands: str = typer.Option("auto", help=HANDS_HELP),
     batch_size: int = typer.Option(8, help="Images per inference call for folders."),
+    live: bool = typer.Option(False, "--live", help=LIVE_HELP),
 ) -> None:
     """Print the letter and confidence for each input.
 
@@ -58,9 +64,12 @@ def predict(
     if as_json and as_csv:
         fail("--json and --csv cannot be combined", 2)
     check_options(threshold=threshold, top_k=top_k, batch_size=batch_size)
+    check_live(live, sources)
     rec = load_recognizer(model, backend, threads, crop, pose, hands)
     items = expand(sources)
-    results = rec.predict_many(items, top_k=top_k, batch_size=batch_size)
+    feed = Newest(read(items, live=True)) if live else None
+    results = (live_answers(rec, feed, top_k) if feed else
+               rec.predict_many(read(items), top_k=top_k, batch_size=batch_size))
     if as_csv and hasattr(sys.stdout, "reconfigure"):
         # csv ends rows in CR LF itself; Windows' stdout made that CR CR LF, a blank row after
         # each in Excel and csv.reader. Untranslated, the bytes are what Linux always wrote.
@@ -69,8 +78,10 @@ def predict(
     if writer:
         writer.writerow(["source", "label", "confidence", "error"])
     failed = 0
-    bar = Progress(len(items)) if len(items) >= PROGRESS_MIN and sys.stderr.isatty() else None
-    stdin = next((i for i in items if isinstance(i, Stdin)), None)  # what `-` read
+    stdin = next((i for i in items if isinstance(i, StdinImages)), None)
+    # stdin may hold any number of images: a bar needs a total
+    bar = Progress(len(items)) if (len(items) >= PROGRESS_MIN and stdin is None
+                                   and sys.stderr.isatty()) else None
     try:
         for r in results:
             if isinstance(r, Failure):
@@ -78,7 +89,8 @@ def predict(
                 _emit_failure(r, as_json, writer)
             else:
                 _emit(r, threshold, as_json, writer, top_k)
-                _first_frame_note(stdin if r.source == "-" and stdin is not None else r.source)
+                _first_frame_note(stdin.single if r.source == "-" and stdin and stdin.single
+                                  else r.source)
             if bar:
                 bar.step()
         sys.stdout.flush()
@@ -90,6 +102,8 @@ def predict(
         interrupted()
     if bar:
         bar.close()
+    if feed and feed.skipped:
+        skipped_note(feed.skipped)
     raise typer.Exit(1 if failed else 0)
 
 

@@ -10,24 +10,31 @@ import typer
 from fingerspell.cli.common import (
     CROP_HELP,
     HANDS_HELP,
+    LIVE_HELP,
     POSE_HELP,
+    check_live,
     check_options,
     emit,
     interrupted,
     load_recognizer,
     path_arg,
     printable,
+    skipped_note,
 )
-from fingerspell.cli.inputs import expand
+from fingerspell.cli.inputs import expand, read
 from fingerspell.frames import each_frame
+from fingerspell.live import Newest
+from fingerspell.live import answers as live_answers
 from fingerspell.results import Failure
-from fingerspell.spell import spell as spell_text
+from fingerspell.spell import Speller
 
 
 def spell(
     sources: list[str] = typer.Argument(..., help="Images in order: files, a folder (natural name "
-                                        "order), globs, URLs; animated images frame by frame."),
+                                        "order), globs, URLs, - for images on stdin (ffmpeg's "
+                                        "image2pipe); animated images frame by frame."),
     threshold: float = typer.Option(0.5, help="Frames below this confidence are ignored."),
+    live: bool = typer.Option(False, "--live", help=LIVE_HELP),
     model: Path = typer.Option(None, parser=path_arg,
                                help="A .onnx or .tflite artifact (default: the bundled model)."),
     backend: str = typer.Option(None, help="onnxruntime or litert (default: from the file)."),
@@ -42,29 +49,33 @@ def spell(
     repeated letters (a sign held over several frames counts once).
 
     Example: fingerspell spell frames/  (frames/001.jpg, frames/002.jpg, …); an animated GIF,
-    WebP or PNG is read frame by frame: fingerspell spell word.gif
+    WebP or PNG is read frame by frame: fingerspell spell word.gif; a camera, live:
+    rpicam-vid -t 0 --codec mjpeg -o - | fingerspell spell --live -
     """
     check_options(threshold=threshold)
+    check_live(live, sources)
     rec = load_recognizer(model, backend, threads, crop, pose, hands)
-    results: list = []
-    counting = _on_terminal()  # a GIF of 2,000 frames takes minutes: say how far it got
+    speller = Speller(threshold)
+    failures: list[Failure] = []
+    shown = Shown(_on_terminal(), every=1 if live else 10)  # a GIF of 2,000 frames takes minutes
+    feed = Newest(read(expand(sources), live=True)) if live else None
     try:
-        for r in rec.predict_many(each_frame(expand(sources))):
-            results.append(r)
-            if counting and len(results) % 10 == 0:
-                sys.stderr.write(f"\r{len(results):,} images read")
-                sys.stderr.flush()
+        for r in (live_answers(rec, feed) if feed else rec.predict_many(each_frame(read(expand(sources))))):
+            speller.add(r)
+            if isinstance(r, Failure):
+                failures.append(r)
+            shown.step(speller.text)
     except KeyboardInterrupt:
-        _wipe(counting, len(results))
-        text = spell_text(results, threshold)
-        if text:  # what was spelled before Ctrl-C is kept, as predict keeps its rows
-            emit(text)
+        shown.wipe()
+        if speller.text:  # what was spelled before Ctrl-C is kept, as predict keeps its rows
+            emit(speller.text)
         interrupted()
-    _wipe(counting, len(results))
-    failures = [r for r in results if isinstance(r, Failure)]
+    shown.wipe()
     for f in failures:
         typer.echo(f"error: {printable(f.error)}", err=True)
-    emit(spell_text(results, threshold))
+    if feed and feed.skipped:
+        skipped_note(feed.skipped)
+    emit(speller.text)
     raise typer.Exit(1 if failures else 0)
 
 
@@ -72,8 +83,23 @@ def _on_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def _wipe(counting: bool, read: int) -> None:
-    """The count gone from the terminal before the answer (or `interrupted`) is printed."""
-    if counting and read >= 10:
-        sys.stderr.write("\r" + " " * 24 + "\r")
-        sys.stderr.flush()
+class Shown:
+    """How far the reading got and the text so far, on one line of a terminal, wiped before the
+    answer (or `interrupted`) is printed."""
+
+    def __init__(self, on: bool, every: int) -> None:
+        self.on, self.every, self.read, self.width = on, every, 0, 0
+
+    def step(self, text: str) -> None:
+        self.read += 1
+        if self.on and self.read % self.every == 0:
+            line = f"{self.read:,} images read: {text[-40:]}" if text else f"{self.read:,} images read"
+            sys.stderr.write("\r" + line.ljust(self.width))
+            sys.stderr.flush()
+            self.width = len(line)
+
+    def wipe(self) -> None:
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+            self.width = 0

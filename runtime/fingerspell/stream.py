@@ -1,0 +1,218 @@
+"""Images one after another on one stream, read one at a time as they arrive.
+
+`ffmpeg -i clip.mp4 -vf fps=5 -f image2pipe -c:v mjpeg -` and a camera's MJPEG output
+(`rpicam-vid -t 0 --codec mjpeg -o -`) write JPEGs back to back; `-c:v png` and `-c:v ppm` write
+PNGs and PPMs. Reading such a stream as one photo read its first picture and dropped the rest in
+silence. Each image here is cut at its own end (a JPEG's segments and scans, a PNG's chunks, a
+PPM's header), so an image is answered as soon as it has arrived and memory holds one at a time.
+
+Anything else (a GIF, a WebP, bytes that are no image) is read whole, as one photo, as before.
+So is a JPEG whose header indexes pictures stored after it (MPO, Ultra HDR's gain map, a Pixel's
+depth map): they belong to that photo, not to a stream.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+JPEG = b"\xff\xd8\xff"
+PNG = b"\x89PNG\r\n\x1a\n"
+CHUNK = 1 << 16
+
+
+class Problem(str):
+    """Why the stream could not be read on from here (the image it names is not answered)."""
+
+
+class _Buffer:
+    """The stream's bytes not yet handed out, read with read1 where the stream has it: a camera
+    writes a frame at a time, and read(n) would wait for n bytes, a frame or more behind."""
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self.read = getattr(fp, "read1", fp.read)
+        self.data = bytearray()
+        self.ended = False
+
+    def fill(self, n: int) -> bool:
+        """At least n bytes in hand, or False where the stream ended before."""
+        while len(self.data) < n and not self.ended:
+            got = self.read(CHUNK)
+            if got:
+                self.data += got
+            else:
+                self.ended = True
+        return len(self.data) >= n
+
+    def find_ff(self, pos: int, limit: int) -> int:
+        """The next 0xFF byte at or after pos, reading on as needed; -1 at the stream's end or
+        past the limit."""
+        while True:
+            at = self.data.find(b"\xff", pos)
+            if at >= 0:
+                return at
+            pos = len(self.data)
+            if pos > limit or not self.fill(pos + 1):
+                return -1
+
+    def take(self, n: int) -> bytes:
+        out = bytes(self.data[:n])
+        del self.data[:n]
+        return out
+
+
+class _TooBig(Exception):
+    pass
+
+
+def images(fp: BinaryIO, limit: int, name: str = "the stream") -> Iterator[bytes | Problem]:
+    """The images on fp in order, each as its bytes; a Problem ends the stream.
+
+    An image cut short by the stream's end is handed out as it is, for the decoder to say so.
+    No image may be over `limit` bytes: with no end to find (`/dev/zero`) memory stays bounded.
+    """
+    buf = _Buffer(fp)
+    buf.fill(len(PNG))
+    kind = _kind(buf.data)
+    if kind is None or (kind == "jpeg" and _indexes_more(buf, limit)):
+        yield from _whole(buf, limit, name)
+        return
+    count = 0
+    while True:
+        try:
+            end = _END[kind](buf, limit)
+            if (len(buf.data) if end is None else end) > limit:
+                raise _TooBig
+        except _TooBig:
+            yield Problem(f"an image of more than {limit:,} bytes on {name}, not a photo")
+            return
+        count += 1
+        yield buf.take(end if end is not None else len(buf.data))
+        if end is None:  # the stream ended inside it
+            return
+        buf.fill(len(PNG))
+        if not buf.data:
+            return
+        kind = _kind(buf.data)
+        if kind is None:
+            # after one photo, a trailer some phones write (Samsung's, a motion photo's video):
+            # ignored, as a decoder ignores it in a file; after a stream's images, said
+            if count > 1:
+                yield Problem(f"what follows image {count} is not a JPEG, PNG or PPM image; "
+                              "the rest of the stream was not read")
+            return
+
+
+def _whole(buf: _Buffer, limit: int, name: str) -> Iterator[bytes | Problem]:
+    buf.fill(limit + 1)
+    if len(buf.data) > limit:
+        yield Problem(f"more than {limit:,} bytes on {name}, not a photo")
+    else:
+        yield buf.take(len(buf.data))
+
+
+def _kind(head: bytes | bytearray) -> str | None:
+    if head.startswith(JPEG):
+        return "jpeg"
+    if head.startswith(PNG):
+        return "png"
+    if head[:2] in (b"P5", b"P6") and head[2:3].isspace():
+        return "ppm"
+    return None
+
+
+def _jpeg_end(buf: _Buffer, limit: int) -> int | None:
+    """Where the JPEG at the buffer's start ends: past its EOI, or where a new image's SOI shows
+    it was cut short. Segments are skipped by their length (an EXIF thumbnail's own SOI and EOI
+    sit inside one); scan data holds 0xFF only as FF00, a restart marker or fill."""
+    pos = 2
+    while True:
+        if pos > limit:
+            raise _TooBig
+        if not buf.fill(pos + 2):
+            return None
+        if buf.data[pos] != 0xFF:  # scan data, or damage: on to the next marker
+            pos = buf.find_ff(pos, limit)
+            if pos < 0:
+                if len(buf.data) > limit:
+                    raise _TooBig
+                return None
+            continue
+        marker = buf.data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+        elif marker == 0x00 or marker == 0x01 or 0xD0 <= marker <= 0xD7:
+            pos += 2  # stuffed 0xFF, TEM, restart: inside the scan
+        elif marker == 0xD9:
+            return pos + 2
+        elif marker == 0xD8:
+            return pos  # the next image began before this one's EOI
+        else:
+            if not buf.fill(pos + 4):
+                return None
+            length = int.from_bytes(buf.data[pos + 2:pos + 4], "big")
+            pos += 2 + max(length, 2)
+
+
+def _indexes_more(buf: _Buffer, limit: int) -> bool:
+    """Whether the JPEG's header says pictures stored after its EOI are part of it: an MPF index
+    (APP2) or an XMP container directory (APP1), as Ultra HDR and Pixel photos carry."""
+    pos = 2
+    while buf.fill(pos + 4) and buf.data[pos] == 0xFF and pos <= limit:
+        marker = buf.data[pos + 1]
+        if marker == 0xDA or not 0xC0 <= marker <= 0xFE or 0xD0 <= marker <= 0xD9:
+            return False  # the scan starts, or no header segment: headers are over
+        length = int.from_bytes(buf.data[pos + 2:pos + 4], "big")
+        if marker in (0xE1, 0xE2):
+            buf.fill(pos + 2 + length)
+            body = bytes(buf.data[pos + 4:pos + 2 + length])
+            if body.startswith(b"MPF\0") or (body.startswith(b"http://ns.adobe.com/xap/")
+                                              and _CONTAINER.search(body)):
+                return True
+        pos += 2 + max(length, 2)
+    return False
+
+
+_CONTAINER = re.compile(rb"Container:Directory|GContainer")
+
+
+def _png_end(buf: _Buffer, limit: int) -> int | None:
+    pos = len(PNG)
+    while True:
+        if not buf.fill(pos + 8):
+            return None
+        length = int.from_bytes(buf.data[pos:pos + 4], "big")
+        ctype = bytes(buf.data[pos + 4:pos + 8])
+        pos += 12 + length  # length, type, data, CRC
+        if pos > limit:
+            raise _TooBig
+        if ctype == b"IEND":
+            return pos if buf.fill(pos) else None
+
+
+_PPM_HEADER = re.compile(rb"P[56](?:\s+|#[^\n]*\n)+(\d+)(?:\s+|#[^\n]*\n)+(\d+)"
+                         rb"(?:\s+|#[^\n]*\n)+(\d+)\s")
+
+
+def _ppm_end(buf: _Buffer, limit: int) -> int | None:
+    buf.fill(256)  # a header is a few dozen bytes; comments may take more
+    head = _PPM_HEADER.match(bytes(buf.data[:256]))
+    if head is None:  # not a header after all: the decoder says what it is
+        return len(buf.data) if buf.ended else _whole_rest(buf, limit)
+    width, height, maxval = (int(g) for g in head.groups())
+    depth = (3 if buf.data[1:2] == b"6" else 1) * (2 if maxval > 255 else 1)
+    end = head.end() + width * height * depth
+    if end > limit:
+        raise _TooBig
+    return end if buf.fill(end) else None
+
+
+def _whole_rest(buf: _Buffer, limit: int) -> int:
+    buf.fill(limit + 1)
+    if len(buf.data) > limit:
+        raise _TooBig
+    return len(buf.data)
+
+
+_END = {"jpeg": _jpeg_end, "png": _png_end, "ppm": _ppm_end}

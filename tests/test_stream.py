@@ -1,0 +1,232 @@
+"""Images one after another on stdin (ffmpeg's image2pipe, a camera's MJPEG): each is read and
+answered, where `predict -` and `spell -` read the first and dropped the rest in silence."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from fingerspell.stream import Problem, images
+
+
+def _img(seed: int, fmt: str = "JPEG", size: tuple[int, int] = (40, 30), **kw) -> bytes:
+    rng = np.random.default_rng(seed)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), np.uint8)).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _split(data: bytes, limit: int = 10**6) -> list[bytes | Problem]:
+    return list(images(io.BytesIO(data), limit))
+
+
+class Trickle(io.RawIOBase):
+    """A pipe that hands out a few bytes a read, as a slow writer does."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.pos = data, step, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, n: int = -1) -> bytes:
+        out = self.data[self.pos:self.pos + min(n, self.step)]
+        self.pos += len(out)
+        return out
+
+
+def _with_thumbnail(jpeg: bytes) -> bytes:
+    """The JPEG with an APP1 segment holding another whole JPEG, as EXIF keeps a thumbnail."""
+    thumb = _img(99, size=(8, 8))
+    body = b"Exif\0\0" + thumb
+    return jpeg[:2] + b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body + jpeg[2:]
+
+
+def test_jpegs_pngs_and_ppms_back_to_back_are_cut_where_each_ends() -> None:
+    parts = [_with_thumbnail(_img(1)), _img(2, "PNG"), _img(3, "PPM"), _img(4, progressive=True),
+             _img(5, "PPM", size=(3, 2)), _img(6)]
+    assert _split(b"".join(parts)) == parts
+    assert list(images(Trickle(b"".join(parts), 7), 10**6)) == parts  # 7 bytes a read
+
+
+def test_one_photo_is_read_whole_with_what_follows_it() -> None:
+    jpeg = _img(1)
+    assert _split(jpeg) == [jpeg]
+    # a trailer after the end (Samsung's, a motion photo's video) belongs to the photo
+    assert _split(jpeg + b"\0\0\0\x18ftypmp42" + b"x" * 100) == [jpeg]
+    gif = _img(2, "GIF")
+    assert _split(gif + _img(3)) == [gif + _img(3)]  # not a kind cut here: read whole, as before
+    assert _split(b"") == [b""]
+
+
+def test_a_jpeg_indexing_pictures_after_it_keeps_them() -> None:
+    """MPO, Ultra HDR's gain map: the second JPEG is part of the first photo, not a frame."""
+    primary, second = _img(1), _img(2)
+    body = b"MPF\0" + b"MM\0\x2a" + b"\0" * 20
+    mpo = primary[:2] + b"\xff\xe2" + (len(body) + 2).to_bytes(2, "big") + body + primary[2:]
+    assert _split(mpo + second) == [mpo + second]
+    xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><Container:Directory/></x:xmpmeta>"
+    pixel = primary[:2] + b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp + primary[2:]
+    assert _split(pixel + second) == [pixel + second]
+
+
+def test_what_goes_wrong_mid_stream_is_said_and_ends_it() -> None:
+    a, b = _img(1), _img(2)
+    got = _split(a + b + b"garbage" * 10)
+    assert got[:2] == [a, b] and isinstance(got[2], Problem) and "image 2" in got[2]
+    # the stream ends inside an image: handed on for the decoder to call it truncated
+    assert _split(a + b[:-50]) == [a, b[:-50]]
+    # an image cut short before the next began (a dropped chunk): the stream reads on
+    assert _split(a[:-50] + b + a) == [a[:-50], b, a]
+
+
+def test_no_image_may_outgrow_the_limit() -> None:
+    a = _img(1)
+    big = _img(2, size=(400, 400))
+    got = _split(a + big + a, limit=len(big) - 1)
+    assert got[0] == a and isinstance(got[1], Problem) and len(got) == 2
+    assert "more than" in got[1]
+    for endless in (b"\xff\xd8\xff\xe0\0\x10" + b"\0" * 5000, b"\0" * 5000,
+                    b"P6 100000 100000 255\n" + b"\0" * 10):
+        (said,) = _split(endless, limit=1000)
+        assert isinstance(said, Problem) and "more than 1,000 bytes" in said
+
+
+def test_an_image_is_handed_out_as_soon_as_it_has_arrived() -> None:
+    """A camera's next frame is not there yet: the one before must not wait for it."""
+    r, w = os.pipe()
+    first = _img(1)
+    os.write(w, first)
+    got: list[bytes | Problem] = []
+    reader = open(r, "rb")  # noqa: SIM115 - closed below
+    t = threading.Thread(target=lambda: got.append(next(images(reader, 10**6))), daemon=True)
+    t.start()
+    t.join(60)  # a guard against a hang, not a timing: it waited for the writer to close
+    os.close(w)
+    t.join(60)
+    reader.close()
+    assert got == [first]
+
+
+def _cli(exported: Path, verb: str, data: bytes, *args: str):
+    from fingerspell.cli import app
+
+    return CliRunner().invoke(app, [verb, *args, "--model", str(exported / "tiny-int8.onnx"),
+                                    "--pose", "none"], input=data)
+
+
+def test_predict_answers_each_image_on_stdin(exported: Path, tiny_dataset: Path) -> None:
+    files = sorted(tiny_dataset.glob("*/*.jpg"))[:3]
+    res = _cli(exported, "predict", b"".join(f.read_bytes() for f in files), "-")
+    assert res.exit_code == 0, res.output
+    rows = [line.split("\t") for line in res.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["-[1]", "-[2]", "-[3]"]
+    alone = _cli(exported, "predict", b"", *map(str, files))
+    assert [r[1:] for r in rows] == [line.split("\t")[1:] for line in alone.stdout.splitlines()]
+    one = _cli(exported, "predict", files[0].read_bytes(), "-")
+    assert one.stdout.split("\t")[0] == "-"  # a single photo keeps its name
+
+
+def test_spell_reads_the_stream_as_it_reads_the_frames_as_files(exported: Path,
+                                                                 tiny_dataset: Path) -> None:
+    files = [f for d in sorted(tiny_dataset.iterdir()) for f in sorted(d.glob("*.jpg"))[:2]]
+    streamed = _cli(exported, "spell", b"".join(f.read_bytes() for f in files), "-")
+    named = _cli(exported, "spell", b"", *map(str, files))
+    assert streamed.exit_code == named.exit_code == 0, streamed.output
+    assert streamed.stdout == named.stdout and len(named.stdout.strip()) > 1
+
+
+def test_a_bad_tail_is_one_error_and_the_images_before_it_answered(exported: Path,
+                                                                     tiny_dataset: Path) -> None:
+    good = sorted(tiny_dataset.glob("*/*.jpg"))[0].read_bytes()
+    res = _cli(exported, "predict", good + good + b"not an image", "-")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert [line.split("\t")[0] for line in res.stdout.splitlines()] == ["-[1]", "-[2]"]
+    assert "error: -[3]: what follows image 2 is not a JPEG, PNG or PPM image" in res.stderr
+
+
+def test_the_single_read_limit_is_per_image_now(exported: Path, tiny_dataset: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    good = sorted(tiny_dataset.glob("*/*.jpg"))[0].read_bytes()
+    monkeypatch.setattr("fingerspell.cli.inputs.MAX_STREAM_BYTES", len(good) + 10)
+    res = _cli(exported, "predict", good * 4, "-")  # four times the limit, each image under it
+    assert res.exit_code == 0, res.output
+    assert len(res.stdout.splitlines()) == 4
+
+
+def test_newest_skips_what_came_while_the_reader_was_busy() -> None:
+    from fingerspell.live import Newest
+
+    gate = threading.Event()
+
+    def feed():
+        yield 1
+        gate.wait(60)  # the reader has taken 1 before 2..5 come, all at once
+        yield from (2, 3, 4, 5)
+
+    got = []
+    newest = Newest(feed())
+    for item in newest:
+        got.append(item)
+        gate.set()
+        if item == 1:
+            for _ in range(600):  # until the feed has ended (a hang guard, not a timing)
+                if newest._done:
+                    break
+                threading.Event().wait(0.05)
+    assert got == [1, 5] and newest.skipped == 3  # the last is always read
+
+
+def test_newest_raises_the_feeds_error_after_its_items() -> None:
+    from fingerspell.live import Newest
+
+    def feed():
+        yield "a"
+        raise OSError("gone")
+
+    it = iter(Newest(feed()))
+    assert next(it) == "a"
+    with pytest.raises(OSError, match="gone"):
+        next(it)
+
+
+def test_a_live_feed_names_its_first_image_before_the_next_comes() -> None:
+    from fingerspell.cli.inputs import StdinImages, read
+
+    r, w = os.pipe()
+    os.write(w, _img(1))
+    reader = open(r, "rb")  # noqa: SIM115 - closed below
+    got: list = []
+    t = threading.Thread(target=lambda: got.append(next(read([StdinImages(reader)], live=True))),
+                         daemon=True)
+    t.start()
+    t.join(60)  # a hang guard: without live it waits for a second image to name the first
+    os.close(w)
+    t.join(60)
+    reader.close()
+    assert [g.name for g in got] == ["-[1]"]
+
+
+def test_live_answers_the_newest_and_counts_the_rest(exported: Path, tiny_dataset: Path) -> None:
+    files = sorted(tiny_dataset.glob("*/*.jpg"))[:12]
+    res = _cli(exported, "predict", b"".join(f.read_bytes() for f in files), "--live", "-")
+    assert res.exit_code == 0, res.output
+    names = [line.split("\t")[0] for line in res.stdout.splitlines()]
+    numbers = [int(n[2:-1]) for n in names]
+    assert numbers == sorted(set(numbers)) and numbers[-1] == 12  # in order, the last always read
+    skipped = 12 - len(numbers)
+    assert (f"note: -: {skipped:,} image" in res.stderr) == (skipped > 0)
+
+
+@pytest.mark.parametrize("verb", ["predict", "spell"])
+def test_live_takes_stdin_alone(exported: Path, tiny_dataset: Path, verb: str) -> None:
+    good = str(sorted(tiny_dataset.glob("*/*.jpg"))[0])
+    res = _cli(exported, verb, b"", "--live", good)
+    assert res.exit_code == 2 and "give - as the only source" in res.output
