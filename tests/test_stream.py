@@ -77,6 +77,20 @@ def test_a_jpeg_indexing_pictures_after_it_keeps_them() -> None:
     assert _split(pixel + second) == [pixel + second]
 
 
+def test_a_picture_stored_after_a_photo_is_not_a_second_frame(exported: Path) -> None:
+    """A camera's preview after its photo (a Canon's 640 x 480 behind 3648 x 2736) is smaller;
+    a stream's frames share one size."""
+    from fingerspell.cli.inputs import StdinImages, read
+
+    photo, preview = _img(1, size=(64, 48)), _img(2, size=(32, 24))
+    (got,) = read([StdinImages(io.BytesIO(photo + preview))])
+    assert got.name == "-" and got == photo
+    frames = list(read([StdinImages(io.BytesIO(photo + _img(3, size=(64, 48))))]))
+    assert [f.name for f in frames] == ["-[1]", "-[2]"]
+    # a stray byte after a camera's EOI (an Olympus D-320L's), before the next photo and at the end
+    assert [len(f) for f in read([StdinImages(io.BytesIO((photo + b"\x14") * 2))])] == [len(photo)] * 2
+
+
 def test_what_goes_wrong_mid_stream_is_said_and_ends_it() -> None:
     a, b = _img(1), _img(2)
     got = _split(a + b + b"garbage" * 10)
@@ -97,6 +111,16 @@ def test_no_image_may_outgrow_the_limit() -> None:
                     b"P6 100000 100000 255\n" + b"\0" * 10):
         (said,) = _split(endless, limit=1000)
         assert isinstance(said, Problem) and "more than 1,000 bytes" in said
+
+
+def test_a_flood_of_empty_segments_is_refused_at_once() -> None:
+    from fingerspell.stream import MAX_SEGMENTS
+
+    flood = b"\xff\xd8" + b"\xff\xfe\0\x02" * (MAX_SEGMENTS + 1)  # 96 MB of these took 15 s
+    (said,) = _split(flood)
+    assert isinstance(said, Problem) and f"more than {MAX_SEGMENTS:,} segments" in said
+    scan = b"\xff\xd8\xff\xda\0\x02" + b"\xff\0" * 50_000 + b"\xff\xd9"  # stuffing: no segments
+    assert _split(scan) == [scan]
 
 
 def test_an_image_is_handed_out_as_soon_as_it_has_arrived() -> None:
@@ -146,7 +170,7 @@ def test_spell_reads_the_stream_as_it_reads_the_frames_as_files(exported: Path,
 def test_a_bad_tail_is_one_error_and_the_images_before_it_answered(exported: Path,
                                                                      tiny_dataset: Path) -> None:
     good = sorted(tiny_dataset.glob("*/*.jpg"))[0].read_bytes()
-    res = _cli(exported, "predict", good + good + b"not an image", "-")
+    res = _cli(exported, "predict", good + good + b"not an image " * 10, "-")
     assert res.exit_code == 1 and "Traceback" not in res.output
     assert [line.split("\t")[0] for line in res.stdout.splitlines()] == ["-[1]", "-[2]"]
     assert "error: -[3]: what follows image 2 is not a JPEG, PNG or PPM image" in res.stderr

@@ -20,6 +20,12 @@ from typing import BinaryIO
 JPEG = b"\xff\xd8\xff"
 PNG = b"\x89PNG\r\n\x1a\n"
 CHUNK = 1 << 16
+STRAY = 64  # bytes after an image's end that may stand before the next image
+
+
+# in scan data 0xFF comes only before 0x00 (stuffing), a restart marker, TEM or more 0xFF (fill)
+_IN_SCAN = frozenset((0x00, 0x01, 0xFF, *range(0xD0, 0xD8)))
+_MARKER = re.compile(rb"\xff[^\x00\x01\xd0-\xd7\xff]")
 
 
 class Problem(str):
@@ -45,15 +51,15 @@ class _Buffer:
                 self.ended = True
         return len(self.data) >= n
 
-    def find_ff(self, pos: int, limit: int) -> int:
-        """The next 0xFF byte at or after pos, reading on as needed; -1 at the stream's end or
-        past the limit."""
+    def find_marker(self, pos: int, limit: int) -> int:
+        """Where the next marker at or after pos begins (0xFF and a byte that is not stuffing,
+        a restart or fill), reading on as needed; -1 at the stream's end or past the limit."""
         while True:
-            at = self.data.find(b"\xff", pos)
-            if at >= 0:
-                return at
-            pos = len(self.data)
-            if pos > limit or not self.fill(pos + 1):
+            found = _MARKER.search(self.data, pos)
+            if found:
+                return found.start()
+            pos = max(pos, len(self.data) - 1)  # a last 0xFF may begin a marker not yet read
+            if len(self.data) > limit or not self.fill(len(self.data) + 1):
                 return -1
 
     def take(self, n: int) -> bytes:
@@ -65,6 +71,12 @@ class _Buffer:
 class _TooBig(Exception):
     pass
 
+
+class _Garbled(Exception):
+    pass
+
+
+MAX_SEGMENTS = 10_000  # a progressive photo has a few dozen; 96 MB of empty ones took 15 s
 
 def images(fp: BinaryIO, limit: int, name: str = "the stream") -> Iterator[bytes | Problem]:
     """The images on fp in order, each as its bytes; a Problem ends the stream.
@@ -87,21 +99,64 @@ def images(fp: BinaryIO, limit: int, name: str = "the stream") -> Iterator[bytes
         except _TooBig:
             yield Problem(f"an image of more than {limit:,} bytes on {name}, not a photo")
             return
+        except _Garbled:
+            yield Problem(f"a JPEG of more than {MAX_SEGMENTS:,} segments on {name}, not a photo")
+            return
         count += 1
         yield buf.take(end if end is not None else len(buf.data))
         if end is None:  # the stream ended inside it
             return
-        buf.fill(len(PNG))
+        buf.fill(STRAY + len(PNG))
         if not buf.data:
             return
-        kind = _kind(buf.data)
+        kind = _kind(_skip_stray(buf))
         if kind is None:
             # after one photo, a trailer some phones write (Samsung's, a motion photo's video):
-            # ignored, as a decoder ignores it in a file; after a stream's images, said
-            if count > 1:
+            # ignored, as a decoder ignores it in a file; after a stream's images, said, unless
+            # it is the few stray bytes a camera left at the end
+            if count > 1 and not (buf.ended and len(buf.data) <= STRAY):
                 yield Problem(f"what follows image {count} is not a JPEG, PNG or PPM image; "
                               "the rest of the stream was not read")
             return
+
+
+def same_size(a: bytes, b: bytes) -> bool:
+    """Whether two images have the same width and height, read from their headers. A stream's
+    frames do; a picture a camera stored after its photo (a preview, a gain map) is smaller, and
+    makes the two one photo, not a stream of two."""
+    size = _size(a)
+    return size is not None and size == _size(b)
+
+
+_SOF = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))
+
+
+def _size(data: bytes) -> tuple[int, int] | None:
+    if data.startswith(PNG) and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    head = _PPM_HEADER.match(data[:256])
+    if head:
+        return int(head.group(1)), int(head.group(2))
+    pos = 2
+    while data.startswith(JPEG) and pos + 9 <= len(data) and data[pos] == 0xFF:
+        if data[pos + 1] in _SOF:
+            return (int.from_bytes(data[pos + 7:pos + 9], "big"),
+                    int.from_bytes(data[pos + 5:pos + 7], "big"))
+        if data[pos + 1] == 0xDA:
+            return None
+        pos += 2 + max(int.from_bytes(data[pos + 2:pos + 4], "big"), 2)
+    return None
+
+
+def _skip_stray(buf: _Buffer) -> bytearray:
+    """Drops the few bytes some cameras leave after a JPEG's end (an Olympus wrote one) where the
+    next image begins right after them; a longer trailer is left as it is."""
+    if _kind(buf.data) is None:
+        starts = [i for i in (buf.data.find(JPEG, 0, STRAY + 3), buf.data.find(PNG, 0, STRAY + 8))
+                  if i > 0]
+        if starts:
+            del buf.data[:min(starts)]
+    return buf.data
 
 
 def _whole(buf: _Buffer, limit: int, name: str) -> Iterator[bytes | Problem]:
@@ -127,23 +182,18 @@ def _jpeg_end(buf: _Buffer, limit: int) -> int | None:
     it was cut short. Segments are skipped by their length (an EXIF thumbnail's own SOI and EOI
     sit inside one); scan data holds 0xFF only as FF00, a restart marker or fill."""
     pos = 2
-    while True:
+    for _ in range(MAX_SEGMENTS):
         if pos > limit:
             raise _TooBig
         if not buf.fill(pos + 2):
             return None
-        if buf.data[pos] != 0xFF:  # scan data, or damage: on to the next marker
-            pos = buf.find_ff(pos, limit)
+        marker = buf.data[pos + 1]
+        if buf.data[pos] != 0xFF or marker in _IN_SCAN:  # scan data, or damage
+            pos = buf.find_marker(pos, limit)
             if pos < 0:
                 if len(buf.data) > limit:
                     raise _TooBig
                 return None
-            continue
-        marker = buf.data[pos + 1]
-        if marker == 0xFF:  # fill byte
-            pos += 1
-        elif marker == 0x00 or marker == 0x01 or 0xD0 <= marker <= 0xD7:
-            pos += 2  # stuffed 0xFF, TEM, restart: inside the scan
         elif marker == 0xD9:
             return pos + 2
         elif marker == 0xD8:
@@ -153,13 +203,16 @@ def _jpeg_end(buf: _Buffer, limit: int) -> int | None:
                 return None
             length = int.from_bytes(buf.data[pos + 2:pos + 4], "big")
             pos += 2 + max(length, 2)
+    raise _Garbled
 
 
 def _indexes_more(buf: _Buffer, limit: int) -> bool:
     """Whether the JPEG's header says pictures stored after its EOI are part of it: an MPF index
     (APP2) or an XMP container directory (APP1), as Ultra HDR and Pixel photos carry."""
     pos = 2
-    while buf.fill(pos + 4) and buf.data[pos] == 0xFF and pos <= limit:
+    for _ in range(64):  # MPF and XMP sit among the first segments; a flood of tiny ones ends here
+        if not buf.fill(pos + 4) or buf.data[pos] != 0xFF or pos > limit:
+            return False
         marker = buf.data[pos + 1]
         if marker == 0xDA or not 0xC0 <= marker <= 0xFE or 0xD0 <= marker <= 0xD9:
             return False  # the scan starts, or no header segment: headers are over

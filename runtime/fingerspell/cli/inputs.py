@@ -45,6 +45,8 @@ class StdinImages:
             parts = stream.images(self.fp, MAX_STREAM_BYTES, "stdin")
             first = next(parts, None)
             second = next(parts, None) if isinstance(first, bytes) and not self.live else None
+            if isinstance(second, bytes) and not stream.same_size(first, second):
+                second = None  # a preview or gain map stored after the photo: one photo
             if second is None and not self.live:  # one image, or nothing: named '-' as always
                 if isinstance(first, stream.Problem):
                     yield BadSource("-", first)
