@@ -234,7 +234,7 @@ def test_a_folder_of_videos_says_to_take_frames(tmp_path: Path) -> None:
     for name in ("a.mp4", "b.MOV"):
         (tmp_path / name).write_bytes(b"\0" * 64)
     (got,) = expand([str(tmp_path)])
-    assert "only 2 video(s): take frames from them (ffmpeg" in got.reason
+    assert "only 2 video(s): take frames from them and pipe them in: ffmpeg" in got.reason
     (tmp_path / "a.mp4").unlink()
     (tmp_path / "b.MOV").unlink()
     (got,) = expand([str(tmp_path)])

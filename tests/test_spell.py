@@ -21,3 +21,23 @@ def test_low_confidence_frames_and_failures_are_ignored() -> None:
               Failure("bad.jpg", "bad.jpg: not an image", "InputError", 1), *seq("C")]
     assert spell(frames, threshold=0.5) == "AC"
     assert spell(frames, threshold=0.1) == "ABAC"
+
+
+def test_hold_lets_a_sign_count_only_once_read_in_that_many_frames() -> None:
+    # a video's frame between H and I read as X; at 1 every change counts, as before
+    frames = seq("H", "H", "X", "I", "I")
+    assert spell(frames) == "HXI"
+    assert spell(frames, hold=2) == "HI"
+    assert spell(seq("L", "L", "nothing", "nothing", "L", "L"), hold=2) == "LL"
+    assert spell(seq("L", "L", "nothing", "L", "L"), hold=2) == "L"  # nothing held too briefly
+    # a frame below the threshold neither counts nor breaks the run
+    assert spell([*seq("A"), Prediction("x", "B", 0.2), *seq("A")], hold=2) == "A"
+    assert spell(seq("A", "B", "A", "B"), hold=2) == ""
+
+
+def test_hold_must_be_a_count() -> None:
+    import pytest
+
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="hold"):
+            spell(seq("A"), hold=bad)

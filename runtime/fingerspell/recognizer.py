@@ -347,14 +347,14 @@ class Recognizer:
                 result = Failure.of(name, exc)
             yield result
 
-    def spell(self, sources: Iterable[Source], threshold: float = 0.5) -> str:
+    def spell(self, sources: Iterable[Source], threshold: float = 0.5, hold: int = 1) -> str:
         """The text spelled by an ordered sequence of images (see fingerspell.spell); an
         animated image (GIF, WebP, APNG, multi-page TIFF) counts as its frames in order."""
         from fingerspell.frames import each_frame
 
         if _one_source(sources):
             sources = [sources]  # type: ignore[list-item]
-        return spell_predictions(self.predict_many(each_frame(sources)), threshold)
+        return spell_predictions(self.predict_many(each_frame(sources)), threshold, hold)
 
 
 def _one_source(sources: object) -> bool:

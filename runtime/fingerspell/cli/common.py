@@ -127,7 +127,7 @@ def skipped_note(skipped: int) -> None:
 
 def check_options(threshold: float | None = None, top_k: int | None = None,
                   batch_size: int | None = None, threads: int | None = None,
-                  floor: float | None = None) -> None:
+                  floor: float | None = None, hold: int | None = None) -> None:
     """Exit 2 (usage) on option values that would otherwise be quietly bent into something."""
     for flag, share in (("--threshold", threshold), ("--floor", floor)):
         if share is not None and not 0.0 <= share <= 1.0:  # also refuses nan
@@ -136,7 +136,7 @@ def check_options(threshold: float | None = None, top_k: int | None = None,
 
     # the API's own check, named by the flag: the same bounds and messages, exit 2 here
     for flag, value, most in (("--top-k", top_k, None), ("--batch-size", batch_size, MAX_BATCH),
-                              ("--threads", threads, None)):
+                              ("--threads", threads, None), ("--hold", hold, None)):
         if value is not None:
             try:
                 count(flag, value, most)

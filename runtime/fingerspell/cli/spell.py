@@ -34,6 +34,8 @@ def spell(
                                         "order), globs, URLs, - for images on stdin (ffmpeg's "
                                         "image2pipe); animated images frame by frame."),
     threshold: float = typer.Option(0.5, help="Frames below this confidence are ignored."),
+    hold: int = typer.Option(1, help="A sign counts once read in this many frames in a row: a "
+                             "video's frames between two signs can read as a third, briefly."),
     live: bool = typer.Option(False, "--live", help=LIVE_HELP),
     model: Path = typer.Option(None, parser=path_arg,
                                help="A .onnx or .tflite artifact (default: the bundled model)."),
@@ -52,10 +54,10 @@ def spell(
     WebP or PNG is read frame by frame: fingerspell spell word.gif; a camera, live:
     rpicam-vid -t 0 --codec mjpeg -o - | fingerspell spell --live -
     """
-    check_options(threshold=threshold)
+    check_options(threshold=threshold, hold=hold)
     check_live(live, sources)
     rec = load_recognizer(model, backend, threads, crop, pose, hands)
-    speller = Speller(threshold)
+    speller = Speller(threshold, hold)
     failures: list[Failure] = []
     shown = Shown(_on_terminal(), every=1 if live else 10)  # a GIF of 2,000 frames takes minutes
     feed = Newest(read(expand(sources), live=True)) if live else None
