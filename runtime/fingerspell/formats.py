@@ -23,7 +23,7 @@ VIDEO_BRANDS = frozenset({b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", 
 def frames_hint(what: str = "it") -> str:
     """How to read a video: as its frames, which `spell` reads in order."""
     return (f"take frames from {what} and pipe them in: ffmpeg -i CLIP -vf fps=5 -f image2pipe "
-            "-c:v mjpeg - | fingerspell spell -")
+            "-c:v mjpeg -q:v 2 - | fingerspell spell -")
 
 
 _heif_lock = threading.Lock()

@@ -1,6 +1,6 @@
 """Images one after another on one stream, read one at a time as they arrive.
 
-`ffmpeg -i clip.mp4 -vf fps=5 -f image2pipe -c:v mjpeg -` and a camera's MJPEG output
+`ffmpeg -i clip.mp4 -vf fps=5 -f image2pipe -c:v mjpeg -q:v 2 -` and a camera's MJPEG output
 (`rpicam-vid -t 0 --codec mjpeg -o -`) write JPEGs back to back; `-c:v png` and `-c:v ppm` write
 PNGs and PPMs. Reading such a stream as one photo read its first picture and dropped the rest in
 silence. Each image here is cut at its own end (a JPEG's segments and scans, a PNG's chunks, a
