@@ -77,24 +77,66 @@ def test_a_jpeg_indexing_pictures_after_it_keeps_them() -> None:
     assert _split(pixel + second) == [pixel + second]
 
 
-def test_a_picture_stored_after_a_photo_is_not_a_second_frame(exported: Path) -> None:
-    """A camera's preview after its photo (a Canon's 640 x 480 behind 3648 x 2736) is smaller;
-    a stream's frames share one size."""
+def _names(data: bytes, live: bool = False) -> list[str]:
+    from fingerspell.cli.inputs import StdinImages, read
+
+    return [x.name if hasattr(x, "name") and not isinstance(x, str) else f"{x}: {x.reason}"
+            for x in read([StdinImages(io.BytesIO(data))], live=live)]
+
+
+def test_a_smaller_picture_last_is_part_of_the_photo_before_it() -> None:
+    """A camera's preview after its photo (a Canon's 640 x 480 behind 3648 x 2736): the photo
+    alone, named '-'; a stream's frames are read whatever their sizes."""
     from fingerspell.cli.inputs import StdinImages, read
 
     photo, preview = _img(1, size=(64, 48)), _img(2, size=(32, 24))
     (got,) = read([StdinImages(io.BytesIO(photo + preview))])
     assert got.name == "-" and got == photo
-    frames = list(read([StdinImages(io.BytesIO(photo + _img(3, size=(64, 48))))]))
-    assert [f.name for f in frames] == ["-[1]", "-[2]"]
+    assert _names(photo + _img(3, size=(64, 48))) == ["-[1]", "-[2]"]
+    # sizes that differ in a stream: every image read (the second, smaller, was taken for a
+    # preview, and the rest dropped in silence)
+    assert _names(photo + preview + photo + _img(4, size=(80, 60))) == [f"-[{i}]" for i in range(1, 5)]
+    assert _names(_img(5, size=(32, 24)) + photo) == ["-[1]", "-[2]"]  # larger: not a preview
+
+
+def test_stray_bytes_between_images_are_skipped_unsaid() -> None:
+    photo = _img(1, size=(64, 48))
     # a stray byte after a camera's EOI (an Olympus D-320L's), before the next photo and at the end
-    assert [len(f) for f in read([StdinImages(io.BytesIO((photo + b"\x14") * 2))])] == [len(photo)] * 2
+    assert _names((photo + b"\x14") * 2) == ["-[1]", "-[2]"]
+    ppm = _img(2, "PPM", size=(64, 48))
+    assert _names(ppm + b"\n" + ppm + b"\n" + ppm) == ["-[1]", "-[2]", "-[3]"]  # echo between
+    # a JPEG with fill bytes before its frame header still has a size
+    filled = photo.replace(b"\xff\xc0", b"\xff\xff\xc0", 1)
+    assert Image.open(io.BytesIO(filled)).size == (64, 48)
+    assert _names(filled * 3) == ["-[1]", "-[2]", "-[3]"]
 
 
-def test_what_goes_wrong_mid_stream_is_said_and_ends_it() -> None:
+def test_a_ppm_header_may_hold_long_comments() -> None:
+    ppm = _img(1, "PPM", size=(8, 6))
+    commented = ppm[:3] + b"# " + b"c" * 300 + b"\n" + ppm[3:]
+    assert Image.open(io.BytesIO(commented)).size == (8, 6)
+    assert _split(commented * 3) == [commented] * 3
+
+
+def test_what_is_not_an_image_between_frames_is_skipped_and_said_once() -> None:
+    a, b, c = _img(1), _img(2), _img(3)
+    got = _split(a + b + b"garbage" * 10 + c)
+    assert got[:2] == [a, b] and got[3:] == [c]
+    assert isinstance(got[2], Problem) and not got[2].frame and got[2] == (
+        "70 bytes after image 2 are not an image, skipped")
+    flood = b"\xff\xd8" * 50_000  # SOIs with no image after them: one error, not 50,000
+    got = _split(a + b + flood + c)
+    assert got[:2] == [a, b] and got[3:] == [c] and "100,000 bytes" in got[2]
+    # a frame with an end marker in its scan data: the rest of it is skipped, the next read
+    broken = b[:len(b) // 2] + b"\xff\xd9" + b[len(b) // 2:]
+    got = _split(a + b + broken + c + a)
+    assert got[:2] == [a, b] and got[-2:] == [c, a] and isinstance(got[3], Problem)
+    # after one photo, a trailer: ignored, as a decoder ignores it in a file
+    assert _split(a + b"garbage" * 10 + c) == [a]
+
+
+def test_what_goes_wrong_mid_image_is_handed_on() -> None:
     a, b = _img(1), _img(2)
-    got = _split(a + b + b"garbage" * 10)
-    assert got[:2] == [a, b] and isinstance(got[2], Problem) and "image 2" in got[2]
     # the stream ends inside an image: handed on for the decoder to call it truncated
     assert _split(a + b[:-50]) == [a, b[:-50]]
     # an image cut short before the next began (a dropped chunk): the stream reads on
@@ -170,10 +212,15 @@ def test_spell_reads_the_stream_as_it_reads_the_frames_as_files(exported: Path,
 def test_a_bad_tail_is_one_error_and_the_images_before_it_answered(exported: Path,
                                                                      tiny_dataset: Path) -> None:
     good = sorted(tiny_dataset.glob("*/*.jpg"))[0].read_bytes()
-    res = _cli(exported, "predict", good + good + b"not an image " * 10, "-")
+    res = _cli(exported, "predict", good + good + b"not an image " * 10 + good, "-")
     assert res.exit_code == 1 and "Traceback" not in res.output
-    assert [line.split("\t")[0] for line in res.stdout.splitlines()] == ["-[1]", "-[2]"]
-    assert "error: -[3]: what follows image 2 is not a JPEG, PNG or PPM image" in res.stderr
+    assert [line.split("\t")[0] for line in res.stdout.splitlines()] == ["-[1]", "-[2]", "-[3]"]
+    assert "error: -: 130 bytes after image 2 are not an image, skipped" in res.stderr
+
+
+def test_an_empty_live_feed_is_named_dash() -> None:
+    assert _names(b"", live=True) == ["-"]
+    assert _names(_img(1), live=True) == ["-[1]"]
 
 
 def test_the_single_read_limit_is_per_image_now(exported: Path, tiny_dataset: Path,
@@ -186,7 +233,7 @@ def test_the_single_read_limit_is_per_image_now(exported: Path, tiny_dataset: Pa
 
 
 def test_newest_skips_what_came_while_the_reader_was_busy() -> None:
-    from fingerspell.live import Newest
+    from fingerspell.live import Feed
 
     gate = threading.Event()
 
@@ -196,7 +243,7 @@ def test_newest_skips_what_came_while_the_reader_was_busy() -> None:
         yield from (2, 3, 4, 5)
 
     got = []
-    newest = Newest(feed())
+    newest = Feed(feed(), newest=True)
     for item in newest:
         got.append(item)
         gate.set()
@@ -209,13 +256,13 @@ def test_newest_skips_what_came_while_the_reader_was_busy() -> None:
 
 
 def test_newest_raises_the_feeds_error_after_its_items() -> None:
-    from fingerspell.live import Newest
+    from fingerspell.live import Feed
 
     def feed():
         yield "a"
         raise OSError("gone")
 
-    it = iter(Newest(feed()))
+    it = iter(Feed(feed(), newest=True))
     assert next(it) == "a"
     with pytest.raises(OSError, match="gone"):
         next(it)
@@ -254,3 +301,57 @@ def test_live_takes_stdin_alone(exported: Path, tiny_dataset: Path, verb: str) -
     good = str(sorted(tiny_dataset.glob("*/*.jpg"))[0])
     res = _cli(exported, verb, b"", "--live", good)
     assert res.exit_code == 2 and "give - as the only source" in res.output
+
+
+def test_predict_many_answers_what_a_feed_has_given_before_its_next_comes(
+        exported: Path, tiny_dataset: Path) -> None:
+    """A stalled pipe or a slow camera: the images that came are answered meanwhile (they were
+    held until the next image or the end, and lost on Ctrl-C)."""
+    from fingerspell.live import Feed
+    from fingerspell.recognizer import Recognizer
+
+    good = sorted(tiny_dataset.glob("*/*.jpg"))[:3]
+    more = threading.Event()
+
+    def camera():
+        yield from good[:2]
+        more.wait(60)  # the next frame has not come
+        yield good[2]
+
+    answers = Recognizer(exported / "tiny-int8.onnx", crop="none", pose="none").predict_many(
+        Feed(camera()))
+    got: list = []
+    t = threading.Thread(target=lambda: got.extend(next(answers) for _ in range(2)), daemon=True)
+    t.start()
+    t.join(60)  # a hang guard: without it both waited for the third
+    answered_first = not t.is_alive()
+    more.set()
+    t.join(60)
+    assert answered_first and [r.source for r in got] == [str(p) for p in good[:2]]
+    assert [r.source for r in answers] == [str(good[2])]
+
+
+def test_live_output_into_head_exits_141_without_a_fatal_error(exported: Path,
+                                                                tiny_dataset: Path) -> None:
+    import subprocess
+    import sys
+
+    good = sorted(tiny_dataset.glob("*/*.jpg"))[0].read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "fingerspell", "predict", "--live", "-",
+                             "--model", str(exported / "tiny-int8.onnx"), "--pose", "none"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def camera() -> None:  # frames until the reader is gone, a few seconds at most
+        try:
+            for _ in range(3000):
+                proc.stdin.write(good)
+                proc.stdin.flush()
+                threading.Event().wait(0.01)
+        except OSError:
+            pass
+
+    threading.Thread(target=camera, daemon=True).start()
+    assert proc.stdout.readline().startswith(b"-[")
+    proc.stdout.close()  # `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(120) == 141 and "Fatal" not in err and "Traceback" not in err, err

@@ -1,12 +1,14 @@
-"""The newest of a live feed's items, for `--live`: a camera sends 30 frames a second and a
-Raspberry Pi reads one or two, so reading every frame in turn falls further behind the signer
-with each one. Here a thread keeps reading the feed, and each ask gets the newest frame; those
-that came in meanwhile are skipped (and counted).
+"""Reading a feed (stdin's images) in a thread of its own. For `--live`: a camera sends 30
+frames a second and a Raspberry Pi reads one or two, so reading every frame in turn falls further
+behind the signer with each one; here each ask gets the newest frame, and those that came in
+meanwhile are skipped (and counted). Without it, every frame is read, but those that have come
+are answered without waiting for the next.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -17,57 +19,70 @@ if TYPE_CHECKING:
     from fingerspell.results import Failure, Prediction
 
 T = TypeVar("T")
-_NONE = object()
 
 
-class Newest(Generic[T]):
-    """Iterate for the newest item each time; `skipped` counts those never handed out.
+class Feed(Generic[T]):
+    """A feed read by a thread of its own, so that reading it never holds up its reader.
 
-    The reading thread is a daemon: Ctrl-C or the end of the program never waits on a feed
-    that is still open.
+    newest=True (`--live`): each ask gets the newest item; those that came meanwhile are skipped,
+    and `skipped` counts them. newest=False: every item in order, up to `ahead` read ahead; and
+    `ready()` says whether the next is in hand, so that predict_many answers the images that
+    have come instead of waiting on a stalled pipe or a slow camera for the next.
+    The thread is a daemon: Ctrl-C or the end of the program never waits on a feed still open.
     """
 
-    def __init__(self, feed: Iterable[T]) -> None:
-        self.skipped = 0
-        self._slot: object = _NONE
+    def __init__(self, feed: Iterable[T], newest: bool = False, ahead: int = 4) -> None:
+        self.newest, self.ahead, self.skipped = newest, ahead, 0
+        self._items: deque[T] = deque()
         self._done = False
         self._error: BaseException | None = None
         self._cond = threading.Condition()
         threading.Thread(target=self._read, args=(feed,), daemon=True,
-                         name="fingerspell-live").start()
+                         name="fingerspell-feed").start()
 
     def _read(self, feed: Iterable[T]) -> None:
         try:
             for item in feed:
                 with self._cond:
-                    if self._slot is not _NONE:
+                    if self.newest and self._items:
+                        self._items.clear()
                         self.skipped += 1
-                    self._slot = item
-                    self._cond.notify()
+                    while len(self._items) >= self.ahead:
+                        self._cond.wait()
+                    self._items.append(item)
+                    self._cond.notify_all()
         except BaseException as exc:  # the feed's own error, raised to the reader of the items
             self._error = exc
         with self._cond:
             self._done = True
-            self._cond.notify()
+            self._cond.notify_all()
 
-    def _ready(self) -> bool:
-        return self._slot is not _NONE or self._done
+    def ready(self) -> bool:
+        with self._cond:
+            return bool(self._items) or self._done
 
-    def __iter__(self) -> Iterator[T]:
-        while True:
-            with self._cond:
-                # in slices: a Ctrl-C that lands just before the wait is seen (fingerspell.waiting)
-                while not self._cond.wait_for(self._ready, timeout=SLICE_S):
-                    pass
-                if self._slot is _NONE:
-                    if self._error is not None:
-                        raise self._error
-                    return
-                item, self._slot = self._slot, _NONE
-            yield item  # type: ignore[misc]
+    def __iter__(self) -> Feed[T]:
+        return self
+
+    def __next__(self) -> T:
+        with self._cond:
+            # in slices: a Ctrl-C that lands just before the wait is seen (fingerspell.waiting)
+            while not self._cond.wait_for(self._has_next, timeout=SLICE_S):
+                pass
+            if self._items:
+                item = self._items.popleft()
+                self._cond.notify_all()
+                return item
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            raise StopIteration
+
+    def _has_next(self) -> bool:  # with the lock held
+        return bool(self._items) or self._done
 
 
-def answers(rec: Recognizer, feed: Newest, top_k: int | None = None
+def answers(rec: Recognizer, feed: Feed, top_k: int | None = None
             ) -> Iterator[Prediction | Failure]:
     """An answer for each image the feed hands out, each read alone as soon as it is taken:
     predict_many's look-ahead would read frames queued before it, already behind."""

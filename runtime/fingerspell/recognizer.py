@@ -11,7 +11,6 @@ import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -271,7 +270,9 @@ class Recognizer:
 
         Decoding of the next images runs in `workers` threads while the current batch is inferred.
         The arguments are checked here, not at the first result. Should the iterable itself raise,
-        the inputs it gave before are answered first, then its exception is raised.
+        the inputs it gave before are answered first, then its exception is raised. An iterator
+        with a `ready()` method (fingerspell.live.Feed) is not waited on while it says its next
+        source has not come and answers are ready: those are yielded first.
         """
         if _one_source(sources):
             raise TypeError(f"predict_many takes an iterable of sources, not one {type(sources).__name__}"
@@ -297,28 +298,43 @@ class Recognizer:
         pool = ThreadPoolExecutor(workers)
         window: deque[Future] = deque()
         source_error: Exception | None = None
+        exhausted = False
+        ready = getattr(todo, "ready", None)  # a feed that can say its next source has not come
 
-        def refill() -> None:
-            nonlocal source_error
-            if source_error is not None:
-                return
+        def refill(wait: bool) -> None:
+            """Queue decodes up to the look-ahead. Without `wait`, stop at a source that has not
+            come yet (a camera's next frame), rather than hold the answers ready meanwhile."""
+            nonlocal source_error, exhausted
             try:
-                for src in islice(todo, lookahead - len(window)):
+                while not exhausted and source_error is None and len(window) < lookahead:
+                    if not wait and ready is not None and not ready():
+                        return
+                    wait = False
+                    try:
+                        src = next(todo)
+                    except StopIteration:
+                        exhausted = True
+                        return
                     window.append(pool.submit(decode, src))
             except Exception as exc:  # the caller's iterable: what it gave is still answered
                 source_error = exc
 
         pending: list[tuple[str, Prepared | Failure]] = []
         try:
-            refill()
-            while window:
+            refill(wait=True)
+            while window or not (exhausted or source_error is not None):
+                if not window:  # all decoded, the next source still to come: answer, then wait
+                    yield from self._flush(pending, top_k)
+                    pending = []
+                    refill(wait=True)
+                    continue
                 if pending and not window[0].done():
                     # the next input is slow (a download): answer what is ready instead of
                     # holding it until the batch fills
                     yield from self._flush(pending, top_k)
                     pending = []
                 pending.append(waiting.result(window.popleft()))
-                refill()
+                refill(wait=False)
                 if sum(1 for _, x in pending if not isinstance(x, Failure)) >= batch_size:
                     yield from self._flush(pending, top_k)
                     pending = []

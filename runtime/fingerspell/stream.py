@@ -17,19 +17,34 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
-JPEG = b"\xff\xd8\xff"
 PNG = b"\x89PNG\r\n\x1a\n"
 CHUNK = 1 << 16
-STRAY = 64  # bytes after an image's end that may stand before the next image
-
+STRAY = 64  # bytes after an image's end that may stand before the next image, unsaid
+MAX_SEGMENTS = 10_000  # a progressive photo has a few dozen; 96 MB of empty ones took 15 s
+HEADER = 4096  # the most a PPM header may take, comments included
 
 # in scan data 0xFF comes only before 0x00 (stuffing), a restart marker, TEM or more 0xFF (fill)
 _IN_SCAN = frozenset((0x00, 0x01, 0xFF, *range(0xD0, 0xD8)))
 _MARKER = re.compile(rb"\xff[^\x00\x01\xd0-\xd7\xff]")
+# where an image may begin: a JPEG's SOI and a segment's marker (FF D8 FF D8 … is no image), a
+# PNG's signature, a PPM's or PGM's header without comments
+_JPEG_START = re.compile(rb"\xff\xd8\xff[^\x00\x01\xd0-\xd9]")
+_START = re.compile(_JPEG_START.pattern + rb"|\x89PNG\r\n\x1a\n|P[56]\s+\d+\s+\d+\s+\d+\s")
+_PPM_HEADER = re.compile(rb"P[56](?:\s+|#[^\n]*\n)+(\d+)(?:\s+|#[^\n]*\n)+(\d+)"
+                         rb"(?:\s+|#[^\n]*\n)+(\d+)\s")
 
 
 class Problem(str):
-    """Why the stream could not be read on from here (the image it names is not answered)."""
+    """Something on the stream that is not an image. `frame`: it stands where an image was
+    (one too large or garbled to find its end), and the stream ends with it; else bytes between
+    images were skipped, and reading goes on."""
+
+    frame: bool
+
+    def __new__(cls, text: str, frame: bool) -> Problem:
+        obj = super().__new__(cls, text)
+        obj.frame = frame
+        return obj
 
 
 class _Buffer:
@@ -67,6 +82,25 @@ class _Buffer:
         del self.data[:n]
         return out
 
+    def skip_to_image(self, limit: int) -> int | None:
+        """Drops bytes up to where the next image begins, or all of them at the stream's end;
+        how many, or None past the limit (a stream of noise is not read for ever)."""
+        skipped = 0
+        while True:
+            found = _START.search(self.data)
+            if found:
+                del self.data[:found.start()]
+                return skipped + found.start()
+            keep = min(len(self.data), 24)  # a start may straddle the next read
+            skipped += len(self.data) - keep
+            del self.data[:len(self.data) - keep]
+            if skipped > limit:
+                return None
+            if not self.fill(len(self.data) + 1):
+                skipped += len(self.data)
+                self.data.clear()
+                return skipped
+
 
 class _TooBig(Exception):
     pass
@@ -76,17 +110,16 @@ class _Garbled(Exception):
     pass
 
 
-MAX_SEGMENTS = 10_000  # a progressive photo has a few dozen; 96 MB of empty ones took 15 s
-
 def images(fp: BinaryIO, limit: int, name: str = "the stream") -> Iterator[bytes | Problem]:
-    """The images on fp in order, each as its bytes; a Problem ends the stream.
+    """The images on fp in order, each as its bytes, and a Problem for what is not one.
 
     An image cut short by the stream's end is handed out as it is, for the decoder to say so.
     No image may be over `limit` bytes: with no end to find (`/dev/zero`) memory stays bounded.
+    After one photo, what is not an image is its trailer (Samsung's, a motion photo's video),
+    ignored as a decoder ignores it; after several, it is skipped to the next image and said.
     """
     buf = _Buffer(fp)
-    buf.fill(len(PNG))
-    kind = _kind(buf.data)
+    kind = _head(buf)
     if kind is None or (kind == "jpeg" and _indexes_more(buf, limit)):
         yield from _whole(buf, limit, name)
         return
@@ -96,83 +129,105 @@ def images(fp: BinaryIO, limit: int, name: str = "the stream") -> Iterator[bytes
             end = _END[kind](buf, limit)
             if (len(buf.data) if end is None else end) > limit:
                 raise _TooBig
-        except _TooBig:
-            yield Problem(f"an image of more than {limit:,} bytes on {name}, not a photo")
+        except _TooBig:  # also one that only says it is: a PNG chunk's length, a PPM's size
+            yield Problem(f"an image that is, or says it is, more than {limit:,} bytes on {name}, "
+                          "not a photo", True)
             return
         except _Garbled:
-            yield Problem(f"a JPEG of more than {MAX_SEGMENTS:,} segments on {name}, not a photo")
+            yield Problem(f"a JPEG of more than {MAX_SEGMENTS:,} segments on {name}, not a photo",
+                          True)
             return
         count += 1
         yield buf.take(end if end is not None else len(buf.data))
         if end is None:  # the stream ended inside it
             return
-        buf.fill(STRAY + len(PNG))
+        kind = _head(buf) or _skip_stray(buf)
+        while kind is None and buf.data:
+            if count == 1 or (buf.ended and len(buf.data) <= STRAY):
+                return  # a photo's trailer, or a camera's stray bytes at the end
+            skipped = buf.skip_to_image(limit)
+            if skipped is None:
+                yield Problem(f"more than {limit:,} bytes after image {count} are not an image; "
+                              "the rest was not read", False)
+                return
+            yield Problem(f"{skipped:,} bytes after image {count} are not an image, skipped",
+                          False)
+            kind = _head(buf)
+            if kind is None and buf.data:  # a start that is no image after all
+                del buf.data[:1]
         if not buf.data:
             return
-        kind = _kind(_skip_stray(buf))
-        if kind is None:
-            # after one photo, a trailer some phones write (Samsung's, a motion photo's video):
-            # ignored, as a decoder ignores it in a file; after a stream's images, said, unless
-            # it is the few stray bytes a camera left at the end
-            if count > 1 and not (buf.ended and len(buf.data) <= STRAY):
-                yield Problem(f"what follows image {count} is not a JPEG, PNG or PPM image; "
-                              "the rest of the stream was not read")
-            return
 
 
-def same_size(a: bytes, b: bytes) -> bool:
-    """Whether two images have the same width and height, read from their headers. A stream's
-    frames do; a picture a camera stored after its photo (a preview, a gain map) is smaller, and
-    makes the two one photo, not a stream of two."""
-    size = _size(a)
-    return size is not None and size == _size(b)
+def stored_after(photo: bytes, other: bytes) -> bool:
+    """Whether `other` looks like a picture a camera stored after `photo` (a preview, a gain
+    map), not the next frame of a stream: smaller, where a stream's frames share one size."""
+    a, b = _size(photo), _size(other)
+    return a is not None and b is not None and b[0] * b[1] < a[0] * a[1]
 
 
 _SOF = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF))
 
 
 def _size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from an image's header, or None."""
     if data.startswith(PNG) and data[12:16] == b"IHDR":
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    head = _PPM_HEADER.match(data[:256])
+    head = _PPM_HEADER.match(data[:HEADER])
     if head:
         return int(head.group(1)), int(head.group(2))
+    if _kind(data) != "jpeg":
+        return None
     pos = 2
-    while data.startswith(JPEG) and pos + 9 <= len(data) and data[pos] == 0xFF:
+    for _ in range(MAX_SEGMENTS):
+        while data[pos + 1:pos + 2] == b"\xff":  # fill bytes before a marker
+            pos += 1
+        if pos + 9 > len(data) or data[pos] != 0xFF or data[pos + 1] == 0xDA:
+            return None
         if data[pos + 1] in _SOF:
             return (int.from_bytes(data[pos + 7:pos + 9], "big"),
                     int.from_bytes(data[pos + 5:pos + 7], "big"))
-        if data[pos + 1] == 0xDA:
-            return None
         pos += 2 + max(int.from_bytes(data[pos + 2:pos + 4], "big"), 2)
     return None
 
 
-def _skip_stray(buf: _Buffer) -> bytearray:
-    """Drops the few bytes some cameras leave after a JPEG's end (an Olympus wrote one) where the
-    next image begins right after them; a longer trailer is left as it is."""
-    if _kind(buf.data) is None:
-        starts = [i for i in (buf.data.find(JPEG, 0, STRAY + 3), buf.data.find(PNG, 0, STRAY + 8))
-                  if i > 0]
-        if starts:
-            del buf.data[:min(starts)]
-    return buf.data
+def _skip_stray(buf: _Buffer) -> str | None:
+    """Drops the few bytes some cameras leave after a JPEG's end (an Olympus wrote one, `echo`
+    a newline) where the next image begins right after them, and says what begins there; a
+    longer trailer stays."""
+    buf.fill(STRAY + 24)
+    found = _START.search(buf.data, 0, STRAY + 24)
+    if found is None or found.start() > STRAY:
+        return None
+    del buf.data[:found.start()]
+    return _head(buf)
+
+
+def _head(buf: _Buffer) -> str | None:
+    """What kind of image begins the buffer, reading as much of it as that takes (a PPM's header
+    may hold comments), and no more: a small image must not wait for the next."""
+    buf.fill(len(PNG))
+    if buf.data[:2] in (b"P5", b"P6"):
+        while (_PPM_HEADER.match(buf.data[:HEADER]) is None and len(buf.data) < HEADER
+               and buf.fill(len(buf.data) + 1)):
+            pass
+    return _kind(buf.data)
 
 
 def _whole(buf: _Buffer, limit: int, name: str) -> Iterator[bytes | Problem]:
     buf.fill(limit + 1)
     if len(buf.data) > limit:
-        yield Problem(f"more than {limit:,} bytes on {name}, not a photo")
+        yield Problem(f"more than {limit:,} bytes on {name}, not a photo", True)
     else:
         yield buf.take(len(buf.data))
 
 
 def _kind(head: bytes | bytearray) -> str | None:
-    if head.startswith(JPEG):
+    if _JPEG_START.match(head):
         return "jpeg"
     if head.startswith(PNG):
         return "png"
-    if head[:2] in (b"P5", b"P6") and head[2:3].isspace():
+    if _PPM_HEADER.match(head[:HEADER]):
         return "ppm"
     return None
 
@@ -244,28 +299,16 @@ def _png_end(buf: _Buffer, limit: int) -> int | None:
             return pos if buf.fill(pos) else None
 
 
-_PPM_HEADER = re.compile(rb"P[56](?:\s+|#[^\n]*\n)+(\d+)(?:\s+|#[^\n]*\n)+(\d+)"
-                         rb"(?:\s+|#[^\n]*\n)+(\d+)\s")
-
-
 def _ppm_end(buf: _Buffer, limit: int) -> int | None:
-    buf.fill(256)  # a header is a few dozen bytes; comments may take more
-    head = _PPM_HEADER.match(bytes(buf.data[:256]))
-    if head is None:  # not a header after all: the decoder says what it is
-        return len(buf.data) if buf.ended else _whole_rest(buf, limit)
+    head = _PPM_HEADER.match(buf.data[:HEADER])
+    if head is None:  # _head saw one; gone only where the stream ended inside it
+        return None
     width, height, maxval = (int(g) for g in head.groups())
     depth = (3 if buf.data[1:2] == b"6" else 1) * (2 if maxval > 255 else 1)
     end = head.end() + width * height * depth
     if end > limit:
         raise _TooBig
     return end if buf.fill(end) else None
-
-
-def _whole_rest(buf: _Buffer, limit: int) -> int:
-    buf.fill(limit + 1)
-    if len(buf.data) > limit:
-        raise _TooBig
-    return len(buf.data)
 
 
 _END = {"jpeg": _jpeg_end, "png": _png_end, "ppm": _ppm_end}

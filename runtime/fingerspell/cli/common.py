@@ -74,13 +74,19 @@ def pipe_gone(exc: BaseException | None) -> bool:
         os.name == "nt" and isinstance(exc, OSError) and exc.errno == errno.EINVAL)
 
 
-def pipe_closed() -> NoReturn:
+def pipe_closed(now: bool = False) -> NoReturn:
     """`fingerspell … | head`: nobody reads the rest, so stop quietly with the shell's SIGPIPE code
-    (128 + 13), not click's 1, which would claim an input failed."""
+    (128 + 13), not click's 1, which would claim an input failed. `now`: leave at once, as
+    interrupted() does, where threads may still be at work: a normal exit waits for downloads
+    in flight, and stops with a fatal error while a thread reads stdin (`predict --live - |
+    head -1`)."""
     import os
     import sys
 
-    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit's flush
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at a later flush
+    if now:
+        sys.stderr.flush()
+        os._exit(141)
     raise typer.Exit(141)
 
 

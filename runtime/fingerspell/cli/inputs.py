@@ -42,28 +42,39 @@ class StdinImages:
 
     def __iter__(self) -> Iterator[Stdin | BadSource]:
         try:
-            parts = stream.images(self.fp, MAX_STREAM_BYTES, "stdin")
-            first = next(parts, None)
-            second = next(parts, None) if isinstance(first, bytes) and not self.live else None
-            if isinstance(second, bytes) and not stream.same_size(first, second):
-                second = None  # a preview or gain map stored after the photo: one photo
-            if second is None and not self.live:  # one image, or nothing: named '-' as always
-                if isinstance(first, stream.Problem):
-                    yield BadSource("-", first)
-                else:
-                    self.single = Stdin(first or b"")
-                    yield self.single
-                return
-            for i, part in enumerate(itertools.chain([first, second][:1 if self.live else 2],
-                                                     parts), 1):
-                if isinstance(part, stream.Problem):
-                    yield BadSource(f"-[{i}]", part)
-                    return
-                img = Stdin(part)
-                img.name = f"-[{i}]"
-                yield img
+            yield from self._images(stream.images(self.fp, MAX_STREAM_BYTES, "stdin"))
         except OSError as exc:  # e.g. stdin is a directory
             yield BadSource("-", f"cannot read standard input ({exc.strerror or exc})")
+
+    def _images(self, parts: Iterator[bytes | stream.Problem]) -> Iterator[Stdin | BadSource]:
+        first = next(parts, b"")
+        after: list[bytes | stream.Problem] = []
+        if isinstance(first, bytes) and first and not self.live:
+            second = next(parts, None)
+            if second is not None:
+                after = [second]
+            if isinstance(second, bytes) and stream.stored_after(first, second):
+                third = next(parts, None)  # a smaller picture last: the photo's preview or gain map
+                after = [] if third is None else [second, third]
+        if not first or (not after and not self.live):  # one image, or nothing: '-' as always
+            if isinstance(first, stream.Problem):
+                yield BadSource("-", first)
+            else:
+                self.single = Stdin(first)
+                yield self.single
+            return
+        number = 0
+        for part in itertools.chain([first], after, parts):
+            if isinstance(part, stream.Problem) and not part.frame:
+                yield BadSource("-", part)  # bytes between images, skipped
+                continue
+            number += 1
+            if isinstance(part, stream.Problem):
+                yield BadSource(f"-[{number}]", part)
+                return
+            img = Stdin(part)
+            img.name = f"-[{number}]"
+            yield img
 
 
 def read(items: Iterable, live: bool = False) -> Iterator:

@@ -27,7 +27,7 @@ from fingerspell.cli.common import (
     unbytes,
 )
 from fingerspell.cli.inputs import StdinImages, expand, read
-from fingerspell.live import Newest
+from fingerspell.live import Feed
 from fingerspell.live import answers as live_answers
 from fingerspell.results import Failure, Prediction
 
@@ -67,9 +67,13 @@ def predict(
     check_live(live, sources)
     rec = load_recognizer(model, backend, threads, crop, pose, hands)
     items = expand(sources)
-    feed = Newest(read(items, live=True)) if live else None
+    stdin = next((i for i in items if isinstance(i, StdinImages)), None)
+    feed = Feed(read(items, live=True), newest=True) if live else None
+    # stdin's images are read by a thread, so those that have come are answered without
+    # waiting for the next (a camera's, a stalled pipe's)
     results = (live_answers(rec, feed, top_k) if feed else
-               rec.predict_many(read(items), top_k=top_k, batch_size=batch_size))
+               rec.predict_many(Feed(read(items)) if stdin else read(items), top_k=top_k,
+                                batch_size=batch_size))
     if as_csv and hasattr(sys.stdout, "reconfigure"):
         # csv ends rows in CR LF itself; Windows' stdout made that CR CR LF, a blank row after
         # each in Excel and csv.reader. Untranslated, the bytes are what Linux always wrote.
@@ -78,7 +82,6 @@ def predict(
     if writer:
         writer.writerow(["source", "label", "confidence", "error"])
     failed = 0
-    stdin = next((i for i in items if isinstance(i, StdinImages)), None)
     # stdin may hold any number of images: a bar needs a total
     bar = Progress(len(items)) if (len(items) >= PROGRESS_MIN and stdin is None
                                    and sys.stderr.isatty()) else None
@@ -96,9 +99,11 @@ def predict(
         sys.stdout.flush()
     except OSError as exc:
         if pipe_gone(exc):
-            pipe_closed()
+            pipe_closed(now=True)
         raise
     except KeyboardInterrupt:
+        if feed and feed.skipped:
+            skipped_note(feed.skipped)
         interrupted()
     if bar:
         bar.close()

@@ -21,9 +21,9 @@ from fingerspell.cli.common import (
     printable,
     skipped_note,
 )
-from fingerspell.cli.inputs import expand, read
+from fingerspell.cli.inputs import StdinImages, expand, read
 from fingerspell.frames import each_frame
-from fingerspell.live import Newest
+from fingerspell.live import Feed
 from fingerspell.live import answers as live_answers
 from fingerspell.results import Failure
 from fingerspell.spell import Speller
@@ -60,15 +60,23 @@ def spell(
     speller = Speller(threshold, hold)
     failures: list[Failure] = []
     shown = Shown(_on_terminal(), every=1 if live else 10)  # a GIF of 2,000 frames takes minutes
-    feed = Newest(read(expand(sources), live=True)) if live else None
+    items = expand(sources)
+    feed = Feed(read(items, live=True), newest=True) if live else None
+    # stdin's images are read by a thread, so those that have come are answered (and spelled,
+    # and kept on Ctrl-C) without waiting for the next
+    frames = each_frame(read(items))
+    if any(isinstance(i, StdinImages) for i in items) and not live:
+        frames = Feed(frames)
     try:
-        for r in (live_answers(rec, feed) if feed else rec.predict_many(each_frame(read(expand(sources))))):
+        for r in (live_answers(rec, feed) if feed else rec.predict_many(frames)):
             speller.add(r)
             if isinstance(r, Failure):
                 failures.append(r)
             shown.step(speller.text)
     except KeyboardInterrupt:
         shown.wipe()
+        if feed and feed.skipped:
+            skipped_note(feed.skipped)
         if speller.text:  # what was spelled before Ctrl-C is kept, as predict keeps its rows
             emit(speller.text)
         interrupted()
@@ -95,7 +103,8 @@ class Shown:
     def step(self, text: str) -> None:
         self.read += 1
         if self.on and self.read % self.every == 0:
-            line = f"{self.read:,} images read: {text[-40:]}" if text else f"{self.read:,} images read"
+            read = f"{self.read:,} image{'s' if self.read != 1 else ''} read"
+            line = f"{read}: {text[-40:]}" if text else read
             sys.stderr.write("\r" + line.ljust(self.width))
             sys.stderr.flush()
             self.width = len(line)
