@@ -72,7 +72,7 @@ def spell(
             speller.add(r)
             if isinstance(r, Failure):
                 failures.append(r)
-            shown.step(speller.text)
+            shown.step(speller)
     except KeyboardInterrupt:
         shown.wipe()
         if feed and feed.skipped:
@@ -100,9 +100,10 @@ class Shown:
     def __init__(self, on: bool, every: int) -> None:
         self.on, self.every, self.read, self.width = on, every, 0, 0
 
-    def step(self, text: str) -> None:
+    def step(self, speller: Speller) -> None:
         self.read += 1
         if self.on and self.read % self.every == 0:
+            text = speller.text  # joined only when shown: a long feed's text is not rebuilt each frame
             read = f"{self.read:,} image{'s' if self.read != 1 else ''} read"
             line = f"{read}: {text[-40:]}" if text else read
             sys.stderr.write("\r" + line.ljust(self.width))
