@@ -56,6 +56,16 @@ def test_jpegs_pngs_and_ppms_back_to_back_are_cut_where_each_ends() -> None:
     assert list(images(Trickle(b"".join(parts), 7), 10**6)) == parts  # 7 bytes a read
 
 
+def test_bmps_and_webps_back_to_back_are_cut_where_each_says_it_ends() -> None:
+    bmps = [_img(1, "BMP"), _img(2, "BMP", size=(7, 5))]  # 7 px rows are padded
+    webps = [_img(3, "WEBP"), _img(4, "WEBP", size=(9, 3))]
+    assert _split(b"".join(bmps)) == bmps and _split(b"".join(webps)) == webps
+    # a size field that is wrong, or a trailer, leaves one photo whole, as before
+    wrong = bmps[0][:2] + (10).to_bytes(4, "little") + bmps[0][6:]
+    assert _split(wrong + bmps[1]) == [wrong + bmps[1]]
+    assert _split(bmps[0] + b"trailer") == [bmps[0] + b"trailer"]
+
+
 def test_one_photo_is_read_whole_with_what_follows_it() -> None:
     jpeg = _img(1)
     assert _split(jpeg) == [jpeg]

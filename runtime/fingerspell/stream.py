@@ -6,7 +6,8 @@ PNGs and PPMs. Reading such a stream as one photo read its first picture and dro
 silence. Each image here is cut at its own end (a JPEG's segments and scans, a PNG's chunks, a
 PPM's header), so an image is answered as soon as it has arrived and memory holds one at a time.
 
-Anything else (a GIF, a WebP, bytes that are no image) is read whole, as one photo, as before.
+Anything else (a GIF, a TIFF, bytes that are no image) is read whole, as one photo, as before;
+BMPs and WebPs, whose headers state their size, are then cut where each says it ends.
 So is a JPEG whose header indexes pictures stored after it (MPO, Ultra HDR's gain map, a Pixel's
 depth map): they belong to that photo, not to a stream.
 """
@@ -219,7 +220,30 @@ def _whole(buf: _Buffer, limit: int, name: str) -> Iterator[bytes | Problem]:
     if len(buf.data) > limit:
         yield Problem(f"more than {limit:,} bytes on {name}, not a photo", True)
     else:
-        yield buf.take(len(buf.data))
+        yield from _by_stated_size(buf.take(len(buf.data)))
+
+
+def _by_stated_size(data: bytes) -> Iterator[bytes]:
+    """BMPs and WebPs back to back (`-c:v bmp`, `-c:v libwebp`), cut where each says it ends,
+    once all is read: only where the next one's signature follows, so that a photo whose size
+    field is wrong, or that has a trailer, stays whole."""
+    pos = 0
+    while True:
+        size = _stated_size(data, pos)
+        if size is None or size <= 0 or _stated_size(data, pos + size) is None:
+            yield data[pos:]
+            return
+        yield data[pos:pos + size]
+        pos += size
+
+
+def _stated_size(data: bytes, pos: int) -> int | None:
+    if data.startswith(b"BM", pos) and len(data) >= pos + 14:
+        return int.from_bytes(data[pos + 2:pos + 6], "little")
+    if data.startswith(b"RIFF", pos) and data.startswith(b"WEBP", pos + 8):
+        size = 8 + int.from_bytes(data[pos + 4:pos + 8], "little")
+        return size + size % 2  # RIFF pads a chunk to an even length
+    return None
 
 
 def _kind(head: bytes | bytearray) -> str | None:
