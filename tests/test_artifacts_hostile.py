@@ -8,6 +8,7 @@ image corpus goes through `predict_many` with every valid image predicted.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from fingerspell.artifact import METADATA_KEY, write_sidecar
 from fingerspell.errors import ModelError
 from fingerspell.recognizer import Recognizer
 from fingerspell.results import Failure, Prediction
-from fingerspell.schema import ModelMetadata
+from fingerspell.schema import SCHEMA_VERSION, ModelMetadata
 
 
 def _refused(path: Path, match: str) -> ModelError:
@@ -39,6 +40,12 @@ def _onnx_metadata(path: Path) -> ModelMetadata:
 def _resized_input(doc: dict, side: int) -> dict:
     doc["input"]["height"] = doc["input"]["width"] = side
     return doc
+
+
+def _bundled_doc() -> dict:
+    from fingerspell.artifact import bundled_dir
+
+    return json.loads((bundled_dir() / "fingerspell-vgg16-int8.json").read_text())
 
 
 @pytest.mark.parametrize("what", ["metadata", "graph"])
@@ -67,6 +74,113 @@ def test_tflite_sidecar_input_size_disagreeing_is_refused(exported: Path, tmp_pa
     doc = _resized_input(json.loads((exported / "tiny-int8.json").read_text()), 48)
     (tmp_path / "tiny-int8.json").write_text(json.dumps(doc))  # sha256 still names this file
     _refused(bad, r"input shape \[1, 32, 32, 3\] does not match the metadata's 48x48x3")
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda doc: json.dumps(doc)[:-9], "metadata is not valid JSON: "),  # cut short
+    (lambda doc: json.dumps([doc]), "metadata is not a JSON object"),
+    (lambda doc: json.dumps({k: v for k, v in doc.items() if k != "labels"}), "malformed metadata: 'labels'"),
+    (lambda doc: json.dumps({**doc, "schema": "keras.model"}),
+     "not a fingerspell metadata document (schema='keras.model')"),
+    (lambda doc: json.dumps({**doc, "schema_version": SCHEMA_VERSION + 1}),
+     f"metadata schema_version {SCHEMA_VERSION + 1} is newer than this fingerspell understands "
+     f"({SCHEMA_VERSION}); upgrade fingerspell"),
+    (lambda doc: json.dumps({**doc, "schema_version": str(SCHEMA_VERSION)}),  # not a number
+     f"malformed metadata: schema_version must be a whole number of at least 1, not "
+     f"'{SCHEMA_VERSION}'"),
+    (lambda doc: json.dumps({**doc, "schema_version": True}), "not True"),
+    (lambda doc: json.dumps({**doc, "schema_version": 0}), "at least 1, not 0"),
+])
+def test_a_sidecar_of_another_kind_or_a_newer_schema_is_refused(tmp_path: Path, edit, said: str) -> None:
+    doc = _bundled_doc()
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"refused before its bytes are looked at")
+    (tmp_path / "m.json").write_text(edit(doc))
+    with pytest.raises(ModelError) as err:
+        Recognizer(model)
+    assert str(err.value).startswith(f"{tmp_path / 'm.json'}: ") and said in str(err.value), err.value
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("labels", [], "labels must be a non-empty list of unique names"),
+    ("labels", ["A", "B", "A"], "labels must be a non-empty list of unique names"),
+    ("height", 7, "unsupported input shape 7x150x3"),
+    ("width", 7, "unsupported input shape 150x7x3"),
+    ("channels", 4, "unsupported input shape 150x150x4"),
+    ("color_order", "BGR", "unsupported input BGR/NHWC"),
+    ("layout", "NCHW", "unsupported input RGB/NCHW"),
+    ("dtype", "int8", "unsupported input dtype 'int8'"),
+    ("crop", "face", "unsupported crop 'face'; this fingerspell knows none, hand"),
+    ("resize_method", "nearest", "unsupported resize nearest/stretch"),
+    ("resize_fit", "pad", "unsupported resize bilinear/pad"),
+])
+def test_metadata_a_runtime_cannot_honour_is_refused(field: str, value: object, said: str) -> None:
+    from fingerspell.schema import MetadataError
+
+    doc = _bundled_doc()
+    (doc if field == "labels" else doc["input"])[field] = value
+    with pytest.raises(MetadataError) as err:
+        ModelMetadata.from_dict(doc)
+    assert str(err.value) == said
+
+
+@pytest.mark.parametrize(("field", "value"), [("height", 8), ("width", 8), ("dtype", "float32"),
+                                              ("crop", "none"), ("labels", ["A"])])
+def test_metadata_at_the_edges_of_what_a_runtime_honours_is_read(field: str, value: object) -> None:
+    doc = _bundled_doc()
+    (doc if field == "labels" else doc["input"])[field] = value
+    meta = ModelMetadata.from_dict(doc)
+    assert (meta.labels if field == "labels" else getattr(meta.input, field)) == value
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs (POSIX)")
+def test_a_fifo_named_as_the_model_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    from fingerspell.artifact import check_readable
+
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+    # a writer held open, so that a check which opens it anyway returns instead of waiting forever
+    fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK)
+    try:
+        with pytest.raises(ModelError, match=r"model.onnx: not a regular file, so no model file$"):
+            check_readable(fifo)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize(("backend", "name"), [(None, "fingerspell-vgg16-int8.onnx"),
+                                               ("litert", "fingerspell-vgg16-int8.tflite")])
+def test_a_bundled_model_missing_from_the_install_says_what_to_do(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str | None, name: str) -> None:
+    from fingerspell import artifact
+
+    monkeypatch.setattr(artifact, "bundled_dir", lambda: tmp_path)  # an install that lost its model
+    with pytest.raises(ModelError) as err:
+        artifact.default_model_path(backend)
+    assert str(err.value) == (f"the bundled model {name} is missing from {tmp_path}; "
+                              "reinstall fingerspell or pass --model")
+
+
+def test_a_sidecar_of_another_file_is_refused(tmp_path: Path) -> None:
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"not the file the sidecar was written for")
+    (tmp_path / "m.json").write_text(json.dumps(_bundled_doc()))  # the bundled .tflite's sha256
+    with pytest.raises(ModelError) as err:
+        Recognizer(model)
+    assert str(err.value) == (f"{model}: does not match its metadata m.json (sha256 differs): the file "
+                              "was changed or the sidecar belongs to another model")
+
+
+def test_a_model_whose_input_dtype_or_outputs_are_not_its_metadata_s_is_refused(tmp_path: Path) -> None:
+    from fingerspell.artifact import check_against_io
+
+    meta = ModelMetadata.from_dict(_bundled_doc())  # uint8, 150x150x3, 29 labels
+    model = tmp_path / "m.onnx"
+    with pytest.raises(ModelError, match=r"the model's input is float32 but its metadata says uint8$"):
+        check_against_io(model, meta, [1, 150, 150, 3], [1, 29], in_dtype="float32")
+    with pytest.raises(ModelError, match=r"the model has 28 outputs but its metadata lists 29 labels$"):
+        check_against_io(model, meta, [1, 150, 150, 3], [1, 28], in_dtype="uint8")
+    check_against_io(model, meta, [1, 150, 150, 3], [1, 29], in_dtype="uint8")  # agreeing: no error
 
 
 def test_files_under_the_wrong_extension_are_refused(exported: Path, tmp_path: Path) -> None:

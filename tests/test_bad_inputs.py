@@ -48,6 +48,26 @@ def test_odd_sources_are_one_line_input_errors(tmp_path: Path) -> None:
         assert "\n" not in str(info.value), what
 
 
+def test_a_source_of_no_known_kind_is_named_by_its_type() -> None:
+    for source, name in ((3.5, "float"), (object(), "object"), ([b"\xff\xd8"], "list")):
+        with pytest.raises(InputError) as info:
+            load_pixels(source, (16, 16))
+        assert str(info.value) == f"<{name}>: unsupported source type {name}"
+
+
+def test_in_memory_sources_at_their_limits_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell import sources
+
+    jpeg = _jpeg()
+    monkeypatch.setattr(sources, "MAX_STREAM_BYTES", len(jpeg))  # a stream of exactly the cap
+    assert load_pixels(io.BytesIO(jpeg), (16, 16)).shape == (16, 16, 3)
+    monkeypatch.setattr(sources, "MAX_PIXELS", 40 * 30)  # a PIL image of exactly the pixel limit
+    assert load_pixels(Image.new("RGB", (40, 30)), (16, 16)).shape == (16, 16, 3)
+    assert load_pixels(Image.new("RGB", (1, 30)), (16, 16)).shape == (16, 16, 3)  # one pixel wide
+    with pytest.raises(InputError, match=r"^<StringIO>: file object must be opened in binary mode$"):
+        load_pixels(io.StringIO("not bytes"), (16, 16))
+
+
 def test_memoryview_and_huge_in_memory_images() -> None:
     assert load_pixels(memoryview(_jpeg()), (16, 16)).shape == (16, 16, 3)
     with pytest.raises(InputError, match="pixel limit"):

@@ -103,6 +103,20 @@ def test_a_glob_over_too_many_folders_is_refused(tmp_path: Path, monkeypatch: py
     assert [p.name for p in expand([str(tmp_path / "d7" / "**" / "*.jpg")])] == ["x.jpg"]
 
 
+def test_a_glob_may_list_exactly_the_cap_of_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell.cli import globs
+
+    monkeypatch.setattr(globs, "MAX_FOLDERS", 3)
+    for name in ("d0", "d1"):  # with the folder itself: three folders listed, the cap
+        (tmp_path / name).mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "d1" / "x.jpg")
+    pattern = str(tmp_path / "**" / "*.jpg")
+    assert [p.name for p in expand([pattern])] == ["x.jpg"]
+    (tmp_path / "d2").mkdir()  # one more than the cap
+    (got,) = expand([pattern])
+    assert isinstance(got, BadSource) and "lists more than 3 folders" in got.reason
+
+
 def test_a_folder_does_not_follow_linked_folders_and_names_them(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for rel in ("photos/a.jpg", "photos/sub/b.jpg", "elsewhere/c.jpg"):
@@ -480,3 +494,21 @@ def test_a_model_of_ones_own_says_the_bundled_pose_head_reads_with_it(exported: 
         for model in (bundled_dir() / DEFAULT_ARTIFACT, copy):
             res = CliRunner().invoke(app, ["predict", str(photo), "--model", str(model)])
             assert res.exit_code == 0 and note not in res.stderr, model
+
+
+def test_a_copy_of_the_bundled_tflite_reads_with_the_pose_head_without_a_note(tmp_path: Path) -> None:
+    import warnings
+
+    from fingerspell.artifact import bundled_dir
+    from fingerspell.recognizer import Recognizer
+
+    tflite = bundled_dir() / "fingerspell-vgg16-int8.tflite"
+    if not tflite.is_file():
+        pytest.skip("the bundled .tflite is not in this checkout")
+    pytest.importorskip("ai_edge_litert", reason="needs the litert extra")
+    for name in (tflite.name, tflite.with_suffix(".json").name):
+        shutil.copy(bundled_dir() / name, tmp_path / name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Recognizer(tmp_path / tflite.name)  # the bundled network under another name: its own head
+    assert not [w for w in caught if "bundled pose head" in str(w.message)], [str(w.message) for w in caught]

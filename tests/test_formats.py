@@ -40,6 +40,16 @@ def test_a_file_is_known_by_its_first_bytes(head: bytes, kind: str | None) -> No
     assert formats.kind(head) == kind
 
 
+def test_brands_are_read_from_the_ftyp_box_alone() -> None:
+    # the bytes after the box (an mdat here, that happens to hold 'heic' where a brand would
+    # be) are not brands: an MP4 stays a video, whatever its frames' bytes
+    mdat = b"\0\0\0\x10mdat" + b"heic" + b"\0" * 4
+    assert formats.kind(_ftyp(b"isom") + mdat) == "video"  # a box of 16 bytes: no compatible brands
+    assert formats.kind(_ftyp(b"isom", b"mp41") + mdat) == "video"
+    # and every brand the box does list is read, the last one too
+    assert formats.kind(_ftyp(b"mif1", b"mif1", b"miaf", b"avif")) == "avif"
+
+
 def _heic(img: Image.Image) -> bytes:
     pillow_heif = pytest.importorskip("pillow_heif")
     pillow_heif.register_heif_opener()
@@ -64,6 +74,22 @@ def test_an_iphone_photo_is_read_with_pillow_heif(tmp_path: Path) -> None:
     for source in (tmp_path / "IMG_0001.HEIC", data):
         px = np.asarray(open_image(source, "IMG_0001.HEIC"))
         assert px.shape == (30, 60, 3) and px[15, 10, 0] > 200 and px[15, 50, 2] > 200
+
+
+def test_a_process_that_never_met_pillow_heif_registers_it_for_a_heic_photo(tmp_path: Path) -> None:
+    import subprocess
+
+    photo = tmp_path / "IMG_0002.HEIC"
+    photo.write_bytes(_heic(Image.new("RGB", (16, 16), (255, 0, 0))))
+    # a fresh process: nothing has registered pillow-heif with Pillow before the photo is met
+    code = ("import sys\n"
+            "from fingerspell.imaging import open_image\n"
+            "print(*open_image(sys.argv[1], 'x').getpixel((8, 8)))\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(photo)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    r, g, b = map(int, proc.stdout.split())
+    assert r > 200 and g < 50 and b < 50
 
 
 def test_without_pillow_heif_a_heic_photo_says_how_to_read_it(
@@ -332,6 +358,35 @@ def test_frames_are_counted_up_to_the_cap(tmp_path: Path, monkeypatch: pytest.Mo
     assert frames.frame_count(path) == 4  # "more than 3": a million frames took 16 s to count
     *read, said = frames.each_frame([path])
     assert len(read) == 3 and said == str(path) and "more than 3 frames" in said.reason
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "TIFF"])
+def test_a_frame_cut_short_is_said_not_dropped(fmt: str) -> None:
+    from fingerspell import frames
+    from fingerspell.sources import BadSource
+
+    noise = [Image.effect_noise((64, 64), 50 + 30 * i).convert("RGB") for i in range(3)]
+    buf = io.BytesIO()
+    noise[0].save(buf, fmt, save_all=True, append_images=noise[1:])
+    data = buf.getvalue()
+    data = data[:len(data) * 2 // 3]  # a download cut short: the first frame whole, the rest not
+    name = f"<{len(data)} bytes>"
+    *read, said = frames.each_frame([data])
+    assert [f.name for f in read] == [f"{name}[{i + 1}]" for i in range(len(read))] and read
+    # the spelling stops there, and says where: not a word spelled short in silence
+    assert isinstance(said, BadSource) and said == f"{name}[{len(read) + 1}]"
+    assert said.reason.startswith("cannot decode frame (")
+
+
+def test_frames_of_exactly_the_pixel_limit_are_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell import frames
+
+    first, *rest = _frames(RGB3)  # 24x24
+    path = tmp_path / "word.gif"
+    first.save(path, save_all=True, append_images=rest)
+    monkeypatch.setattr(frames, "MAX_PIXELS", 24 * 24)  # larger than the limit is refused, not at it
+    got = list(frames.each_frame([path]))
+    assert [getattr(f, "name", None) for f in got] == [f"{path}[{i}]" for i in (1, 2, 3)], got
 
 
 def test_predict_notes_an_animated_image_on_stdin_too(exported: Path, tmp_path: Path) -> None:

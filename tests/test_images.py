@@ -285,3 +285,19 @@ def test_reading_in_threads_leaves_the_process_warning_filters_as_they_were() ->
     # catch_warnings in threads left an 'error' filter for Pillow's bomb warning behind: the
     # embedding program's own Image.open of a 100 MP image then raised
     assert list(warnings.filters) == before
+
+
+def test_a_hand_crop_gets_a_jpeg_decoded_at_four_times_the_input_size() -> None:
+    from fingerspell.sources import load_pixels
+
+    buf = io.BytesIO()
+    Image.new("RGB", (512, 512), (120, 90, 60)).save(buf, "JPEG")  # baseline: decoded at reduced scale
+    seen = []
+
+    def crop(img: Image.Image) -> Image.Image:
+        seen.append(img.size)
+        return img
+
+    assert load_pixels(buf.getvalue(), (32, 32), crop=crop).shape == (32, 32, 3)
+    # the crop is cut from at least 4x the model's input (a 1/4 scale here), not a thumbnail of it
+    assert seen and min(seen[0]) >= 4 * 32, seen

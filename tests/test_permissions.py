@@ -171,6 +171,28 @@ def test_globs_name_the_folders_they_cannot_list(tmp_path: Path, locked: None) -
         assert bad == [str(tree / "locked")] and "Permission denied" in bad[0].reason, pattern
 
 
+def test_globs_say_nothing_of_a_folder_gone_while_listed(tmp_path: Path, locked: None,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from fingerspell.cli import globs
+
+    tree = tmp_path / "tree"
+    _photo(tree / "ok" / "b.jpg")
+    (tree / "gone").mkdir()
+    real_scandir = os.scandir  # the `locked` fixture's, which denies folders named `locked`
+
+    def scandir(p: object = ".") -> object:
+        if Path(os.fspath(p)).name == "gone":  # removed between its parent's listing and its own
+            raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(p))
+        return real_scandir(p)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    # as glob: a folder that no longer exists matches nothing, and is no folder 'cannot list'
+    assert [Path(p).name for p in expand([str(tree / "**" / "*.jpg")])] == ["b.jpg"]
+    # without a list for them, a folder that cannot be listed matches nothing: no error
+    (tmp_path / "locked").mkdir()
+    assert list(globs.paths(str(tmp_path / "locked" / "*.jpg"))) == []
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc: a HOME nobody can write")
 def test_a_home_it_cannot_write_adds_no_line(tmp_path: Path) -> None:
     photo = _photo(tmp_path / "a.jpg")

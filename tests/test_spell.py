@@ -41,3 +41,11 @@ def test_hold_must_be_a_count() -> None:
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="hold"):
             spell(seq("A"), hold=bad)
+
+
+def test_a_frame_at_the_threshold_counts_and_both_ends_are_thresholds() -> None:
+    # frames *below* the threshold are ignored: one exactly at it is read
+    assert spell(seq("A", "B", conf=0.5), threshold=0.5) == "AB"
+    # "a number between 0 and 1": 1.0 is a threshold (only certain frames), as 0.0 is
+    assert spell([*seq("A", conf=1.0), Prediction("x", "B", 0.99)], threshold=1.0) == "A"
+    assert spell(seq("A", "B", conf=0.0), threshold=0.0) == "AB"

@@ -76,7 +76,11 @@ class ModelMetadata:
         if data.get("schema") != SCHEMA_NAME:
             raise MetadataError(f"not a fingerspell metadata document (schema={data.get('schema')!r})")
         version = data.get("schema_version")
-        if not isinstance(version, int) or version > SCHEMA_VERSION:
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            # a version that is no version: upgrading would not help (True is an int to Python)
+            raise MetadataError(f"malformed metadata: schema_version must be a whole number of "
+                                f"at least 1, not {version!r}")
+        if version > SCHEMA_VERSION:
             raise MetadataError(
                 f"metadata schema_version {version!r} is newer than this fingerspell understands "
                 f"({SCHEMA_VERSION}); upgrade fingerspell"
