@@ -365,3 +365,74 @@ def test_live_output_into_head_exits_141_without_a_fatal_error(exported: Path,
     proc.stdout.close()  # `| head -1`
     err = proc.stderr.read().decode()
     assert proc.wait(120) == 141 and "Fatal" not in err and "Traceback" not in err, err
+
+
+def test_a_ppm_like_header_of_many_spaces_fails_at_once() -> None:
+    """Nested repeats in the header's pattern backtracked for hours on 40 spaces (42 bytes)."""
+    import subprocess
+    import sys
+
+    code = ("import io\nfrom fingerspell.stream import images\n"
+            "print(len(list(images(io.BytesIO(b'P6' + b' ' * 40 + b'x'), 10**6))))\n")
+    # in a process of its own: a regex that backtracks holds the GIL, so no thread could time it
+    # out (a hang guard; 24 spaces took 0.4 s, and each more doubled it)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "1", proc.stderr  # not a header: one image, for the decoder
+
+
+def test_an_abandoned_feed_lets_its_thread_go(exported: Path, tiny_dataset: Path) -> None:
+    from fingerspell.live import Feed
+    from fingerspell.recognizer import Recognizer
+
+    good = sorted(tiny_dataset.glob("*/*.jpg"))[0]
+    before = threading.active_count()
+    answers = Recognizer(exported / "tiny-int8.onnx", crop="none", pose="none").predict_many(
+        Feed(iter([good] * 50)))
+    next(answers)
+    answers.close()  # the caller stopped reading: the feed's thread waited for ever to hand on more
+    for _ in range(600):
+        if threading.active_count() <= before:
+            break
+        threading.Event().wait(0.05)
+    assert threading.active_count() <= before, [t.name for t in threading.enumerate()]
+
+
+def test_an_iterator_whose_ready_is_no_method_is_read_as_any_other(exported: Path,
+                                                                   tiny_dataset: Path) -> None:
+    from fingerspell.recognizer import Recognizer
+
+    class Odd:
+        ready = True  # not the feed protocol's method
+
+        def __init__(self, items):
+            self.items = iter(items)
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            return next(self.items)
+
+    good = sorted(tiny_dataset.glob("*/*.jpg"))[:4]
+    got = Recognizer(exported / "tiny-int8.onnx", crop="none", pose="none").predict_many(Odd(good))
+    assert [r.source for r in got] == [str(p) for p in good]
+
+
+def test_a_failing_stdout_with_stdin_still_open_exits_1_cleanly(exported: Path,
+                                                                 tiny_dataset: Path) -> None:
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    good = sorted(tiny_dataset.glob("*/*.jpg"))[0].read_bytes()
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.Popen([sys.executable, "-m", "fingerspell", "predict", "-", "--model",
+                                 str(exported / "tiny-int8.onnx"), "--pose", "none"],
+                                stdin=subprocess.PIPE, stdout=full, stderr=subprocess.PIPE)
+        proc.stdin.write(good * 3)  # and the pipe kept open, as a camera's is
+        proc.stdin.flush()
+        err = proc.stderr.read().decode()  # until the process has gone
+        rc = proc.wait(120)
+        proc.stdin.close()
+    assert rc == 1 and "No space left" in err and "Fatal" not in err, (rc, err)

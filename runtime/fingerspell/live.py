@@ -34,7 +34,7 @@ class Feed(Generic[T]):
     def __init__(self, feed: Iterable[T], newest: bool = False, ahead: int = 4) -> None:
         self.newest, self.ahead, self.skipped = newest, ahead, 0
         self._items: deque[T] = deque()
-        self._done = False
+        self._done = self._closed = False
         self._error: BaseException | None = None
         self._cond = threading.Condition()
         threading.Thread(target=self._read, args=(feed,), daemon=True,
@@ -47,14 +47,24 @@ class Feed(Generic[T]):
                     if self.newest and self._items:
                         self._items.clear()
                         self.skipped += 1
-                    while len(self._items) >= self.ahead:
+                    while len(self._items) >= self.ahead and not self._closed:
                         self._cond.wait()
+                    if self._closed:
+                        return
                     self._items.append(item)
                     self._cond.notify_all()
         except BaseException as exc:  # the feed's own error, raised to the reader of the items
             self._error = exc
         with self._cond:
             self._done = True
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop reading: the thread ends once the item it waits for comes (a read it is blocked
+        in cannot be interrupted), or at once where it waits to hand one on."""
+        with self._cond:
+            self._closed = True
+            self._items.clear()
             self._cond.notify_all()
 
     def ready(self) -> bool:

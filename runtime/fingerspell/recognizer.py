@@ -300,6 +300,7 @@ class Recognizer:
         source_error: Exception | None = None
         exhausted = False
         ready = getattr(todo, "ready", None)  # a feed that can say its next source has not come
+        ready = ready if callable(ready) else None
 
         def refill(wait: bool) -> None:
             """Queue decodes up to the look-ahead. Without `wait`, stop at a source that has not
@@ -343,6 +344,8 @@ class Recognizer:
             # Ctrl-C, or the consumer stopped reading: drop the queued decodes and do not wait
             # for those in flight (downloads of up to 30 s each) on the way out
             pool.shutdown(wait=False, cancel_futures=True)
+            if ready is not None and callable(getattr(todo, "close", None)):
+                todo.close()  # a feed's reading thread, which would wait for ever to hand on more
             raise
         pool.shutdown()
         if source_error is not None:

@@ -31,8 +31,9 @@ _MARKER = re.compile(rb"\xff[^\x00\x01\xd0-\xd7\xff]")
 # PNG's signature, a PPM's or PGM's header without comments
 _JPEG_START = re.compile(rb"\xff\xd8\xff[^\x00\x01\xd0-\xd9]")
 _START = re.compile(_JPEG_START.pattern + rb"|\x89PNG\r\n\x1a\n|P[56]\s+\d+\s+\d+\s+\d+\s")
-_PPM_HEADER = re.compile(rb"P[56](?:\s+|#[^\n]*\n)+(\d+)(?:\s+|#[^\n]*\n)+(\d+)"
-                         rb"(?:\s+|#[^\n]*\n)+(\d+)\s")
+# `(?:\s|#…)+`, not `(?:\s+|#…)+`: nested repeats backtrack for hours on 40 spaces and no digit
+_PPM_HEADER = re.compile(rb"P[56](?:\s|#[^\n]*\n)+(\d+)(?:\s|#[^\n]*\n)+(\d+)"
+                         rb"(?:\s|#[^\n]*\n)+(\d+)\s")
 
 
 class Problem(str):
@@ -53,7 +54,7 @@ class _Buffer:
     writes a frame at a time, and read(n) would wait for n bytes, a frame or more behind."""
 
     def __init__(self, fp: BinaryIO) -> None:
-        self.read = getattr(fp, "read1", fp.read)
+        self.read = getattr(fp, "read1", None) or fp.read
         self.data = bytearray()
         self.ended = False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -150,10 +151,27 @@ def _probe(check: Callable[[], bool]) -> bool:
         return False
 
 
+class _Fd:
+    """Standard input read by its descriptor: a thread blocked in sys.stdin.buffer's read holds
+    its lock, and any exit of the program meanwhile (a full disk on stdout) stopped with
+    'Fatal Python error: could not acquire lock for <stdin>'."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def read1(self, n: int) -> bytes:
+        return os.read(self.fd, n)
+
+    read = read1
+
+
 def _stdin() -> StdinImages | BadSource:
     if sys.stdin is None:  # started with stdin closed (`<&-`)
         return BadSource("-", "standard input is closed")
-    return StdinImages(sys.stdin.buffer)
+    try:
+        return StdinImages(_Fd(sys.stdin.fileno()))  # type: ignore[arg-type]
+    except (OSError, ValueError):  # no descriptor (a test runner's stdin)
+        return StdinImages(sys.stdin.buffer)
 
 
 def _expand_glob(pattern: str) -> list[Path | BadSource]:
