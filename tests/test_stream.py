@@ -157,8 +157,8 @@ def test_no_image_may_outgrow_the_limit() -> None:
     a = _img(1)
     big = _img(2, size=(400, 400))
     got = _split(a + big + a, limit=len(big) - 1)
-    assert got[0] == a and isinstance(got[1], Problem) and len(got) == 2
-    assert "more than" in got[1]
+    assert got[0] == a and isinstance(got[1], Problem) and got[1].frame and got[2:] == [a]
+    assert "more than" in got[1]  # refused in its place, and the stream read on
     for endless in (b"\xff\xd8\xff\xe0\0\x10" + b"\0" * 5000, b"\0" * 5000,
                     b"P6 100000 100000 255\n" + b"\0" * 10):
         (said,) = _split(endless, limit=1000)
@@ -436,3 +436,27 @@ def test_a_failing_stdout_with_stdin_still_open_exits_1_cleanly(exported: Path,
         rc = proc.wait(120)
         proc.stdin.close()
     assert rc == 1 and "No space left" in err and "Fatal" not in err, (rc, err)
+
+
+def test_a_png_cut_short_mid_stream_ends_where_the_next_begins() -> None:
+    """Its chunk lengths ran into the next PNG: 'more than 100,000,000 bytes', and the six good
+    frames after it lost."""
+    b = _img(2, "PNG", size=(64, 48))
+    got = _split(b + b + b[:len(b) // 2] + b * 3)
+    assert got[:2] == [b, b] and got[2] == b[:len(b) // 2] and got[3:] == [b] * 3
+    # a PPM claiming a giant size, mid-stream: handed on as it is (the decoder refuses its
+    # size), the rest read
+    claim = b"P6 100000 100000 255\n" + b"\0" * 10
+    assert _split(b + b + claim + b, limit=10**6) == [b, b, claim, b]
+
+
+def test_jpeg_starts_with_no_picture_are_junk_said_once() -> None:
+    a, c = _img(1), _img(3)
+    flood = b"\xff\xd8\xff\xe0\0\x02" * 20_000  # 20,000 'images' before, an error each
+    got = _split(a + a + flood + c)
+    assert got[:2] == [a, a] and got[3:] == [c]
+    assert got[2] == "120,000 bytes after image 2 are not an image, skipped"
+    assert _split(a + a + b"\xff\xd8\xff\xe0\0\x02\xff\xd9" * 3) == [a, a, Problem(
+        "24 bytes after image 2 are not an image, skipped", False)]
+    lone = b"\xff\xd8\xff\xe0\0\x02\xff\xd9"
+    assert _split(lone) == [lone]  # alone: read whole, for the decoder to say what it is

@@ -79,6 +79,17 @@ class _Buffer:
             if len(self.data) > limit or not self.fill(len(self.data) + 1):
                 return -1
 
+    def find_start(self, pos: int, limit: int) -> int:
+        """Where the next image begins at or after pos, reading on as needed; -1 at the
+        stream's end or past the limit."""
+        while True:
+            found = _START.search(self.data, pos)
+            if found:
+                return found.start()
+            pos = max(pos, len(self.data) - 24)  # a start may straddle the next read
+            if len(self.data) > limit or not self.fill(len(self.data) + 1):
+                return -1
+
     def take(self, n: int) -> bytes:
         out = bytes(self.data[:n])
         del self.data[:n]
@@ -112,53 +123,87 @@ class _Garbled(Exception):
     pass
 
 
+class _NoScan(Exception):
+    """A JPEG start that ends, or meets the next start, before any picture data: junk (a flood
+    of `FF D8 FF E0 00 02` was 20,000 'images', an error each)."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+
 def images(fp: BinaryIO, limit: int, name: str = "the stream") -> Iterator[bytes | Problem]:
     """The images on fp in order, each as its bytes, and a Problem for what is not one.
 
-    An image cut short by the stream's end is handed out as it is, for the decoder to say so.
+    An image cut short by the stream's end is handed out as it is, for the decoder to say so;
+    one cut short by the next image (a PNG's chunks running into it) ends where that begins.
     No image may be over `limit` bytes: with no end to find (`/dev/zero`) memory stays bounded.
     After one photo, what is not an image is its trailer (Samsung's, a motion photo's video),
-    ignored as a decoder ignores it; after several, it is skipped to the next image and said.
+    ignored as a decoder ignores it; after several, it is skipped to the next image and said
+    once.
     """
     buf = _Buffer(fp)
     kind = _head(buf)
     if kind is None or (kind == "jpeg" and _indexes_more(buf, limit)):
         yield from _whole(buf, limit, name)
         return
-    count = 0
-    while True:
+    count = junk = 0  # images handed out; bytes skipped since the last, said before the next
+
+    def said() -> Iterator[Problem]:
+        nonlocal junk
+        if junk and count:
+            yield Problem(f"{junk:,} bytes after image {count} are not an image, skipped", False)
+        junk = 0
+
+    while kind is not None:
         try:
             end = _END[kind](buf, limit)
             if (len(buf.data) if end is None else end) > limit:
                 raise _TooBig
-        except _TooBig:  # also one that only says it is: a PNG chunk's length, a PPM's size
-            yield Problem(f"an image that is, or says it is, more than {limit:,} bytes on {name}, "
-                          "not a photo", True)
-            return
+        except _NoScan as cut:
+            if count == 0 and not junk:  # no image first: read whole, for the decoder to say
+                yield from _whole(buf, limit, name)
+                return
+            junk += cut.at
+            del buf.data[:cut.at]
+            end = -1
+        except _TooBig:  # or says it is (a PNG chunk's length, a PPM's size): cut short?
+            end = buf.find_start(1, limit)  # where the next image begins, this one ends
+            if end < 0 or end > limit:
+                yield from said()
+                count += 1
+                yield Problem(f"an image that is, or says it is, more than {limit:,} bytes on "
+                              f"{name}, not a photo", True)
+                if end < 0:
+                    return
+                del buf.data[:end]  # and on to the next
+                end = -1
         except _Garbled:
+            yield from said()
             yield Problem(f"a JPEG of more than {MAX_SEGMENTS:,} segments on {name}, not a photo",
                           True)
             return
-        count += 1
-        yield buf.take(end if end is not None else len(buf.data))
-        if end is None:  # the stream ended inside it
-            return
+        if end != -1:
+            yield from said()
+            count += 1
+            yield buf.take(end if end is not None else len(buf.data))
+            if end is None:  # the stream ended inside it
+                return
         kind = _head(buf) or _skip_stray(buf)
         while kind is None and buf.data:
-            if count == 1 or (buf.ended and len(buf.data) <= STRAY):
+            if count <= 1 or (buf.ended and len(buf.data) <= STRAY):
                 return  # a photo's trailer, or a camera's stray bytes at the end
             skipped = buf.skip_to_image(limit)
             if skipped is None:
-                yield Problem(f"more than {limit:,} bytes after image {count} are not an image; "
+                junk += limit
+                yield Problem(f"more than {junk:,} bytes after image {count} are not an image; "
                               "the rest was not read", False)
                 return
-            yield Problem(f"{skipped:,} bytes after image {count} are not an image, skipped",
-                          False)
+            junk += skipped
             kind = _head(buf)
             if kind is None and buf.data:  # a start that is no image after all
                 del buf.data[:1]
-        if not buf.data:
-            return
+                junk += 1
+    yield from said()
 
 
 def stored_after(photo: bytes, other: bytes) -> bool:
@@ -262,6 +307,7 @@ def _jpeg_end(buf: _Buffer, limit: int) -> int | None:
     it was cut short. Segments are skipped by their length (an EXIF thumbnail's own SOI and EOI
     sit inside one); scan data holds 0xFF only as FF00, a restart marker or fill."""
     pos = 2
+    scanned = False  # picture data met: without it, an end is junk's end (_NoScan)
     for _ in range(MAX_SEGMENTS):
         if pos > limit:
             raise _TooBig
@@ -275,14 +321,19 @@ def _jpeg_end(buf: _Buffer, limit: int) -> int | None:
                     raise _TooBig
                 return None
         elif marker == 0xD9:
+            if not scanned:
+                raise _NoScan(pos + 2)
             return pos + 2
         elif marker == 0xD8:
+            if not scanned:
+                raise _NoScan(pos)
             return pos  # the next image began before this one's EOI
         else:
             if not buf.fill(pos + 4):
                 return None
             length = int.from_bytes(buf.data[pos + 2:pos + 4], "big")
             pos += 2 + max(length, 2)
+            scanned = scanned or marker == 0xDA
     raise _Garbled
 
 
@@ -318,7 +369,7 @@ def _png_end(buf: _Buffer, limit: int) -> int | None:
         length = int.from_bytes(buf.data[pos:pos + 4], "big")
         ctype = bytes(buf.data[pos + 4:pos + 8])
         pos += 12 + length  # length, type, data, CRC
-        if pos > limit:
+        if pos > limit or not ctype.isalpha():  # no chunk there: this PNG was cut short
             raise _TooBig
         if ctype == b"IEND":
             return pos if buf.fill(pos) else None

@@ -70,9 +70,9 @@ class StdinImages:
                 yield BadSource("-", part)  # bytes between images, skipped
                 continue
             number += 1
-            if isinstance(part, stream.Problem):
+            if isinstance(part, stream.Problem):  # one too large to read, in its place
                 yield BadSource(f"-[{number}]", part)
-                return
+                continue
             img = Stdin(part)
             img.name = f"-[{number}]"
             yield img
