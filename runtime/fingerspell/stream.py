@@ -98,21 +98,12 @@ class _Buffer:
     def skip_to_image(self, limit: int) -> int | None:
         """Drops bytes up to where the next image begins, or all of them at the stream's end;
         how many, or None past the limit (a stream of noise is not read for ever)."""
-        skipped = 0
-        while True:
-            found = _START.search(self.data)
-            if found:
-                del self.data[:found.start()]
-                return skipped + found.start()
-            keep = min(len(self.data), 24)  # a start may straddle the next read
-            skipped += len(self.data) - keep
-            del self.data[:len(self.data) - keep]
-            if skipped > limit:
-                return None
-            if not self.fill(len(self.data) + 1):
-                skipped += len(self.data)
-                self.data.clear()
-                return skipped
+        at = self.find_start(0, limit)
+        if at < 0 and len(self.data) > limit:
+            return None
+        skipped = at if at >= 0 else len(self.data)
+        del self.data[:skipped]
+        return skipped
 
 
 class _TooBig(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -126,9 +126,11 @@ def check_live(live: bool, sources: list[str]) -> None:
              "(e.g. rpicam-vid -t 0 --codec mjpeg -o - | fingerspell spell --live -)", 2)
 
 
-def skipped_note(skipped: int) -> None:
-    typer.echo(f"note: -: {skipped:,} image{'s' if skipped != 1 else ''} skipped while the model "
-               "was busy (--live)", err=True)
+def skipped_note(feed: Any) -> None:
+    """What a live feed skipped while the model was busy, said once at the end."""
+    if feed is not None and feed.skipped:
+        typer.echo(f"note: -: {feed.skipped:,} image{'s' if feed.skipped != 1 else ''} skipped "
+                   "while the model was busy (--live)", err=True)
 
 
 def check_options(threshold: float | None = None, top_k: int | None = None,

@@ -102,13 +102,11 @@ def predict(
             pipe_closed(now=True)
         raise
     except KeyboardInterrupt:
-        if feed and feed.skipped:
-            skipped_note(feed.skipped)
+        skipped_note(feed)
         interrupted()
     if bar:
         bar.close()
-    if feed and feed.skipped:
-        skipped_note(feed.skipped)
+    skipped_note(feed)
     raise typer.Exit(1 if failed else 0)
 
 

@@ -75,16 +75,14 @@ def spell(
             shown.step(speller)
     except KeyboardInterrupt:
         shown.wipe()
-        if feed and feed.skipped:
-            skipped_note(feed.skipped)
+        skipped_note(feed)
         if speller.text:  # what was spelled before Ctrl-C is kept, as predict keeps its rows
             emit(speller.text)
         interrupted()
     shown.wipe()
     for f in failures:
         typer.echo(f"error: {printable(f.error)}", err=True)
-    if feed and feed.skipped:
-        skipped_note(feed.skipped)
+    skipped_note(feed)
     emit(speller.text)
     raise typer.Exit(1 if failures else 0)
 
