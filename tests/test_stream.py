@@ -126,6 +126,8 @@ def test_a_ppm_header_may_hold_long_comments() -> None:
     commented = ppm[:3] + b"# " + b"c" * 300 + b"\n" + ppm[3:]
     assert Image.open(io.BytesIO(commented)).size == (8, 6)
     assert _split(commented * 3) == [commented] * 3
+    # arriving a few bytes at a time, its header is read on until whole
+    assert list(images(Trickle(commented * 3, 7), 10**6)) == [commented] * 3
 
 
 def test_what_is_not_an_image_between_frames_is_skipped_and_said_once() -> None:
@@ -460,3 +462,183 @@ def test_jpeg_starts_with_no_picture_are_junk_said_once() -> None:
         "24 bytes after image 2 are not an image, skipped", False)]
     lone = b"\xff\xd8\xff\xe0\0\x02\xff\xd9"
     assert _split(lone) == [lone]  # alone: read whole, for the decoder to say what it is
+
+
+@pytest.mark.parametrize("start", [b"\xff\x00", b"\xff\x01", b"\xff\xd0", b"\xff\xd7", b"\xff\xff"])
+def test_scan_data_that_begins_with_0xff_is_no_segment(start: bytes) -> None:
+    """Right after a scan's header, 0xFF before stuffing (00), TEM (01), a restart marker (D0-D7)
+    or fill (FF) is scan data, not a segment whose length could be read: the image still ends at
+    its EOI, and the next is read."""
+    scan = b"\xff\xd8\xff\xda\0\x02" + start + b"\xff\xd9"
+    nxt = _img(1)
+    assert _split(scan + nxt) == [scan, nxt]
+
+
+def test_stray_bytes_before_the_next_image_are_skipped_up_to_64() -> None:
+    """Up to STRAY (64) bytes after a photo's end may stand before the next image, unsaid; more,
+    after one photo, are its trailer, and the stream ends there as a file would."""
+    a, b = _img(1), _img(2)
+    assert _split(a + b"x" * 64 + b) == [a, b]
+    assert _split(a + b"x" * 65 + b) == [a]
+
+
+def test_an_image_of_exactly_the_limit_is_read() -> None:
+    a = _img(1)
+    assert _split(a + a, limit=len(a)) == [a, a]
+    assert isinstance(_split(a + a, limit=len(a) - 1)[0], Problem)
+    cut = a[:-50]  # the stream ends inside it: handed on whole at the limit too
+    assert _split(cut, limit=len(cut)) == [cut]
+    for fmt in ("PNG", "PPM"):
+        img = _img(3, fmt)
+        assert _split(img + img, limit=len(img)) == [img, img]
+    gif = _img(2, "GIF")  # read whole: the same limit
+    assert _split(gif, limit=len(gif)) == [gif]
+    (said,) = _split(gif, limit=len(gif) - 1)
+    assert isinstance(said, Problem) and said.frame  # it stands where a photo was
+
+
+def test_a_bmp_whose_size_field_is_zero_is_read_whole() -> None:
+    from itertools import islice
+
+    bmp = _img(1, "BMP")
+    zero = bmp[:2] + bytes(4) + bmp[6:]
+    assert list(islice(images(io.BytesIO(zero + bmp), 10**6), 3)) == [zero + bmp]
+
+
+def test_a_frame_that_is_no_photo_is_numbered_where_it_stood(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An image too large, or one of endless segments, after a first: named as the frame it
+    stands for ('-[2]'); past one too large the stream reads on, past the segments it ends."""
+    from fingerspell.stream import MAX_SEGMENTS
+
+    a = _img(1)
+    big = _img(2, size=(400, 400))
+    monkeypatch.setattr("fingerspell.cli.inputs.MAX_STREAM_BYTES", len(big) - 1)
+    got = _names(a + big + a)
+    assert got[0] == "-[1]" and got[2:] == ["-[3]"]
+    assert got[1].startswith("-[2]: an image that is, or says it is, more than")
+    monkeypatch.undo()
+    flood = b"\xff\xd8" + b"\xff\xfe\0\x02" * (MAX_SEGMENTS + 1)
+    got = _names(a + flood + a)
+    assert got == ["-[1]", f"-[2]: a JPEG of more than {MAX_SEGMENTS:,} segments on stdin, not a photo"]
+
+
+def test_what_follows_the_last_of_several_frames_is_said_past_a_few_stray_bytes() -> None:
+    a, b = _img(1), _img(2)
+    assert _split(a + b + b"x" * 64) == [a, b]  # a camera's stray bytes at the end: unsaid
+    got = _split(a + b + b"x" * 65)
+    assert got[:2] == [a, b] and len(got) == 3 and not got[2].frame
+    assert got[2] == "65 bytes after image 2 are not an image, skipped"
+
+
+def test_noise_past_the_limit_after_frames_ends_the_stream_and_is_said(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = _img(1), _img(2)
+    limit = max(len(a), len(b))
+    got = _split(a + b + b"\0" * (3 * limit), limit=limit)
+    assert got[:2] == [a, b] and len(got) == 3 and isinstance(got[2], Problem)
+    assert got[2] == f"more than {limit:,} bytes after image 2 are not an image; the rest was not read"
+    assert not got[2].frame  # no image stood there: not numbered as one
+    monkeypatch.setattr("fingerspell.cli.inputs.MAX_STREAM_BYTES", limit)
+    assert _names(a + b + b"\0" * (3 * limit))[2].startswith("-: more than")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "PPM"])
+def test_a_smaller_png_or_ppm_last_is_part_of_the_photo(fmt: str) -> None:
+    photo, preview = _img(1, fmt, size=(64, 48)), _img(2, fmt, size=(32, 24))
+    assert _names(photo + preview) == ["-"]
+    assert _names(preview + photo) == ["-[1]", "-[2]"]
+
+
+def test_a_frame_cut_short_in_its_header_is_read_as_a_frame() -> None:
+    """Its size cannot be read: not taken for a preview, and no error on reading past its end."""
+    photo = _img(1, size=(64, 48))
+    assert _names(photo + photo[:20]) == ["-[1]", "-[2]"]
+
+
+def test_a_feed_reads_no_more_than_ahead_items_before_its_reader() -> None:
+    from fingerspell.live import Feed
+
+    taken: list[int] = []
+
+    def feed():
+        for i in range(50):
+            taken.append(i)
+            yield i
+
+    f = Feed(feed(), ahead=3)
+    for _ in range(1200):  # until its thread waits for room (a hang guard, not a timing)
+        with f._cond:
+            if f._cond._waiters:  # only the feed's thread waits: this reader does not
+                break
+        threading.Event().wait(0.05)
+    assert len(f._items) == 3 and len(taken) == 4  # three held, the fourth in hand
+    assert list(f) == list(range(50))
+
+
+def test_a_feed_says_whether_its_next_item_is_in_hand() -> None:
+    """What predict_many asks before it waits on a feed (fingerspell.live.Feed.ready)."""
+    from fingerspell.live import Feed
+
+    first, second = threading.Event(), threading.Event()
+
+    def feed():
+        first.wait(60)
+        yield 1
+        second.wait(60)
+        yield 2
+
+    f = Feed(feed())
+    assert not f.ready()  # nothing has come yet
+    first.set()
+    for _ in range(1200):  # until the feed's thread has queued it (a hang guard, not a timing)
+        if f._items:
+            break
+        threading.Event().wait(0.05)
+    assert f.ready()  # one in hand, more to come
+    assert next(f) == 1 and not f.ready()
+    second.set()
+    assert list(f) == [2] and f.ready()  # ended: the next ask does not wait
+
+
+def test_a_jpeg_cut_inside_its_header_is_handed_on() -> None:
+    a = _img(1)
+    end = 4 + int.from_bytes(a[4:6], "big")  # the end of its first segment (APP0)
+    assert _split(a[:end]) == [a[:end]]
+
+
+def test_the_index_of_pictures_after_a_jpeg_is_looked_for_among_its_headers_only() -> None:
+    """An MPF index after the frame header (SOF0) or a comment still counts; after 64 header
+    segments, or at damage, the headers are taken for over, and the next image is a frame."""
+    primary, second = _img(1), _img(2)
+    body = b"MPF\0" + b"MM\0\x2a" + b"\0" * 20
+    app2 = b"\xff\xe2" + (len(body) + 2).to_bytes(2, "big") + body
+    dht = primary.index(b"\xff\xc4")  # after DQT and SOF0
+    assert primary.index(b"\xff\xc0") < dht
+    late = primary[:dht] + app2 + primary[dht:]
+    assert _split(late + second) == [late + second]
+    commented = primary[:2] + b"\xff\xfe\0\x05abc" + app2 + primary[2:]  # a COM before it
+    assert _split(commented + second) == [commented + second]
+    flood = primary[:2] + b"\xff\xfe\0\x02" * 64 + app2 + primary[2:]
+    assert _split(flood + second) == [flood, second]
+    # a segment whose length points off the next marker: the headers end there, not the frames
+    damaged = primary[:2] + b"\xff\xfe\0\x08abcd" + primary[2:]
+    assert _split(damaged + second) == [damaged, second]
+
+
+def test_frames_with_xmp_of_their_own_are_frames() -> None:
+    """Only an XMP that holds a container directory (Pixel, Ultra HDR) makes what follows part of
+    the photo; an ordinary XMP packet (a camera's, an editor's) does not."""
+    xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><rdf:Description xmp:Rating='3'/></x:xmpmeta>"
+    frames = [j[:2] + b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp + j[2:]
+              for j in (_img(1), _img(2), _img(3))]
+    assert _split(b"".join(frames)) == frames
+
+
+def test_a_frame_over_the_limit_arriving_a_byte_at_a_time_is_refused() -> None:
+    """However the bytes arrive, an image with no end in `limit` bytes is refused: not handed on
+    cut short, as if the stream had ended, with the rest dropped."""
+    a = _img(1)
+    big = _img(2, size=(200, 200))
+    got = list(images(Trickle(a + big + a, 1), len(big) - 1))
+    assert got[0] == a and len(got) == 2 and isinstance(got[1], Problem) and got[1].frame
